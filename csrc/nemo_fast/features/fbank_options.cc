@@ -1,0 +1,181 @@
+#include "nemo_fast/features/fbank_options.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+#include "nemo_fast/common/error.h"
+
+namespace nemo_fast {
+
+const char* EnumName(WindowType v) {
+  switch (v) {
+    case WindowType::kHann: return "hann";
+    case WindowType::kHamming: return "hamming";
+    case WindowType::kBlackman: return "blackman";
+    case WindowType::kBartlett: return "bartlett";
+  }
+  return "?";
+}
+const char* EnumName(LogGuard v) { return v == LogGuard::kAdd ? "add" : "clamp"; }
+const char* EnumName(FeatureNormalize v) {
+  switch (v) {
+    case FeatureNormalize::kNone: return "NA";
+    case FeatureNormalize::kPerFeature: return "per_feature";
+    case FeatureNormalize::kAllFeatures: return "all_features";
+  }
+  return "?";
+}
+const char* EnumName(MelNorm v) { return v == MelNorm::kSlaney ? "slaney" : "none"; }
+
+namespace {
+
+template <typename Enum, size_t N>
+Enum ParseEnum(const std::string& key, const std::string& value, const Enum (&values)[N]) {
+  for (Enum e : values) {
+    if (value == EnumName(e)) return e;
+  }
+  std::string allowed;
+  for (Enum e : values) allowed += std::string(allowed.empty() ? "" : ", ") + EnumName(e);
+  Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", value, "' is not one of: ", allowed);
+}
+
+std::string FormatFloat(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+double ParseDouble(const std::string& key, const std::string& s) {
+  try {
+    size_t pos = 0;
+    double v = std::stod(s, &pos);
+    if (pos == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", s, "' is not a number");
+}
+
+int ParseInt(const std::string& key, const std::string& s) {
+  double v = ParseDouble(key, s);
+  if (v != std::floor(v)) Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", s, "' is not an integer");
+  return static_cast<int>(v);
+}
+
+bool ParseBool(const std::string& key, const std::string& s) {
+  if (s == "true" || s == "1") return true;
+  if (s == "false" || s == "0") return false;
+  Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", s, "' is not a boolean");
+}
+
+}  // namespace
+
+long long FbankOptions::NumValidFrames(long long num_samples) const {
+  if (num_samples <= 0) return 0;
+  long long numerator = num_samples + 2LL * left_pad_samples() - n_fft;
+  if (numerator < 0) return 0;
+  return numerator / hop_length_samples;
+}
+
+void FbankOptions::Validate() const {
+  std::vector<std::string> problems;
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) problems.push_back(what);
+  };
+  check(sample_rate > 0, "sample_rate must be positive");
+  check(win_length_samples > 0, "window length must be positive");
+  check(hop_length_samples > 0, "hop length must be positive");
+  check(n_fft >= 4 && (n_fft & (n_fft - 1)) == 0, "n_fft must be a power of two >= 4 (got " + std::to_string(n_fft) + ")");
+  check(win_length_samples <= n_fft, "window length (" + std::to_string(win_length_samples) + ") must not exceed n_fft (" +
+                                         std::to_string(n_fft) + ")");
+  check(num_mel_bins > 0, "features (mel bins) must be positive");
+  check(low_freq_hz >= 0.0 && low_freq_hz < effective_high_freq_hz(), "lowfreq must be >= 0 and below highfreq");
+  check(effective_high_freq_hz() <= sample_rate / 2.0, "highfreq must not exceed sample_rate / 2");
+  check(log_guard_value > 0.0f, "log_zero_guard_value must be positive");
+  check(mag_power > 0.0f, "mag_power must be positive");
+  check(pad_to >= 0, "pad_to must be >= 0");
+  check(preemph >= 0.0f && preemph < 1.0f, "preemph must be in [0, 1)");
+  check(!exact_pad || hop_length_samples % 2 == 0, "exact_pad requires an even hop length (as NeMo)");
+  if (!problems.empty()) {
+    std::string message = "invalid feature options:";
+    for (const auto& p : problems) message += "\n  - " + p;
+    throw Error(ErrorCode::kInvalidConfig, message);
+  }
+}
+
+std::map<std::string, std::string> FbankOptions::ToKeyValues() const {
+  return {
+      {"sample_rate", std::to_string(sample_rate)},
+      {"win_length_samples", std::to_string(win_length_samples)},
+      {"hop_length_samples", std::to_string(hop_length_samples)},
+      {"n_fft", std::to_string(n_fft)},
+      {"window", EnumName(window)},
+      {"preemph", FormatFloat(preemph)},
+      {"num_mel_bins", std::to_string(num_mel_bins)},
+      {"low_freq_hz", FormatFloat(low_freq_hz)},
+      {"high_freq_hz", FormatFloat(high_freq_hz)},
+      {"mel_norm", EnumName(mel_norm)},
+      {"log", log ? "true" : "false"},
+      {"log_guard", EnumName(log_guard)},
+      {"log_guard_value", FormatFloat(log_guard_value)},
+      {"mag_power", FormatFloat(mag_power)},
+      {"normalize", EnumName(normalize)},
+      {"pad_to", std::to_string(pad_to)},
+      {"pad_value", FormatFloat(pad_value)},
+      {"exact_pad", exact_pad ? "true" : "false"},
+  };
+}
+
+FbankOptions FbankOptions::FromKeyValues(const std::map<std::string, std::string>& kv) {
+  FbankOptions o;
+  const auto expected = o.ToKeyValues();
+  std::vector<std::string> problems;
+  for (const auto& [key, value] : kv) {
+    if (!expected.count(key)) problems.push_back("unknown key '" + key + "'");
+  }
+  for (const auto& [key, value] : expected) {
+    if (!kv.count(key)) problems.push_back("missing key '" + key + "'");
+  }
+  if (!problems.empty()) {
+    std::string message = "invalid feature options:";
+    for (const auto& p : problems) message += "\n  - " + p;
+    throw Error(ErrorCode::kInvalidConfig, message);
+  }
+  o.sample_rate = ParseInt("sample_rate", kv.at("sample_rate"));
+  o.win_length_samples = ParseInt("win_length_samples", kv.at("win_length_samples"));
+  o.hop_length_samples = ParseInt("hop_length_samples", kv.at("hop_length_samples"));
+  o.n_fft = ParseInt("n_fft", kv.at("n_fft"));
+  o.window = ParseEnum("window", kv.at("window"),
+                       {WindowType::kHann, WindowType::kHamming, WindowType::kBlackman, WindowType::kBartlett});
+  o.preemph = static_cast<float>(ParseDouble("preemph", kv.at("preemph")));
+  o.num_mel_bins = ParseInt("num_mel_bins", kv.at("num_mel_bins"));
+  o.low_freq_hz = ParseDouble("low_freq_hz", kv.at("low_freq_hz"));
+  o.high_freq_hz = ParseDouble("high_freq_hz", kv.at("high_freq_hz"));
+  o.mel_norm = ParseEnum("mel_norm", kv.at("mel_norm"), {MelNorm::kNone, MelNorm::kSlaney});
+  o.log = ParseBool("log", kv.at("log"));
+  o.log_guard = ParseEnum("log_guard", kv.at("log_guard"), {LogGuard::kAdd, LogGuard::kClamp});
+  o.log_guard_value = static_cast<float>(ParseDouble("log_guard_value", kv.at("log_guard_value")));
+  o.mag_power = static_cast<float>(ParseDouble("mag_power", kv.at("mag_power")));
+  o.normalize = ParseEnum("normalize", kv.at("normalize"),
+                          {FeatureNormalize::kNone, FeatureNormalize::kPerFeature, FeatureNormalize::kAllFeatures});
+  o.pad_to = ParseInt("pad_to", kv.at("pad_to"));
+  o.pad_value = static_cast<float>(ParseDouble("pad_value", kv.at("pad_value")));
+  o.exact_pad = ParseBool("exact_pad", kv.at("exact_pad"));
+  o.Validate();
+  return o;
+}
+
+std::string FbankOptions::ToString() const {
+  std::ostringstream os;
+  os << "FbankOptions(";
+  bool first = true;
+  for (const auto& [key, value] : ToKeyValues()) {
+    os << (first ? "" : ", ") << key << "=" << value;
+    first = false;
+  }
+  os << ")";
+  return os.str();
+}
+
+}  // namespace nemo_fast

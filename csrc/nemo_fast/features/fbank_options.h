@@ -1,0 +1,56 @@
+// Options of ImprovedFbank: NeMo's AudioToMelSpectrogramPreprocessor in inference mode (dither 0,
+// frame_splicing 1). The Python layer builds them from a NeMo `preprocessor` config; the exporter stores
+// them in ONNX metadata as flat key/value strings (ToKeyValues / FromKeyValues).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "nemo_fast/features/mel_filterbank.h"
+
+namespace nemo_fast {
+
+enum class WindowType { kHann, kHamming, kBlackman, kBartlett };
+enum class LogGuard { kAdd, kClamp };
+enum class FeatureNormalize { kNone, kPerFeature, kAllFeatures };
+
+struct FbankOptions {
+  int sample_rate = 16000;
+  int win_length_samples = 400;
+  int hop_length_samples = 160;
+  int n_fft = 512;
+  WindowType window = WindowType::kHann;
+  float preemph = 0.97f;  // 0 disables preemphasis
+  int num_mel_bins = 80;
+  double low_freq_hz = 0.0;
+  double high_freq_hz = 0.0;  // 0 means sample_rate / 2
+  MelNorm mel_norm = MelNorm::kSlaney;
+  bool log = true;
+  LogGuard log_guard = LogGuard::kAdd;
+  float log_guard_value = 5.9604644775390625e-08f;  // 2^-24
+  float mag_power = 2.0f;
+  FeatureNormalize normalize = FeatureNormalize::kNone;
+  int pad_to = 0;  // pad the whole-utterance output to a multiple of this many frames (0: none)
+  float pad_value = 0.0f;
+  bool exact_pad = false;
+
+  // Throws kInvalidConfig listing every problem found.
+  void Validate() const;
+  std::string ToString() const;
+  std::map<std::string, std::string> ToKeyValues() const;
+  // Reads keys written by ToKeyValues; unknown or missing keys are errors.
+  static FbankOptions FromKeyValues(const std::map<std::string, std::string>& kv);
+
+  double effective_high_freq_hz() const { return high_freq_hz > 0.0 ? high_freq_hz : sample_rate / 2.0; }
+  // Zeros added before the first sample (torch.stft center padding, or exact_pad's amount).
+  int left_pad_samples() const { return exact_pad ? (n_fft - hop_length_samples) / 2 : n_fft / 2; }
+  // Frames NeMo marks valid for num_samples samples (its get_seq_len, with 0 for empty input).
+  long long NumValidFrames(long long num_samples) const;
+};
+
+const char* EnumName(WindowType v);
+const char* EnumName(LogGuard v);
+const char* EnumName(FeatureNormalize v);
+const char* EnumName(MelNorm v);
+
+}  // namespace nemo_fast

@@ -1,0 +1,36 @@
+// Forward real FFT of a power-of-two size, computed as a half-size complex FFT plus a split step.
+// Data is kept as separate real/imaginary arrays so the butterfly loops vectorize.
+#pragma once
+
+#include <vector>
+
+namespace nemo_fast {
+
+class RealFft {
+ public:
+  // n must be a power of two >= 4.
+  explicit RealFft(int n);
+
+  int size() const { return n_; }
+
+  // X[k] = sum_t x[t] exp(-2 pi i k t / n) for k = 0..n/2 (unnormalized, like torch.stft and numpy).
+  // x has n values; re and im receive n/2 + 1 values each. Not thread-safe: uses internal scratch.
+  void Forward(const float* x, float* re, float* im);
+
+  // |X[k]|^2 for k = 0..n/2 written to power (n/2 + 1 values).
+  void PowerSpectrum(const float* x, float* power);
+
+ private:
+  void ComplexHalf(const float* x);  // leaves the half-size complex FFT of x in zr_/zi_
+
+  int n_;
+  int half_;
+  std::vector<int> bitrev_;            // half_ entries
+  std::vector<float> stage_tw_re_;     // twiddles of each stage, stored stage after stage
+  std::vector<float> stage_tw_im_;
+  std::vector<float> split_tw_re_;     // exp(-2 pi i k / n), k = 0..half_
+  std::vector<float> split_tw_im_;
+  std::vector<float> zr_, zi_;
+};
+
+}  // namespace nemo_fast

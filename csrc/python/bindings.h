@@ -1,0 +1,26 @@
+// Shared helpers of the binding files: numpy <-> core conversions without copies.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <vector>
+
+#include "nemo_fast/common/samples.h"
+
+namespace nemo_fast::python {
+
+namespace py = pybind11;
+
+void BindErrors(py::module_& m);
+void BindFeatures(py::module_& m);
+void BindRuntime(py::module_& m);
+
+// A view of a 1-D float32/float64/int16 numpy array (any stride), without copying. The array must stay
+// referenced by the caller while the view is used.
+SampleView ToSampleView(const py::array& samples);
+
+// Moves a row-major vector into a (rows, cols) numpy array that owns it.
+py::array_t<float> ToNumpy(std::vector<float>&& values, py::ssize_t cols);
+
+}  // namespace nemo_fast::python

@@ -1,0 +1,67 @@
+"""Finding and loading the ONNX Runtime shared library.
+
+nemo_fast does not link ONNX Runtime at build time. At first use it loads one library, in this order:
+
+1. ``$ONNXRUNTIME_ROOT/lib/libonnxruntime.so*`` when the ``ONNXRUNTIME_ROOT`` environment variable is set
+   (a user's own ONNX Runtime install, e.g. an official release archive);
+2. the library inside the installed ``onnxruntime`` Python wheel (``onnxruntime/capi/libonnxruntime.so.*``).
+
+Any release that offers the C API version of nemo_fast's headers (21, ONNX Runtime 1.21) or newer works.
+Loading the wheel's own file means that ``import onnxruntime`` in the same process shares one copy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+
+from nemo_fast import _core
+from nemo_fast.errors import OnnxRuntimeError
+
+_lock = threading.Lock()
+
+
+def _library_in(directory: Path) -> Path | None:
+    candidates = sorted(directory.glob("libonnxruntime.so*")) + sorted(directory.glob("libonnxruntime*.dylib"))
+    # Prefer the fully versioned file (the real library) over symlinks to it.
+    candidates.sort(key=lambda p: (p.is_symlink(), -len(p.name)))
+    return candidates[0] if candidates else None
+
+
+def find_onnxruntime_library() -> Path:
+    """The ONNX Runtime library nemo_fast will load (see the module docstring for the order)."""
+    root = os.environ.get("ONNXRUNTIME_ROOT")
+    if root:
+        lib = _library_in(Path(root) / "lib")
+        if lib is None:
+            raise OnnxRuntimeError(f"ONNXRUNTIME_ROOT={root} has no lib/libonnxruntime.so*")
+        return lib
+    spec = importlib.util.find_spec("onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise OnnxRuntimeError(
+            "ONNX Runtime not found: install the onnxruntime package (pip install onnxruntime) "
+            "or set ONNXRUNTIME_ROOT to an ONNX Runtime install"
+        )
+    capi = Path(list(spec.submodule_search_locations)[0]) / "capi"
+    lib = _library_in(capi)
+    if lib is None:
+        raise OnnxRuntimeError(f"the onnxruntime package at {capi.parent} has no capi/libonnxruntime.so*")
+    return lib
+
+
+def ensure_loaded() -> dict:
+    """Load ONNX Runtime if needed; returns what is loaded."""
+    with _lock:
+        if _core.onnxruntime_loaded():
+            return _core.runtime_info()
+        return _core.load_onnxruntime(str(find_onnxruntime_library()))
+
+
+def runtime_info() -> dict:
+    """ONNX Runtime as actually loaded: ``{"version", "library_path", "api_version"}``.
+
+    Loads the library first if nothing has needed it yet.
+    """
+    return dict(ensure_loaded())
