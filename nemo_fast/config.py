@@ -28,8 +28,14 @@ _FLOAT32_TINY = 1.1754943508222875e-38
 _FLOAT32_EPS = 1.1920928955078125e-07
 
 
-def fbank_options_from_nemo(preprocessor: Mapping[str, Any]) -> FbankOptions:
+def fbank_options_from_nemo(
+    preprocessor: Mapping[str, Any], window_taps: Any = None, mel_weights: Any = None
+) -> FbankOptions:
     """FbankOptions equal to a NeMo ``preprocessor`` config section, in inference mode.
+
+    ``window_taps`` and ``mel_weights`` may give a checkpoint's own buffers (``preprocessor.featurizer.
+    window`` and ``preprocessor.featurizer.fb[0]`` as arrays); the exporter passes them so features are
+    exact to the checkpoint. Without them both are computed from the config as NeMo does.
 
     Dither and training-only augmentation are ignored, as NeMo ignores them in eval mode. Unknown keys and
     settings NeMo models do not use at inference (frame_splicing > 1, pad_to="max") are rejected, listing
@@ -91,7 +97,7 @@ def fbank_options_from_nemo(preprocessor: Mapping[str, Any]) -> FbankOptions:
         "hop_length_samples": hop_length,
         "n_fft": n_fft,
         "window": cfg.get("window", "hann"),
-        "preemph": 0.0 if preemph is None else preemph,
+        "preemph": "none" if preemph is None else preemph,
         "num_mel_bins": cfg.get("features", 64),
         "low_freq_hz": cfg.get("lowfreq", 0) or 0,
         "high_freq_hz": cfg.get("highfreq") or 0,
@@ -105,7 +111,10 @@ def fbank_options_from_nemo(preprocessor: Mapping[str, Any]) -> FbankOptions:
         "pad_value": cfg.get("pad_value", 0),
         "exact_pad": "true" if cfg.get("exact_pad", False) else "false",
     }
-    return FbankOptions.from_key_values({k: _to_str(v) for k, v in key_values.items()})
+    options = FbankOptions.from_key_values({k: _to_str(v) for k, v in key_values.items()})
+    if window_taps is not None or mel_weights is not None:
+        options = options.with_model_buffers(window_taps, mel_weights)
+    return options
 
 
 def _samples_from(cfg: Mapping[str, Any], seconds_key: str, samples_key: str, default_seconds: float,

@@ -1,5 +1,7 @@
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include <memory>
 
 #include "bindings.h"
@@ -60,6 +62,20 @@ void BindFeatures(py::module_& m) {
       .def_static("from_key_values", &FbankOptions::FromKeyValues, py::arg("key_values"),
                   "Options from the flat string form stored in model metadata; unknown or missing keys are errors.")
       .def("to_key_values", &FbankOptions::ToKeyValues)
+      .def(
+          "with_model_buffers",
+          [](const FbankOptions& self, std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> window,
+             std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> mel_weights) {
+            FbankOptions copy = self;
+            if (window) copy.window_taps.assign(window->data(), window->data() + window->size());
+            if (mel_weights) copy.mel_weights.assign(mel_weights->data(), mel_weights->data() + mel_weights->size());
+            copy.Validate();
+            return copy;
+          },
+          py::arg("window_taps") = py::none(), py::arg("mel_weights") = py::none(),
+          "A copy using a checkpoint's own window taps (win_length) and mel matrix (features x n_fft/2+1).")
+      .def_property_readonly("has_model_buffers",
+                             [](const FbankOptions& o) { return !o.window_taps.empty() || !o.mel_weights.empty(); })
       .def("num_valid_frames", &FbankOptions::NumValidFrames, py::arg("num_samples"),
            "Frames NeMo marks valid for this many samples.")
       .def_readonly("sample_rate", &FbankOptions::sample_rate)
@@ -103,8 +119,8 @@ void BindFeatures(py::module_& m) {
            },
            "The (num_mel_bins, n_fft/2+1) mel weight matrix.")
       .def("window", [](const ImprovedFbank& self) {
-        std::vector<float> w = self.window();
-        return ToNumpy(std::move(w), static_cast<py::ssize_t>(self.window().size())).attr("reshape")(-1);
+        std::vector<float> w(self.window().begin(), self.window().end());
+        return ToNumpy(std::move(w), static_cast<py::ssize_t>(w.size())).attr("reshape")(-1);
       });
 
   py::class_<FbankStream, std::shared_ptr<FbankStream>>(

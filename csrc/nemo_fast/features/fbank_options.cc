@@ -1,6 +1,9 @@
 #include "nemo_fast/features/fbank_options.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <cstdio>
 #include <sstream>
 #include <vector>
@@ -69,6 +72,44 @@ bool ParseBool(const std::string& key, const std::string& s) {
   Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", s, "' is not a boolean");
 }
 
+// float32 arrays travel in metadata as base64 of their little-endian bytes.
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string EncodeFloats(const std::vector<float>& values) {
+  std::string bytes(values.size() * sizeof(float), '\0');
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t chunk = 0;
+    for (std::size_t j = 0; j < 3; ++j) chunk = (chunk << 8) | (j < n ? static_cast<std::uint8_t>(bytes[i + j]) : 0u);
+    for (std::size_t j = 0; j < 4; ++j) out += j <= n ? kBase64[(chunk >> (18 - 6 * j)) & 63] : '=';
+  }
+  return out;
+}
+
+std::vector<float> DecodeFloats(const std::string& key, const std::string& text) {
+  std::string bytes;
+  std::uint32_t chunk = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const char* p = std::strchr(kBase64, c);
+    if (p == nullptr || c == '\0') Fail(ErrorCode::kInvalidConfig, "feature option ", key, " is not valid base64");
+    chunk = (chunk << 6) | static_cast<std::uint32_t>(p - kBase64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes += static_cast<char>((chunk >> bits) & 0xff);
+    }
+  }
+  if (bytes.size() % sizeof(float) != 0) Fail(ErrorCode::kInvalidConfig, "feature option ", key, " has a partial float");
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
 }  // namespace
 
 long long FbankOptions::NumValidFrames(long long num_samples) const {
@@ -95,8 +136,14 @@ void FbankOptions::Validate() const {
   check(log_guard_value > 0.0f, "log_zero_guard_value must be positive");
   check(mag_power > 0.0f, "mag_power must be positive");
   check(pad_to >= 0, "pad_to must be >= 0");
-  check(preemph >= 0.0f && preemph < 1.0f, "preemph must be in [0, 1)");
+  check(!preemphasis || (preemph >= 0.0f && preemph < 1.0f), "preemph must be in [0, 1)");
   check(!exact_pad || hop_length_samples % 2 == 0, "exact_pad requires an even hop length (as NeMo)");
+  check(window_taps.empty() || static_cast<int>(window_taps.size()) == win_length_samples,
+        "window_taps must have win_length (" + std::to_string(win_length_samples) + ") values, got " +
+            std::to_string(window_taps.size()));
+  check(mel_weights.empty() ||
+            mel_weights.size() == static_cast<std::size_t>(num_mel_bins) * static_cast<std::size_t>(n_fft / 2 + 1),
+        "mel_weights must have num_mel_bins x (n_fft/2+1) values, got " + std::to_string(mel_weights.size()));
   if (!problems.empty()) {
     std::string message = "invalid feature options:";
     for (const auto& p : problems) message += "\n  - " + p;
@@ -105,13 +152,13 @@ void FbankOptions::Validate() const {
 }
 
 std::map<std::string, std::string> FbankOptions::ToKeyValues() const {
-  return {
+  std::map<std::string, std::string> kv = {
       {"sample_rate", std::to_string(sample_rate)},
       {"win_length_samples", std::to_string(win_length_samples)},
       {"hop_length_samples", std::to_string(hop_length_samples)},
       {"n_fft", std::to_string(n_fft)},
       {"window", EnumName(window)},
-      {"preemph", FormatFloat(preemph)},
+      {"preemph", preemphasis ? FormatFloat(preemph) : std::string("none")},
       {"num_mel_bins", std::to_string(num_mel_bins)},
       {"low_freq_hz", FormatFloat(low_freq_hz)},
       {"high_freq_hz", FormatFloat(high_freq_hz)},
@@ -125,6 +172,9 @@ std::map<std::string, std::string> FbankOptions::ToKeyValues() const {
       {"pad_value", FormatFloat(pad_value)},
       {"exact_pad", exact_pad ? "true" : "false"},
   };
+  if (!window_taps.empty()) kv["window_taps"] = EncodeFloats(window_taps);
+  if (!mel_weights.empty()) kv["mel_weights"] = EncodeFloats(mel_weights);
+  return kv;
 }
 
 FbankOptions FbankOptions::FromKeyValues(const std::map<std::string, std::string>& kv) {
@@ -132,7 +182,9 @@ FbankOptions FbankOptions::FromKeyValues(const std::map<std::string, std::string
   const auto expected = o.ToKeyValues();
   std::vector<std::string> problems;
   for (const auto& [key, value] : kv) {
-    if (!expected.count(key)) problems.push_back("unknown key '" + key + "'");
+    if (!expected.count(key) && key != "window_taps" && key != "mel_weights") {
+      problems.push_back("unknown key '" + key + "'");
+    }
   }
   for (const auto& [key, value] : expected) {
     if (!kv.count(key)) problems.push_back("missing key '" + key + "'");
@@ -148,7 +200,8 @@ FbankOptions FbankOptions::FromKeyValues(const std::map<std::string, std::string
   o.n_fft = ParseInt("n_fft", kv.at("n_fft"));
   o.window = ParseEnum("window", kv.at("window"),
                        {WindowType::kHann, WindowType::kHamming, WindowType::kBlackman, WindowType::kBartlett});
-  o.preemph = static_cast<float>(ParseDouble("preemph", kv.at("preemph")));
+  o.preemphasis = kv.at("preemph") != "none";
+  o.preemph = o.preemphasis ? static_cast<float>(ParseDouble("preemph", kv.at("preemph"))) : 0.0f;
   o.num_mel_bins = ParseInt("num_mel_bins", kv.at("num_mel_bins"));
   o.low_freq_hz = ParseDouble("low_freq_hz", kv.at("low_freq_hz"));
   o.high_freq_hz = ParseDouble("high_freq_hz", kv.at("high_freq_hz"));
@@ -162,6 +215,8 @@ FbankOptions FbankOptions::FromKeyValues(const std::map<std::string, std::string
   o.pad_to = ParseInt("pad_to", kv.at("pad_to"));
   o.pad_value = static_cast<float>(ParseDouble("pad_value", kv.at("pad_value")));
   o.exact_pad = ParseBool("exact_pad", kv.at("exact_pad"));
+  if (kv.count("window_taps")) o.window_taps = DecodeFloats("window_taps", kv.at("window_taps"));
+  if (kv.count("mel_weights")) o.mel_weights = DecodeFloats("mel_weights", kv.at("mel_weights"));
   o.Validate();
   return o;
 }
@@ -171,7 +226,10 @@ std::string FbankOptions::ToString() const {
   os << "FbankOptions(";
   bool first = true;
   for (const auto& [key, value] : ToKeyValues()) {
-    os << (first ? "" : ", ") << key << "=" << value;
+    os << (first ? "" : ", ") << key << "=";
+    if (key == "window_taps") os << "<" << window_taps.size() << " floats>";
+    else if (key == "mel_weights") os << "<" << mel_weights.size() << " floats>";
+    else os << value;
     first = false;
   }
   os << ")";

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "nemo_fast/features/mel_filterbank.h"
 
@@ -20,7 +21,8 @@ struct FbankOptions {
   int hop_length_samples = 160;
   int n_fft = 512;
   WindowType window = WindowType::kHann;
-  float preemph = 0.97f;  // 0 disables preemphasis
+  bool preemphasis = true;  // NeMo's preemph is not None
+  float preemph = 0.97f;
   int num_mel_bins = 80;
   double low_freq_hz = 0.0;
   double high_freq_hz = 0.0;  // 0 means sample_rate / 2
@@ -33,6 +35,11 @@ struct FbankOptions {
   int pad_to = 0;  // pad the whole-utterance output to a multiple of this many frames (0: none)
   float pad_value = 0.0f;
   bool exact_pad = false;
+  // A model's own window taps (win_length values) and mel matrix (num_mel_bins x n_fft/2+1, row-major),
+  // as stored in its checkpoint. Empty: computed from the options as NeMo does. Using the checkpoint's
+  // buffers makes features exact even where NeMo's float32 window differs from ours in the last bit.
+  std::vector<float> window_taps;
+  std::vector<float> mel_weights;
 
   // Throws kInvalidConfig listing every problem found.
   void Validate() const;
@@ -46,6 +53,10 @@ struct FbankOptions {
   int left_pad_samples() const { return exact_pad ? (n_fft - hop_length_samples) / 2 : n_fft / 2; }
   // Frames NeMo marks valid for num_samples samples (its get_seq_len, with 0 for empty input).
   long long NumValidFrames(long long num_samples) const;
+  // Samples at the end of the audio that NeMo zeroes before the STFT. With exact_pad NeMo pads first and
+  // then applies its preemphasis time mask with the unpadded length, which zeroes the last left_pad
+  // samples of the signal; we reproduce that.
+  int masked_tail_samples() const { return exact_pad && preemphasis ? left_pad_samples() : 0; }
 };
 
 const char* EnumName(WindowType v);

@@ -23,35 +23,38 @@ RealFft::RealFft(int n) : n_(n), half_(n / 2) {
   for (int m = 1; m < half_; m *= 2) {
     for (int j = 0; j < m; ++j) {
       double angle = -M_PI * j / m;
-      stage_tw_re_.push_back(static_cast<float>(std::cos(angle)));
-      stage_tw_im_.push_back(static_cast<float>(std::sin(angle)));
+      stage_tw_re_.push_back(std::cos(angle));
+      stage_tw_im_.push_back(std::sin(angle));
     }
   }
   split_tw_re_.resize(half_ + 1);
   split_tw_im_.resize(half_ + 1);
   for (int k = 0; k <= half_; ++k) {
     double angle = -2.0 * M_PI * k / n;
-    split_tw_re_[k] = static_cast<float>(std::cos(angle));
-    split_tw_im_[k] = static_cast<float>(std::sin(angle));
+    split_tw_re_[k] = std::cos(angle);
+    split_tw_im_[k] = std::sin(angle);
   }
   zr_.resize(half_);
   zi_.resize(half_);
+  rev_r_.resize(half_);
+  rev_i_.resize(half_);
+  power_scratch_.resize(half_ + 1);
 }
 
 NEMO_FAST_HOT_LOOP
-void RealFft::ComplexHalf(const float* x) {
-  float* __restrict zr = zr_.data();
-  float* __restrict zi = zi_.data();
+void RealFft::ComplexHalf(const double* x) {
+  double* __restrict zr = zr_.data();
+  double* __restrict zi = zi_.data();
   // Load z[t] = x[2t] + i x[2t+1] in bit-reversed order, fused with the first two (span 1 and 2) stages:
   // one radix-4 butterfly per group of four.
   if (half_ >= 4) {
     for (int t = 0; t < half_; t += 4) {
       const int a = bitrev_[t], b = bitrev_[t + 1], c = bitrev_[t + 2], d = bitrev_[t + 3];
-      const float ar = x[2 * a], ai = x[2 * a + 1], br = x[2 * b], bi = x[2 * b + 1];
-      const float cr = x[2 * c], ci = x[2 * c + 1], dr = x[2 * d], di = x[2 * d + 1];
+      const double ar = x[2 * a], ai = x[2 * a + 1], br = x[2 * b], bi = x[2 * b + 1];
+      const double cr = x[2 * c], ci = x[2 * c + 1], dr = x[2 * d], di = x[2 * d + 1];
       // Span 1: (a, b) and (c, d).
-      const float s0r = ar + br, s0i = ai + bi, s1r = ar - br, s1i = ai - bi;
-      const float s2r = cr + dr, s2i = ci + di, s3r = cr - dr, s3i = ci - di;
+      const double s0r = ar + br, s0i = ai + bi, s1r = ar - br, s1i = ai - bi;
+      const double s2r = cr + dr, s2i = ci + di, s3r = cr - dr, s3i = ci - di;
       // Span 2: twiddles 1 and -i.
       zr[t] = s0r + s2r;
       zi[t] = s0i + s2i;
@@ -65,26 +68,26 @@ void RealFft::ComplexHalf(const float* x) {
   } else {
     for (int t = 0; t < half_; t += 2) {
       const int a = bitrev_[t], b = bitrev_[t + 1];
-      const float ar = x[2 * a], ai = x[2 * a + 1], br = x[2 * b], bi = x[2 * b + 1];
+      const double ar = x[2 * a], ai = x[2 * a + 1], br = x[2 * b], bi = x[2 * b + 1];
       zr[t] = ar + br;
       zi[t] = ai + bi;
       zr[t + 1] = ar - br;
       zi[t + 1] = ai - bi;
     }
   }
-  const float* tw_re = stage_tw_re_.data() + 3;  // skip the span-1 and span-2 twiddles
-  const float* tw_im = stage_tw_im_.data() + 3;
+  const double* tw_re = stage_tw_re_.data() + 3;  // skip the span-1 and span-2 twiddles
+  const double* tw_im = stage_tw_im_.data() + 3;
   for (int m = 4; m < half_; m *= 2) {
     for (int start = 0; start < half_; start += 2 * m) {
-      float* __restrict ur = zr + start;
-      float* __restrict ui = zi + start;
-      float* __restrict vr = zr + start + m;
-      float* __restrict vi = zi + start + m;
+      double* __restrict ur = zr + start;
+      double* __restrict ui = zi + start;
+      double* __restrict vr = zr + start + m;
+      double* __restrict vi = zi + start + m;
 #pragma GCC ivdep
       for (int j = 0; j < m; ++j) {
-        const float wr = tw_re[j], wi = tw_im[j];
-        const float tr = vr[j] * wr - vi[j] * wi;
-        const float ti = vr[j] * wi + vi[j] * wr;
+        const double wr = tw_re[j], wi = tw_im[j];
+        const double tr = vr[j] * wr - vi[j] * wi;
+        const double ti = vr[j] * wi + vi[j] * wr;
         vr[j] = ur[j] - tr;
         vi[j] = ui[j] - ti;
         ur[j] += tr;
@@ -96,47 +99,56 @@ void RealFft::ComplexHalf(const float* x) {
   }
 }
 
-void RealFft::Forward(const float* x, float* re, float* im) {
+void RealFft::Forward(const double* x, float* re, float* im) {
   ComplexHalf(x);
-  const float* zr = zr_.data();
-  const float* zi = zi_.data();
-  re[0] = zr[0] + zi[0];
+  const double* zr = zr_.data();
+  const double* zi = zi_.data();
+  re[0] = static_cast<float>(zr[0] + zi[0]);
   im[0] = 0.0f;
-  re[half_] = zr[0] - zi[0];
+  re[half_] = static_cast<float>(zr[0] - zi[0]);
   im[half_] = 0.0f;
   // X[k] = E[k] + W^k O[k], with E = (Z[k] + conj Z[h-k]) / 2 and O = (Z[k] - conj Z[h-k]) / 2i.
   for (int k = 1; k < half_; ++k) {
-    float ar = zr[k], ai = zi[k];
-    float br = zr[half_ - k], bi = -zi[half_ - k];
-    float er = 0.5f * (ar + br), ei = 0.5f * (ai + bi);
-    float or_ = 0.5f * (ai - bi), oi = -0.5f * (ar - br);
-    float wr = split_tw_re_[k], wi = split_tw_im_[k];
-    re[k] = er + or_ * wr - oi * wi;
-    im[k] = ei + or_ * wi + oi * wr;
+    const double ar = zr[k], ai = zi[k];
+    const double br = zr[half_ - k], bi = -zi[half_ - k];
+    const double er = 0.5 * (ar + br), ei = 0.5 * (ai + bi);
+    const double or_ = 0.5 * (ai - bi), oi = -0.5 * (ar - br);
+    const double wr = split_tw_re_[k], wi = split_tw_im_[k];
+    re[k] = static_cast<float>(er + or_ * wr - oi * wi);
+    im[k] = static_cast<float>(ei + or_ * wi + oi * wr);
   }
 }
 
 NEMO_FAST_HOT_LOOP
-void RealFft::PowerSpectrum(const float* x, float* power) {
+void RealFft::PowerSpectrum(const double* x, float* power) {
   ComplexHalf(x);
-  const float* __restrict zr = zr_.data();
-  const float* __restrict zi = zi_.data();
-  const float* __restrict wre = split_tw_re_.data();
-  const float* __restrict wim = split_tw_im_.data();
-  float dc = zr[0] + zi[0];
-  float nyquist = zr[0] - zi[0];
-  power[0] = dc * dc;
-  power[half_] = nyquist * nyquist;
+  const double* __restrict zr = zr_.data();
+  const double* __restrict zi = zi_.data();
+  const double* __restrict wre = split_tw_re_.data();
+  const double* __restrict wim = split_tw_im_.data();
+  double* __restrict rev_r = rev_r_.data();
+  double* __restrict rev_i = rev_i_.data();
+  double* __restrict out = power_scratch_.data();
+  // Z[h-k] in k order first, so the split loop below reads contiguously and vectorizes.
   for (int k = 1; k < half_; ++k) {
-    float ar = zr[k], ai = zi[k];
-    float br = zr[half_ - k], bi = -zi[half_ - k];
-    float er = 0.5f * (ar + br), ei = 0.5f * (ai + bi);
-    float or_ = 0.5f * (ai - bi), oi = -0.5f * (ar - br);
-    float wr = wre[k], wi = wim[k];
-    float xr = er + or_ * wr - oi * wi;
-    float xi = ei + or_ * wi + oi * wr;
-    power[k] = xr * xr + xi * xi;
+    rev_r[k] = zr[half_ - k];
+    rev_i[k] = zi[half_ - k];
   }
+  for (int k = 1; k < half_; ++k) {
+    const double ar = zr[k], ai = zi[k];
+    const double br = rev_r[k], bi = -rev_i[k];
+    const double er = 0.5 * (ar + br), ei = 0.5 * (ai + bi);
+    const double or_ = 0.5 * (ai - bi), oi = -0.5 * (ar - br);
+    const double wr = wre[k], wi = wim[k];
+    const double xr = er + or_ * wr - oi * wi;
+    const double xi = ei + or_ * wi + oi * wr;
+    out[k] = xr * xr + xi * xi;
+  }
+  const double dc = zr[0] + zi[0];
+  const double nyquist = zr[0] - zi[0];
+  out[0] = dc * dc;
+  out[half_] = nyquist * nyquist;
+  for (int k = 0; k <= half_; ++k) power[k] = static_cast<float>(out[k]);
 }
 
 }  // namespace nemo_fast

@@ -10,25 +10,40 @@
 namespace nemo_fast {
 namespace {
 
-// torch.*_window(win_length, periodic=False), zero-padded to n_fft in the middle as torch.stft does.
-std::vector<float> MakeWindow(const FbankOptions& o, int* begin, int* end) {
-  std::vector<float> window(o.n_fft, 0.0f);
+// torch.*_window(win_length, periodic=False) in torch's own float32 arithmetic, zero-padded to n_fft in
+// the middle as torch.stft does. Bit-equal windows matter: a last-bit difference in a tap leaks a loud
+// bin's energy into quiet bins far above the 1e-4 log-mel tolerance.
+std::vector<double> MakeWindow(const FbankOptions& o, int* begin, int* end) {
+  std::vector<double> window(o.n_fft, 0.0);
   const int n = o.win_length_samples;
   const int offset = (o.n_fft - n) / 2;
-  const double denom = n > 1 ? n - 1 : 1;
-  for (int i = 0; i < n; ++i) {
-    const double phase = 2.0 * M_PI * i / denom;
-    double w = 1.0;
-    switch (o.window) {
-      case WindowType::kHann: w = 0.5 - 0.5 * std::cos(phase); break;
-      case WindowType::kHamming: w = 0.54 - 0.46 * std::cos(phase); break;
-      case WindowType::kBlackman: w = 0.42 - 0.5 * std::cos(phase) + 0.08 * std::cos(2.0 * phase); break;
-      case WindowType::kBartlett: w = 1.0 - std::fabs(2.0 * i / denom - 1.0); break;
-    }
-    window[offset + i] = static_cast<float>(w);
-  }
   *begin = offset;
   *end = offset + n;
+  if (!o.window_taps.empty()) {
+    std::copy(o.window_taps.begin(), o.window_taps.end(), window.begin() + offset);
+    return window;
+  }
+  const float step = n > 1 ? static_cast<float>(2.0 * M_PI / static_cast<double>(n - 1)) : 0.0f;
+  const float bartlett_step = n > 1 ? static_cast<float>(2.0 / static_cast<double>(n - 1)) : 0.0f;
+  for (int i = 0; i < n; ++i) {
+    float w = 1.0f;
+    if (n > 1) {
+      const float phase = static_cast<float>(i) * step;
+      switch (o.window) {
+        case WindowType::kHann: w = std::cos(phase) * -0.5f + 0.5f; break;
+        case WindowType::kHamming: w = std::cos(phase) * -0.46f + 0.54f; break;
+        case WindowType::kBlackman:
+          w = std::cos(phase * 2.0f) * 0.08f - std::cos(phase) * 0.5f + 0.42f;
+          break;
+        case WindowType::kBartlett: {
+          const float ramp = static_cast<float>(i) * bartlett_step;
+          w = i < ((n - 1) >> 1) + 1 ? ramp : ramp * -1.0f + 2.0f;
+          break;
+        }
+      }
+    }
+    window[offset + i] = w;
+  }
   return window;
 }
 
@@ -40,8 +55,10 @@ constexpr std::size_t kBlockSamples = 1 << 15;
 ImprovedFbank::ImprovedFbank(const FbankOptions& options)
     : options_((options.Validate(), options)),
       window_(MakeWindow(options_, &window_begin_, &window_end_)),
-      mel_(options_.num_mel_bins, options_.n_fft, options_.sample_rate, options_.low_freq_hz,
-           options_.effective_high_freq_hz(), options_.mel_norm),
+      mel_(options_.mel_weights.empty()
+               ? MelFilterbank(options_.num_mel_bins, options_.n_fft, options_.sample_rate, options_.low_freq_hz,
+                               options_.effective_high_freq_hz(), options_.mel_norm)
+               : MelFilterbank(options_.num_mel_bins, options_.n_fft, options_.mel_weights)),
       fft_prototype_(options_.n_fft) {}
 
 std::vector<float> ImprovedFbank::Compute(const SampleView& samples) const {
@@ -59,14 +76,14 @@ std::unique_ptr<FbankStream> ImprovedFbank::CreateStream() const { return std::m
 FbankStream::FbankStream(const ImprovedFbank& fbank)
     : fbank_(fbank),
       fft_(fbank.fft_prototype_),
-      frame_(fbank.options_.n_fft, 0.0f),
+      frame_(fbank.options_.n_fft, 0.0),
       power_(fbank.options_.n_fft / 2 + 1, 0.0f) {}
 
 void FbankStream::Reset() {
   signal_.clear();
   signal_begin_ = 0;
   num_samples_ = 0;
-  last_sample_ = 0.0f;
+  last_sample_ = 0.0;
   next_frame_ = 0;
   finished_ = false;
   held_frames_.clear();
@@ -75,16 +92,16 @@ void FbankStream::Reset() {
 void FbankStream::AcceptWaveform(const SampleView& samples, std::vector<float>* frames) {
   if (finished_) Fail(ErrorCode::kInvalidState, "accept_waveform() called after input_finished(); call reset() first");
   CheckFinite(samples);
-  const float preemph = fbank_.options_.preemph;
+  const double preemph = fbank_.options_.preemphasis ? fbank_.options_.preemph : 0.0;
   for (std::size_t block = 0; block < samples.size; block += kBlockSamples) {
     const std::size_t n = std::min(kBlockSamples, samples.size - block);
     const std::size_t old_size = signal_.size();
     signal_.resize(old_size + n);
-    float* out = signal_.data() + old_size;
+    double* out = signal_.data() + old_size;
     // NeMo: y[0] = x[0], y[t] = x[t] - preemph * x[t-1].
-    float prev = last_sample_;
+    double prev = last_sample_;
     for (std::size_t i = 0; i < n; ++i) {
-      const float x = samples.At(block + i);
+      const double x = samples.At(block + i);
       out[i] = (num_samples_ == 0 && i == 0) ? x : x - preemph * prev;
       prev = x;
     }
@@ -114,9 +131,10 @@ void FbankStream::EmitReadyFrames(std::vector<float>* frames) {
   const std::int64_t valid = o.NumValidFrames(num_samples_);
   std::vector<float>* sink = o.normalize == FeatureNormalize::kNone ? frames : &held_frames_;
   while (next_frame_ < valid) {
-    // The frame is final once every sample under the window has arrived (later ones are zero padding).
+    // The frame is final once every sample under the window has arrived (later ones are zero padding),
+    // and is known not to fall in the tail that NeMo masks.
     const std::int64_t last_needed = next_frame_ * hop - left_pad + fbank_.window_end_ - 1;
-    if (!finished_ && last_needed >= num_samples_) break;
+    if (!finished_ && last_needed + o.masked_tail_samples() >= num_samples_) break;
     const std::size_t old_size = sink->size();
     sink->resize(old_size + dim);
     ComputeFrame(next_frame_, sink->data() + old_size);
@@ -139,13 +157,15 @@ void FbankStream::ComputeFrame(std::int64_t frame_index, float* out) {
   // rest of frame_ stays zero from construction.
   const int begin = fbank_.window_begin_, end = fbank_.window_end_;
   const int first_sample = static_cast<int>(std::clamp<std::int64_t>(-frame_start, begin, end));
-  const int last_sample = static_cast<int>(std::clamp<std::int64_t>(num_samples_ - frame_start, first_sample, end));
-  float* __restrict frame = frame_.data();
-  const float* __restrict window = fbank_.window_.data();
-  const float* __restrict signal = signal_.data() + (frame_start - signal_begin_);
-  for (int j = begin; j < first_sample; ++j) frame[j] = 0.0f;
+  // Before the end of input, ready frames never reach the masked tail (see EmitReadyFrames).
+  const std::int64_t usable_samples = num_samples_ - o.masked_tail_samples();
+  const int last_sample = static_cast<int>(std::clamp<std::int64_t>(usable_samples - frame_start, first_sample, end));
+  double* __restrict frame = frame_.data();
+  const double* __restrict window = fbank_.window_.data();
+  const double* __restrict signal = signal_.data() + (frame_start - signal_begin_);
+  for (int j = begin; j < first_sample; ++j) frame[j] = 0.0;
   for (int j = first_sample; j < last_sample; ++j) frame[j] = window[j] * signal[j];
-  for (int j = last_sample; j < end; ++j) frame[j] = 0.0f;
+  for (int j = last_sample; j < end; ++j) frame[j] = 0.0;
 
   fft_.PowerSpectrum(frame, power_.data());
   if (o.mag_power != 2.0f) {

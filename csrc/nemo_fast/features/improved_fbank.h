@@ -25,7 +25,7 @@ class ImprovedFbank {
   const FbankOptions& options() const { return options_; }
   int feature_dim() const { return options_.num_mel_bins; }
   const MelFilterbank& mel_filterbank() const { return mel_; }
-  const std::vector<float>& window() const { return window_; }  // n_fft values, zero outside the window
+  const std::vector<double>& window() const { return window_; }  // n_fft values, zero outside the window
 
   // The frames NeMo marks valid for the whole utterance, normalized as configured. Empty input is an
   // error here (kEmptyAudio); a stream that receives no samples simply yields no frames.
@@ -38,7 +38,7 @@ class ImprovedFbank {
   FbankOptions options_;
   int window_begin_;  // first and one-past-last index of the window's support within the frame
   int window_end_;
-  std::vector<float> window_;
+  std::vector<double> window_;
   MelFilterbank mel_;
   RealFft fft_prototype_;
 };
@@ -71,12 +71,14 @@ class FbankStream {
 
   const ImprovedFbank& fbank_;
   RealFft fft_;
-  std::vector<float> frame_, power_;
+  // Preemphasis and windowing run in double, like NeMo's featurizer in float64 (see fft.h).
+  std::vector<double> frame_;
+  std::vector<float> power_;
   // Preemphasized samples from absolute index signal_begin_ to num_samples_.
-  std::vector<float> signal_;
+  std::vector<double> signal_;
   std::int64_t signal_begin_ = 0;
   std::int64_t num_samples_ = 0;
-  float last_sample_ = 0.0f;
+  double last_sample_ = 0.0;
   std::int64_t next_frame_ = 0;
   bool finished_ = false;
   std::vector<float> held_frames_;  // frames held back until InputFinished when normalizing

@@ -51,24 +51,45 @@ MelFilterbank::MelFilterbank(int num_bins, int n_fft, double sample_rate, double
     const double lower_width = edges_hz[m + 1] - edges_hz[m];
     const double upper_width = edges_hz[m + 2] - edges_hz[m + 1];
     const double enorm = norm == MelNorm::kSlaney ? 2.0 / (edges_hz[m + 2] - edges_hz[m]) : 1.0;
-    int first = -1, last = -1;
     for (int k = 0; k < num_fft_bins_; ++k) {
       const double f = k * bin_hz;
       const double rising = -(edges_hz[m] - f) / lower_width;
       const double falling = (edges_hz[m + 2] - f) / upper_width;
-      const double w = std::max(0.0, std::min(rising, falling)) * enorm;
-      row[k] = w;
-      if (static_cast<float>(w) != 0.0f) {
-        if (first < 0) first = k;
-        last = k;
-      }
+      row[k] = std::max(0.0, std::min(rising, falling)) * enorm;
     }
-    if (first < 0) first = last = 0;  // an empty filter (too many bins for n_fft) gives 0, as librosa
-    first_[m] = first;
-    offset_[m] = static_cast<int>(weights_.size());
-    length_[m] = last - first + 1;
-    for (int k = first; k <= last; ++k) weights_.push_back(static_cast<float>(row[k]));
+    AddFilter(m, row.data());
   }
+}
+
+MelFilterbank::MelFilterbank(int num_bins, int n_fft, const std::vector<float>& dense)
+    : num_bins_(num_bins), num_fft_bins_(n_fft / 2 + 1) {
+  if (num_bins < 1 || dense.size() != static_cast<std::size_t>(num_bins) * num_fft_bins_) {
+    Fail(ErrorCode::kInvalidConfig, "mel filterbank matrix has ", dense.size(), " weights; expected ", num_bins,
+         " x ", num_fft_bins_);
+  }
+  first_.resize(num_bins);
+  offset_.resize(num_bins);
+  length_.resize(num_bins);
+  std::vector<double> row(num_fft_bins_);
+  for (int m = 0; m < num_bins; ++m) {
+    for (int k = 0; k < num_fft_bins_; ++k) row[k] = dense[static_cast<std::size_t>(m) * num_fft_bins_ + k];
+    AddFilter(m, row.data());
+  }
+}
+
+void MelFilterbank::AddFilter(int m, const double* row) {
+  int first = -1, last = -1;
+  for (int k = 0; k < num_fft_bins_; ++k) {
+    if (static_cast<float>(row[k]) != 0.0f) {
+      if (first < 0) first = k;
+      last = k;
+    }
+  }
+  if (first < 0) first = last = 0;  // an empty filter (too many bins for n_fft) gives 0, as librosa
+  first_[m] = first;
+  offset_[m] = static_cast<int>(weights_.size());
+  length_[m] = last - first + 1;
+  for (int k = first; k <= last; ++k) weights_.push_back(static_cast<float>(row[k]));
 }
 
 NEMO_FAST_HOT_LOOP

@@ -1,0 +1,32 @@
+"""Builds the C++ unit tests (GoogleTest: FFT, mel filterbank, ImprovedFbank) with the project's CMake and
+runs them, so they belong to the same test command as everything else."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import require
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "build" / "cpp-tests"
+
+
+@pytest.mark.cpp
+def test_cpp_unit_tests_pass():
+    require(shutil.which("cmake") is not None, "cmake")
+    require(any(Path(p).exists() for p in ["/usr/lib/x86_64-linux-gnu/libgtest.a", "/usr/lib/aarch64-linux-gnu/libgtest.a",
+                                           "/usr/lib/libgtest.a", "/usr/local/lib/libgtest.a"])
+            or os.environ.get("GTEST_ROOT"), "GoogleTest (Debian: libgtest-dev)")
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(BUILD), *generator, "-DNEMO_FAST_BUILD_TESTS=ON",
+                    "-DCMAKE_BUILD_TYPE=Release"], check=True, capture_output=True, text=True)
+    build = subprocess.run(["cmake", "--build", str(BUILD), "--target", "nemo_fast_cpp_tests", "-j", "2"],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    run = subprocess.run([str(BUILD / "nemo_fast_cpp_tests")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-6000:]
+    assert "[  PASSED  ]" in run.stdout and "FAILED" not in run.stdout
