@@ -4,6 +4,7 @@ from nemo_fast import errors
 from nemo_fast._runtime import runtime_info
 from nemo_fast.config import FbankOptions, fbank_options_from_nemo
 from nemo_fast.features import FbankStream, ImprovedFbank
+from nemo_fast.recognizer import Recognizer, Result, Stream
 
 __version__ = "0.1.0"
 
@@ -14,5 +15,8 @@ __all__ = [
     "fbank_options_from_nemo",
     "FbankStream",
     "ImprovedFbank",
+    "Recognizer",
+    "Result",
+    "Stream",
     "__version__",
 ]

@@ -5,4 +5,5 @@ PYBIND11_MODULE(_core, m) {
   nemo_fast::python::BindErrors(m);
   nemo_fast::python::BindRuntime(m);
   nemo_fast::python::BindFeatures(m);
+  nemo_fast::python::BindRecognizer(m);
 }

@@ -1,0 +1,29 @@
+#include "nemo_fast/decoding/ctc_greedy.h"
+
+namespace nemo_fast {
+
+void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames, int vocab_size) {
+  for (int t = 0; t < num_frames; ++t) {
+    const float* row = log_probs + static_cast<int64_t>(t) * vocab_size;
+    // First maximum wins on ties, as torch.argmax.
+    int best = 0;
+    for (int v = 1; v < vocab_size; ++v) {
+      if (row[v] > row[best]) best = v;
+    }
+    if (best != blank_id_ && best != previous_) {
+      tokens_.push_back(best);
+      token_frames_.push_back(num_frames_ + t);
+    }
+    previous_ = best;
+  }
+  num_frames_ += num_frames;
+}
+
+void CtcGreedyDecoder::Reset() {
+  previous_ = blank_id_;
+  num_frames_ = 0;
+  tokens_.clear();
+  token_frames_.clear();
+}
+
+}  // namespace nemo_fast

@@ -1,0 +1,30 @@
+// Greedy CTC decoding that carries its state from chunk to chunk: the same tokens as NeMo's greedy
+// decoding of the whole sequence (collapse repeats, then drop blanks).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace nemo_fast {
+
+class CtcGreedyDecoder {
+ public:
+  explicit CtcGreedyDecoder(int blank_id) : blank_id_(blank_id), previous_(blank_id) {}
+
+  // Consumes num_frames rows of log-probs (row-major, vocab_size each).
+  void Accept(const float* log_probs, int num_frames, int vocab_size);
+  void Reset();
+
+  const std::vector<int>& tokens() const { return tokens_; }
+  const std::vector<int64_t>& token_frames() const { return token_frames_; }  // output frame of each token
+  int64_t num_frames() const { return num_frames_; }
+
+ private:
+  int blank_id_;
+  int previous_;
+  int64_t num_frames_ = 0;
+  std::vector<int> tokens_;
+  std::vector<int64_t> token_frames_;
+};
+
+}  // namespace nemo_fast

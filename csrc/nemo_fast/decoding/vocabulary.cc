@@ -1,0 +1,64 @@
+#include "nemo_fast/decoding/vocabulary.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "nemo_fast/common/error.h"
+
+namespace nemo_fast {
+namespace {
+const std::string kSpaceMarker = "\xe2\x96\x81";  // U+2581, SentencePiece's word boundary
+
+bool IsBytePiece(const std::string& t) {
+  return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>';
+}
+}  // namespace
+
+Vocabulary::Vocabulary(std::vector<std::string> tokens, Type type) : tokens_(std::move(tokens)), type_(type) {}
+
+Vocabulary Vocabulary::FromFile(const std::string& path, Type type, int expected_size) {
+  std::ifstream in(path);
+  if (!in) Fail(ErrorCode::kModelFileNotFound, "tokens file not found: ", path);
+  std::vector<std::string> tokens;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    tokens.push_back(line);
+  }
+  if (static_cast<int>(tokens.size()) != expected_size) {
+    Fail(ErrorCode::kInvalidModel, "tokens file ", path, " has ", tokens.size(), " tokens but the model has ",
+         expected_size, " output classes; the files do not belong together");
+  }
+  return Vocabulary(std::move(tokens), type);
+}
+
+std::string Vocabulary::Detokenize(const std::vector<int>& ids) const {
+  std::string text;
+  for (int id : ids) {
+    const std::string& t = token(id);
+    if (type_ == Type::kCharacters) {
+      text += t;
+      continue;
+    }
+    if (IsBytePiece(t)) {
+      text += static_cast<char>(std::strtol(t.substr(3, 2).c_str(), nullptr, 16));
+      continue;
+    }
+    size_t pos = 0;
+    while (pos < t.size()) {
+      if (t.compare(pos, kSpaceMarker.size(), kSpaceMarker) == 0) {
+        text += ' ';
+        pos += kSpaceMarker.size();
+      } else {
+        text += t[pos++];
+      }
+    }
+  }
+  if (type_ == Type::kSentencePiece) {
+    size_t first = text.find_first_not_of(' ');
+    text = first == std::string::npos ? std::string() : text.substr(first);
+  }
+  return text;
+}
+
+}  // namespace nemo_fast

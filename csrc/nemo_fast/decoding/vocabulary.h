@@ -1,0 +1,30 @@
+// Token strings of a model (SentencePiece pieces or characters) and their conversion to text.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nemo_fast {
+
+class Vocabulary {
+ public:
+  enum class Type { kSentencePiece, kCharacters };
+
+  // Reads a tokens file (one token per line, line i is token id i; the blank's line is a placeholder).
+  static Vocabulary FromFile(const std::string& path, Type type, int expected_size);
+  Vocabulary(std::vector<std::string> tokens, Type type);
+
+  int size() const { return static_cast<int>(tokens_.size()); }
+  const std::string& token(int id) const { return tokens_.at(static_cast<size_t>(id)); }
+  Type type() const { return type_; }
+
+  // Text of a token sequence: SentencePiece pieces join with U+2581 as a space (leading space dropped,
+  // <0xNN> byte pieces decoded); characters simply join.
+  std::string Detokenize(const std::vector<int>& ids) const;
+
+ private:
+  std::vector<std::string> tokens_;
+  Type type_;
+};
+
+}  // namespace nemo_fast

@@ -1,0 +1,136 @@
+#include "nemo_fast/model/cache_aware_conformer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "nemo_fast/common/error.h"
+
+namespace nemo_fast {
+namespace {
+
+const std::vector<std::string> kStreamingInputs = {"audio_signal", "length", "cache_last_channel", "cache_last_time",
+                                                   "cache_last_channel_len", "drop_extra_pre_encoded"};
+const std::vector<std::string> kStreamingOutputs = {"log_probs", "encoded_lengths", "cache_last_channel_next",
+                                                    "cache_last_time_next", "cache_last_channel_next_len"};
+const std::vector<std::string> kOfflineInputs = {"audio_signal", "length"};
+const std::vector<std::string> kOfflineOutputs = {"log_probs", "encoded_lengths"};
+
+void CheckNames(const std::vector<std::string>& actual, const std::vector<std::string>& expected, const char* what,
+                const std::string& path) {
+  if (actual != expected) {
+    std::string a, e;
+    for (const auto& n : actual) a += (a.empty() ? "" : ", ") + n;
+    for (const auto& n : expected) e += (e.empty() ? "" : ", ") + n;
+    Fail(ErrorCode::kInvalidModel, path, " has ", what, " [", a, "] but its metadata describes [", e, "]");
+  }
+}
+
+}  // namespace
+
+NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config)
+    : session_(std::make_unique<OnnxSession>(onnx_path, config)),
+      spec_(ModelSpec::FromMetadata(session_->metadata(), onnx_path)) {
+  CheckNames(session_->input_names(), spec_.streaming ? kStreamingInputs : kOfflineInputs, "inputs", onnx_path);
+  CheckNames(session_->output_names(), spec_.streaming ? kStreamingOutputs : kOfflineOutputs, "outputs", onnx_path);
+  for (const auto& n : session_->input_names()) input_names_.push_back(n.c_str());
+  for (const auto& n : session_->output_names()) output_names_.push_back(n.c_str());
+  if (spec_.streaming) {
+    // The declared cache shapes must agree with the metadata (dimension 0 is the batch).
+    const auto channel = session_->InputShape(2);
+    const auto time = session_->InputShape(3);
+    for (int i = 0; i < 3; ++i) {
+      if ((channel.size() == 4 && channel[i + 1] > 0 && channel[i + 1] != spec_.cache_last_channel_shape[i]) ||
+          (time.size() == 4 && time[i + 1] > 0 && time[i + 1] != spec_.cache_last_time_shape[i])) {
+        Fail(ErrorCode::kInvalidModel, onnx_path, ": cache shapes in the graph differ from its metadata");
+      }
+    }
+  }
+}
+
+int64_t NeMoCacheAwareConformer::cache_last_channel_row_size() const {
+  const auto& s = spec_.cache_last_channel_shape;
+  return s[0] * s[1] * s[2];
+}
+
+int64_t NeMoCacheAwareConformer::cache_last_time_row_size() const {
+  const auto& s = spec_.cache_last_time_shape;
+  return s[0] * s[1] * s[2];
+}
+
+EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
+  if (!spec_.streaming) Fail(ErrorCode::kInvalidState, "RunChunk on an offline model");
+  const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  const int64_t B = b.batch;
+  const auto& ch = spec_.cache_last_channel_shape;
+  const auto& tm = spec_.cache_last_time_shape;
+  const int64_t feature_shape[] = {B, spec_.feat_in, b.frames};
+  const int64_t batch_shape[] = {B};
+  const int64_t channel_shape[] = {B, ch[0], ch[1], ch[2]};
+  const int64_t time_shape[] = {B, tm[0], tm[1], tm[2]};
+  const int64_t feature_count = B * spec_.feat_in * b.frames;
+  const int64_t channel_count = B * cache_last_channel_row_size();
+  const int64_t time_count = B * cache_last_time_row_size();
+  int64_t drop = b.drop_extra_pre_encoded;
+  // ONNX Runtime's C++ API takes non-const pointers for inputs; it does not write to them.
+  std::vector<Ort::Value> inputs;
+  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.features), feature_count, feature_shape, 3));
+  inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.lengths), B, batch_shape, 1));
+  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_channel), channel_count, channel_shape, 4));
+  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_time), time_count, time_shape, 4));
+  inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.cache_last_channel_len), B, batch_shape, 1));
+  inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, &drop, 1, nullptr, 0));
+  // The next caches go straight into the caller's buffers; ONNX Runtime allocates only the log-probs.
+  std::vector<Ort::Value> outputs;
+  outputs.emplace_back(nullptr);
+  outputs.emplace_back(nullptr);
+  outputs.push_back(Ort::Value::CreateTensor<float>(memory, b.cache_last_channel_out, channel_count, channel_shape, 4));
+  outputs.push_back(Ort::Value::CreateTensor<float>(memory, b.cache_last_time_out, time_count, time_shape, 4));
+  outputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, b.cache_last_channel_len_out, B, batch_shape, 1));
+  try {
+    session_->get().Run(Ort::RunOptions{nullptr}, input_names_.data(), inputs.data(), inputs.size(),
+                        output_names_.data(), outputs.data(), outputs.size());
+  } catch (const Ort::Exception& e) {
+    Fail(ErrorCode::kOnnxRuntime, "encoder step failed: ", e.what());
+  }
+  return CollectOutputs(outputs, b.batch);
+}
+
+EncoderOutput NeMoCacheAwareConformer::RunUtterances(int batch, int frames, const float* features,
+                                                     const int64_t* lengths) const {
+  if (spec_.streaming) Fail(ErrorCode::kInvalidState, "RunUtterances on a streaming model");
+  const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  const int64_t B = batch;
+  const int64_t feature_shape[] = {B, spec_.feat_in, frames};
+  const int64_t batch_shape[] = {B};
+  std::vector<Ort::Value> inputs;
+  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(features), B * spec_.feat_in * frames,
+                                                   feature_shape, 3));
+  inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(lengths), B, batch_shape, 1));
+  std::vector<Ort::Value> outputs;
+  outputs.emplace_back(nullptr);
+  outputs.emplace_back(nullptr);
+  try {
+    session_->get().Run(Ort::RunOptions{nullptr}, input_names_.data(), inputs.data(), inputs.size(),
+                        output_names_.data(), outputs.data(), outputs.size());
+  } catch (const Ort::Exception& e) {
+    Fail(ErrorCode::kOnnxRuntime, "encoder failed: ", e.what());
+  }
+  return CollectOutputs(outputs, batch);
+}
+
+EncoderOutput NeMoCacheAwareConformer::CollectOutputs(std::vector<Ort::Value>& outputs, int batch) const {
+  EncoderOutput out;
+  const auto shape = outputs[0].GetTensorTypeAndShapeInfo().GetShape();
+  if (shape.size() != 3 || shape[0] != batch || shape[2] != spec_.vocab_size) {
+    Fail(ErrorCode::kInvalidModel, "log_probs output has an unexpected shape; expected (", batch, ", T, ",
+         spec_.vocab_size, ")");
+  }
+  out.frames = static_cast<int>(shape[1]);
+  const float* lp = outputs[0].GetTensorData<float>();
+  out.log_probs.assign(lp, lp + shape[0] * shape[1] * shape[2]);
+  const int64_t* len = outputs[1].GetTensorData<int64_t>();
+  out.lengths.assign(len, len + batch);
+  return out;
+}
+
+}  // namespace nemo_fast

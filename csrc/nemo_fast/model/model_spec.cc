@@ -1,0 +1,153 @@
+#include "nemo_fast/model/model_spec.h"
+
+#include <sstream>
+
+#include "nemo_fast/common/error.h"
+
+namespace nemo_fast {
+namespace {
+
+class MetadataReader {
+ public:
+  explicit MetadataReader(const std::map<std::string, std::string>& m) : m_(m) {}
+
+  const std::string* Find(const std::string& key) {
+    auto it = m_.find(key);
+    if (it == m_.end()) {
+      problems_.push_back("missing key '" + key + "'");
+      return nullptr;
+    }
+    return &it->second;
+  }
+  std::string String(const std::string& key) {
+    const std::string* v = Find(key);
+    return v ? *v : std::string();
+  }
+  std::vector<long long> Ints(const std::string& key, size_t count) {
+    std::vector<long long> out;
+    const std::string* v = Find(key);
+    if (!v) return std::vector<long long>(count, 0);
+    std::stringstream ss(*v);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      try {
+        size_t pos = 0;
+        out.push_back(std::stoll(item, &pos));
+        if (pos != item.size()) throw std::invalid_argument(item);
+      } catch (const std::exception&) {
+        problems_.push_back("key '" + key + "' = '" + *v + "' is not a list of integers");
+        return std::vector<long long>(count, 0);
+      }
+    }
+    if (out.size() != count) {
+      problems_.push_back("key '" + key + "' = '" + *v + "' must have " + std::to_string(count) + " integers");
+      return std::vector<long long>(count, 0);
+    }
+    return out;
+  }
+  int Int(const std::string& key) { return static_cast<int>(Ints(key, 1)[0]); }
+  std::array<int, 2> Pair(const std::string& key) {
+    auto v = Ints(key, 2);
+    return {static_cast<int>(v[0]), static_cast<int>(v[1])};
+  }
+  void Problem(const std::string& p) { problems_.push_back(p); }
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  const std::map<std::string, std::string>& m_;
+  std::vector<std::string> problems_;
+};
+
+}  // namespace
+
+ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& metadata, const std::string& source) {
+  auto schema = metadata.find("nemo_fast.schema_version");
+  if (schema == metadata.end()) {
+    Fail(ErrorCode::kInvalidModel, source, " has no nemo_fast metadata (nemo_fast.schema_version); export the ",
+         ".nemo checkpoint with `nemo-fast export` first");
+  }
+  MetadataReader r(metadata);
+  ModelSpec s;
+  s.schema_version = r.Int("nemo_fast.schema_version");
+  if (s.schema_version != kMetadataSchemaVersion) {
+    Fail(ErrorCode::kInvalidModel, source, " has metadata schema version ", s.schema_version,
+         "; this nemo_fast reads version ", kMetadataSchemaVersion, ": re-export the model");
+  }
+  s.model_class = r.String("model_class");
+  s.nemo_version = r.String("nemo_version");
+  s.decoder_type = r.String("decoder_type");
+  const std::string mode = r.String("mode");
+  s.streaming = mode == "streaming";
+  if (mode != "streaming" && mode != "offline") r.Problem("mode must be 'streaming' or 'offline', got '" + mode + "'");
+  if (!s.decoder_type.empty() && s.decoder_type != "ctc") {
+    r.Problem("decoder_type '" + s.decoder_type + "' is not supported (ctc)");
+  }
+  s.feat_in = r.Int("feat_in");
+  s.subsampling_factor = r.Int("subsampling_factor");
+  s.vocab_size = r.Int("vocab_size");
+  s.blank_id = r.Int("blank_id");
+  s.vocabulary_type = r.String("vocabulary_type");
+  s.tokens_file = r.String("tokens_file");
+  std::map<std::string, std::string> feature_kv;
+  for (const auto& [key, value] : metadata) {
+    if (key.rfind("features.", 0) == 0) feature_kv[key.substr(9)] = value;
+  }
+  if (s.streaming) {
+    s.att_context_size = r.Pair("att_context_size");
+    StreamingGeometry& g = s.geometry;
+    g.chunk_size_frames = r.Pair("streaming.chunk_size");
+    g.shift_size_frames = r.Pair("streaming.shift_size");
+    g.pre_encode_cache_size_frames = r.Pair("streaming.pre_encode_cache_size");
+    g.sampling_frames = r.Pair("streaming.sampling_frames");
+    g.drop_extra_pre_encoded = r.Int("streaming.drop_extra_pre_encoded");
+    g.valid_out_len = r.Int("streaming.valid_out_len");
+    g.last_channel_cache_size = r.Int("streaming.last_channel_cache_size");
+    auto channel = r.Ints("cache.last_channel_shape", 3);
+    auto time = r.Ints("cache.last_time_shape", 3);
+    for (int i = 0; i < 3; ++i) {
+      s.cache_last_channel_shape[i] = channel[i];
+      s.cache_last_time_shape[i] = time[i];
+    }
+    if (g.chunk_size_frames[1] <= 0 || g.shift_size_frames[1] <= 0 || g.valid_out_len <= 0) {
+      r.Problem("streaming geometry must have positive chunk, shift and valid_out_len");
+    }
+  }
+  if (!r.problems().empty() || feature_kv.empty()) {
+    std::string message = source + " has incomplete nemo_fast metadata:";
+    for (const auto& p : r.problems()) message += "\n  - " + p;
+    if (feature_kv.empty()) message += "\n  - no features.* keys";
+    throw Error(ErrorCode::kInvalidModel, message);
+  }
+  try {
+    s.features = FbankOptions::FromKeyValues(feature_kv);
+  } catch (const Error& e) {
+    Fail(ErrorCode::kInvalidModel, source, ": ", e.what());
+  }
+  if (s.features.num_mel_bins != s.feat_in) {
+    Fail(ErrorCode::kInvalidModel, source, ": features.num_mel_bins (", s.features.num_mel_bins,
+         ") differs from the encoder's feat_in (", s.feat_in, ")");
+  }
+  if (s.blank_id < 0 || s.blank_id >= s.vocab_size) {
+    Fail(ErrorCode::kInvalidModel, source, ": blank_id ", s.blank_id, " outside the vocabulary of ", s.vocab_size);
+  }
+  return s;
+}
+
+std::string ModelSpec::ToString() const {
+  std::ostringstream os;
+  os << "ModelSpec(" << model_class << ", " << (streaming ? "streaming" : "offline") << ", decoder=" << decoder_type
+     << ", vocab_size=" << vocab_size << ", blank_id=" << blank_id << ", feat_in=" << feat_in
+     << ", subsampling_factor=" << subsampling_factor;
+  if (streaming) {
+    const auto& g = geometry;
+    os << ", att_context_size=[" << att_context_size[0] << "," << att_context_size[1] << "], chunk=["
+       << g.chunk_size_frames[0] << "," << g.chunk_size_frames[1] << "], shift=[" << g.shift_size_frames[0] << ","
+       << g.shift_size_frames[1] << "], pre_encode_cache=[" << g.pre_encode_cache_size_frames[0] << ","
+       << g.pre_encode_cache_size_frames[1] << "], drop_extra_pre_encoded=" << g.drop_extra_pre_encoded
+       << ", valid_out_len=" << g.valid_out_len;
+  }
+  os << ")";
+  return os.str();
+}
+
+}  // namespace nemo_fast

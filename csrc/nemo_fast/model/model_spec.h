@@ -1,0 +1,56 @@
+// What an exported model says about itself: read once from the ONNX metadata that `nemo-fast export`
+// writes (schema documented in nemo_fast/export/metadata.py), validated on construction.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nemo_fast/features/fbank_options.h"
+
+namespace nemo_fast {
+
+constexpr int kMetadataSchemaVersion = 1;
+
+// NeMo's CacheAwareStreamingConfig for one lookahead. Pairs are {first chunk, later chunks}.
+struct StreamingGeometry {
+  std::array<int, 2> chunk_size_frames{};
+  std::array<int, 2> shift_size_frames{};
+  std::array<int, 2> pre_encode_cache_size_frames{};
+  std::array<int, 2> sampling_frames{};  // a chunk shorter than this is not run (NeMo's iterator stops)
+  int drop_extra_pre_encoded = 0;        // for later chunks (and the first in pad_and_drop_preencoded mode)
+  int valid_out_len = 0;                 // outputs kept per chunk, except the last (keep_all_outputs)
+  int last_channel_cache_size = 0;
+};
+
+struct ModelSpec {
+  int schema_version = 0;
+  std::string model_class;
+  std::string nemo_version;
+  std::string decoder_type;  // "ctc"
+  bool streaming = false;    // cache-aware graph (else whole-utterance)
+  FbankOptions features;
+  int feat_in = 0;
+  int subsampling_factor = 0;
+  int vocab_size = 0;  // output classes including blank
+  int blank_id = 0;
+  std::string vocabulary_type;  // "bpe" or "char"
+  std::string tokens_file;      // relative to the model directory
+  std::array<int, 2> att_context_size{};
+  StreamingGeometry geometry;
+  std::array<int64_t, 3> cache_last_channel_shape{};  // per batch row: layers, cache frames, d_model
+  std::array<int64_t, 3> cache_last_time_shape{};     // per batch row: layers, d_model, kernel - 1
+
+  // Seconds per encoder output frame.
+  double frame_shift_seconds() const {
+    return static_cast<double>(features.hop_length_samples) * subsampling_factor / features.sample_rate;
+  }
+
+  // Throws kInvalidModel listing every missing or malformed key.
+  static ModelSpec FromMetadata(const std::map<std::string, std::string>& metadata, const std::string& source);
+  std::string ToString() const;
+};
+
+}  // namespace nemo_fast

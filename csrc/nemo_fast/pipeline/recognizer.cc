@@ -1,0 +1,260 @@
+#include "nemo_fast/pipeline/recognizer.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "nemo_fast/common/error.h"
+
+namespace nemo_fast {
+namespace {
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string DirectoryOf(const std::string& file) {
+  const size_t slash = file.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : file.substr(0, slash);
+}
+
+}  // namespace
+
+std::string RecognizerConfig::ToString() const {
+  std::ostringstream os;
+  os << "RecognizerConfig(session=" << session.ToString() << ", streaming_mode="
+     << (streaming_mode == StreamingMode::kDefault ? "default" : "pad_and_drop_preencoded")
+     << ", keep_log_probs=" << (keep_log_probs ? "true" : "false") << ", max_batch_size=" << max_batch_size << ")";
+  return os.str();
+}
+
+Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& config) : config_(config) {
+  if (config.max_batch_size < 1) Fail(ErrorCode::kInvalidConfig, "max_batch_size must be >= 1");
+  const bool is_dir = IsDirectory(model_path);
+  const std::string onnx_path = is_dir ? model_path + "/model.onnx" : model_path;
+  const std::string dir = is_dir ? model_path : DirectoryOf(model_path);
+  encoder_ = std::make_unique<NeMoCacheAwareConformer>(onnx_path, config.session);
+  const ModelSpec& s = encoder_->spec();
+  fbank_ = std::make_unique<ImprovedFbank>(s.features);
+  const auto type = s.vocabulary_type == "char" ? Vocabulary::Type::kCharacters : Vocabulary::Type::kSentencePiece;
+  vocabulary_ = std::make_unique<Vocabulary>(Vocabulary::FromFile(dir + "/" + s.tokens_file, type, s.vocab_size));
+}
+
+Recognizer::~Recognizer() = default;
+
+std::unique_ptr<RecognizerStream> Recognizer::CreateStream() const { return std::make_unique<RecognizerStream>(*this); }
+
+RecognizerStream::RecognizerStream(const Recognizer& recognizer)
+    : recognizer_(recognizer), fbank_(recognizer.fbank().CreateStream()), decoder_(recognizer.spec().blank_id) {
+  Reset();
+}
+
+void RecognizerStream::Reset() {
+  fbank_->Reset();
+  frames_.clear();
+  frames_begin_ = num_frames_ = valid_frames_ = 0;
+  finished_ = done_ = false;
+  next_start_ = 0;
+  step_ = 0;
+  const auto& enc = recognizer_.encoder();
+  if (recognizer_.spec().streaming) {
+    // NeMo's get_initial_cache_state: zeros, and zero valid cache frames.
+    cache_channel_.assign(enc.cache_last_channel_row_size(), 0.0f);
+    cache_channel_next_.assign(enc.cache_last_channel_row_size(), 0.0f);
+    cache_time_.assign(enc.cache_last_time_row_size(), 0.0f);
+    cache_time_next_.assign(enc.cache_last_time_row_size(), 0.0f);
+  }
+  cache_len_ = cache_len_next_ = 0;
+  decoder_.Reset();
+  log_probs_.clear();
+}
+
+void RecognizerStream::AppendFrames(const std::vector<float>& frames) {
+  frames_.insert(frames_.end(), frames.begin(), frames.end());
+  num_frames_ += static_cast<int64_t>(frames.size()) / recognizer_.spec().feat_in;
+}
+
+void RecognizerStream::AcceptWaveform(const SampleView& samples) {
+  if (finished_) Fail(ErrorCode::kInvalidState, "accept_waveform() called after input_finished(); call reset() first");
+  pending_.clear();
+  fbank_->AcceptWaveform(samples, &pending_);
+  AppendFrames(pending_);
+}
+
+void RecognizerStream::InputFinished() {
+  if (finished_) return;
+  pending_.clear();
+  fbank_->InputFinished(&pending_);
+  AppendFrames(pending_);
+  valid_frames_ = num_frames_;
+  if (fbank_->num_samples() > 0) {
+    // NeMo's preprocessor output is one STFT frame longer than its valid frames (that frame masked to
+    // pad_value), offline models pad further to a multiple of pad_to; both reach the encoder.
+    const FbankOptions& o = recognizer_.spec().features;
+    int64_t width = num_frames_ + 1;
+    if (!recognizer_.spec().streaming && o.pad_to > 0) width = (width + o.pad_to - 1) / o.pad_to * o.pad_to;
+    frames_.resize(frames_.size() + static_cast<size_t>(width - num_frames_) * o.num_mel_bins, o.pad_value);
+    num_frames_ = width;
+  } else {
+    done_ = true;  // no audio: nothing to decode
+  }
+  finished_ = true;
+}
+
+bool RecognizerStream::PlanChunk(ChunkPlan* plan) const {
+  if (done_) return false;
+  const ModelSpec& s = recognizer_.spec();
+  if (!s.streaming) {
+    if (!finished_) return false;
+    plan->start = 0;
+    plan->frames = static_cast<int>(num_frames_);
+    plan->last = true;
+    return true;
+  }
+  const StreamingGeometry& g = s.geometry;
+  const bool first = step_ == 0;
+  const int mode = recognizer_.config().streaming_mode == StreamingMode::kPadAndDropPreencoded ? 1 : 0;
+  const int index = first ? mode : 1;
+  const int chunk = g.chunk_size_frames[index];
+  const int shift = g.shift_size_frames[index];
+  const int64_t start = next_start_;
+  if (finished_) {
+    if (start >= num_frames_) return false;
+    const int64_t available = std::min<int64_t>(chunk, num_frames_ - start);
+    if (available < g.sampling_frames[first ? 0 : 1]) return false;  // too short to subsample: NeMo stops
+    plan->frames = static_cast<int>(available);
+    plan->last = start + shift >= num_frames_;
+  } else {
+    // A full chunk, and proof that it is not the last one: at least one frame beyond the shift.
+    if (num_frames_ < start + chunk || num_frames_ <= start + shift) return false;
+    plan->frames = chunk;
+    plan->last = false;
+  }
+  plan->start = start;
+  plan->shift = shift;
+  plan->cache_frames = g.pre_encode_cache_size_frames[index];
+  plan->drop = (first && mode == 0) ? 0 : g.drop_extra_pre_encoded;
+  return true;
+}
+
+bool RecognizerStream::IsReady() const {
+  ChunkPlan plan;
+  return PlanChunk(&plan);
+}
+
+void RecognizerStream::FillChunk(const ChunkPlan& plan, float* dst, int stride) const {
+  const int dim = recognizer_.spec().feat_in;
+  const int64_t first_frame = plan.start - plan.cache_frames;
+  for (int t = 0; t < plan.input_frames(); ++t) {
+    const int64_t frame = first_frame + t;
+    // Cache frames before the audio (all of the first chunk's cache) are zeros, as in NeMo.
+    const bool zero = frame < 0;
+    const float* src = zero ? nullptr : frames_.data() + (frame - frames_begin_) * dim;
+    for (int f = 0; f < dim; ++f) dst[static_cast<int64_t>(f) * stride + t] = zero ? 0.0f : src[f];
+  }
+}
+
+void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* log_probs, int64_t encoded_len) {
+  const ModelSpec& s = recognizer_.spec();
+  int64_t keep = encoded_len;
+  if (s.streaming && !plan.last) keep = std::min<int64_t>(keep, s.geometry.valid_out_len);
+  decoder_.Accept(log_probs, static_cast<int>(keep), s.vocab_size);
+  if (recognizer_.config().keep_log_probs) log_probs_.insert(log_probs_.end(), log_probs, log_probs + keep * s.vocab_size);
+  if (s.streaming) {
+    std::swap(cache_channel_, cache_channel_next_);
+    std::swap(cache_time_, cache_time_next_);
+    std::swap(cache_len_, cache_len_next_);
+  }
+  ++step_;
+  next_start_ = plan.start + plan.shift;
+  if (plan.last || !s.streaming) done_ = true;
+  // Keep only the frames a later chunk (or its pre-encode cache) can still read.
+  const int64_t keep_from = s.streaming ? next_start_ - s.geometry.pre_encode_cache_size_frames[1] : num_frames_;
+  const int64_t drop = std::min(keep_from, num_frames_) - frames_begin_;
+  if (drop > 0) {
+    frames_.erase(frames_.begin(), frames_.begin() + drop * s.feat_in);
+    frames_begin_ += drop;
+  }
+}
+
+RecognitionResult RecognizerStream::Result() const {
+  RecognitionResult r;
+  r.token_ids = decoder_.tokens();
+  const double shift = recognizer_.spec().frame_shift_seconds();
+  for (int64_t f : decoder_.token_frames()) r.token_times_seconds.push_back(f * shift);
+  r.text = recognizer_.vocabulary().Detokenize(r.token_ids);
+  r.num_frames = decoder_.num_frames();
+  r.log_probs = log_probs_;
+  r.vocab_size = recognizer_.spec().vocab_size;
+  return r;
+}
+
+void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) const {
+  const ModelSpec& s = spec();
+  const int dim = s.feat_in;
+  for (;;) {
+    // Group the streams' next chunks by shape: rows of one batch must have equal frames and drop, as
+    // padding rows would change NeMo's cache updates.
+    std::map<std::tuple<int, int64_t>, std::vector<std::pair<RecognizerStream*, RecognizerStream::ChunkPlan>>> groups;
+    for (RecognizerStream* stream : streams) {
+      RecognizerStream::ChunkPlan plan;
+      if (stream->PlanChunk(&plan)) groups[{plan.input_frames(), plan.drop}].emplace_back(stream, plan);
+    }
+    if (groups.empty()) return;
+    for (auto& [shape, members] : groups) {
+      const int frames = std::get<0>(shape);
+      for (size_t begin = 0; begin < members.size(); begin += config_.max_batch_size) {
+        const size_t end = std::min(members.size(), begin + config_.max_batch_size);
+        const int batch = static_cast<int>(end - begin);
+        std::vector<float> features(static_cast<size_t>(batch) * dim * frames);
+        std::vector<int64_t> lengths(batch, frames);
+        for (int b = 0; b < batch; ++b) {
+          members[begin + b].first->FillChunk(members[begin + b].second, features.data() + static_cast<size_t>(b) * dim * frames, frames);
+        }
+        EncoderOutput out;
+        if (!s.streaming) {
+          // The encoder's length input counts only valid frames (NeMo's seq_len), not the padding.
+          for (int b = 0; b < batch; ++b) lengths[b] = members[begin + b].first->valid_frames_;
+          out = encoder_->RunUtterances(batch, frames, features.data(), lengths.data());
+        } else if (batch == 1) {
+          RecognizerStream* st = members[begin].first;
+          EncoderBatch eb{1, frames, features.data(), lengths.data(), std::get<1>(shape),
+                          st->cache_channel_.data(), st->cache_time_.data(), &st->cache_len_,
+                          st->cache_channel_next_.data(), st->cache_time_next_.data(), &st->cache_len_next_};
+          out = encoder_->RunChunk(eb);
+        } else {
+          // Stack the rows' caches, run once, unstack into each stream's next-cache buffers.
+          const int64_t ch = encoder_->cache_last_channel_row_size(), tm = encoder_->cache_last_time_row_size();
+          std::vector<float> channel(batch * ch), time(batch * tm), channel_next(batch * ch), time_next(batch * tm);
+          std::vector<int64_t> cache_len(batch), cache_len_next(batch);
+          for (int b = 0; b < batch; ++b) {
+            RecognizerStream* st = members[begin + b].first;
+            std::memcpy(channel.data() + b * ch, st->cache_channel_.data(), ch * sizeof(float));
+            std::memcpy(time.data() + b * tm, st->cache_time_.data(), tm * sizeof(float));
+            cache_len[b] = st->cache_len_;
+          }
+          EncoderBatch eb{batch, frames, features.data(), lengths.data(), std::get<1>(shape), channel.data(),
+                          time.data(), cache_len.data(), channel_next.data(), time_next.data(), cache_len_next.data()};
+          out = encoder_->RunChunk(eb);
+          for (int b = 0; b < batch; ++b) {
+            RecognizerStream* st = members[begin + b].first;
+            std::memcpy(st->cache_channel_next_.data(), channel_next.data() + b * ch, ch * sizeof(float));
+            std::memcpy(st->cache_time_next_.data(), time_next.data() + b * tm, tm * sizeof(float));
+            st->cache_len_next_ = cache_len_next[b];
+          }
+        }
+        for (int b = 0; b < batch; ++b) {
+          const float* lp = out.log_probs.data() + static_cast<size_t>(b) * out.frames * s.vocab_size;
+          members[begin + b].first->CompleteChunk(members[begin + b].second, lp, out.lengths[b]);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace nemo_fast

@@ -1,0 +1,123 @@
+// Recognizer (immutable: model spec, features, ONNX Runtime session, vocabulary; share it across threads)
+// and RecognizerStream (one utterance: incremental features, NeMo's chunk schedule, caches, decoder).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nemo_fast/common/samples.h"
+#include "nemo_fast/decoding/ctc_greedy.h"
+#include "nemo_fast/decoding/vocabulary.h"
+#include "nemo_fast/features/improved_fbank.h"
+#include "nemo_fast/model/cache_aware_conformer.h"
+
+namespace nemo_fast {
+
+// NeMo's two ways of cutting the first chunk (CacheAwareStreamingAudioBuffer): by default the first chunk
+// has its own size, no pre-encode cache and no dropped frames; with pad_and_drop_preencoded it has the size
+// of later chunks, zero pre-encode cache and drops like every later chunk.
+enum class StreamingMode { kDefault, kPadAndDropPreencoded };
+
+struct RecognizerConfig {
+  SessionConfig session;
+  StreamingMode streaming_mode = StreamingMode::kDefault;
+  bool keep_log_probs = false;  // keep every output frame's log-probs in the stream's result
+  int max_batch_size = 32;      // most chunks per batched encoder call
+
+  std::string ToString() const;
+};
+
+struct RecognitionResult {
+  std::string text;
+  std::vector<int> token_ids;
+  std::vector<double> token_times_seconds;  // start time of the output frame that emitted each token
+  int64_t num_frames = 0;                   // encoder output frames decoded so far
+  std::vector<float> log_probs;             // num_frames x vocab_size when keep_log_probs
+  int vocab_size = 0;
+};
+
+class RecognizerStream;
+
+class Recognizer {
+ public:
+  // model_path: a directory written by `nemo-fast export` (model.onnx + tokens file) or its model.onnx.
+  Recognizer(const std::string& model_path, const RecognizerConfig& config);
+  ~Recognizer();
+
+  const ModelSpec& spec() const { return encoder_->spec(); }
+  const RecognizerConfig& config() const { return config_; }
+  const ImprovedFbank& fbank() const { return *fbank_; }
+  const Vocabulary& vocabulary() const { return *vocabulary_; }
+  const NeMoCacheAwareConformer& encoder() const { return *encoder_; }
+
+  std::unique_ptr<RecognizerStream> CreateStream() const;
+
+  // Decodes every chunk that is ready in these streams; chunks of equal shape run as one batch.
+  // Thread-safe for distinct streams; a stream must not be decoded by two threads at once.
+  void DecodeStreams(const std::vector<RecognizerStream*>& streams) const;
+
+ private:
+  friend class RecognizerStream;
+  RecognizerConfig config_;
+  std::unique_ptr<NeMoCacheAwareConformer> encoder_;
+  std::unique_ptr<ImprovedFbank> fbank_;
+  std::unique_ptr<Vocabulary> vocabulary_;
+};
+
+class RecognizerStream {
+ public:
+  explicit RecognizerStream(const Recognizer& recognizer);
+
+  // Throws on bad samples or after InputFinished, leaving the stream unchanged.
+  void AcceptWaveform(const SampleView& samples);
+  void InputFinished();
+  // Whether a chunk can be decoded now (DecodeStreams would run it).
+  bool IsReady() const;
+  RecognitionResult Result() const;
+  void Reset();
+
+  bool input_finished() const { return finished_; }
+  int64_t num_feature_frames() const { return num_frames_; }
+  int sample_rate() const { return recognizer_.spec().features.sample_rate; }
+
+ private:
+  friend class Recognizer;
+
+  // The next chunk as NeMo's CacheAwareStreamingAudioBuffer would cut it.
+  struct ChunkPlan {
+    int64_t start = 0;       // first feature frame of the chunk proper
+    int frames = 0;          // feature frames of the chunk proper
+    int cache_frames = 0;    // pre-encode cache frames prepended (zeros where before the audio)
+    int shift = 0;
+    int64_t drop = 0;
+    bool last = false;       // NeMo's keep_all_outputs
+    int input_frames() const { return cache_frames + frames; }
+  };
+  bool PlanChunk(ChunkPlan* plan) const;
+  // Writes the chunk's features (F x input_frames) into dst with row stride `stride` frames.
+  void FillChunk(const ChunkPlan& plan, float* dst, int stride) const;
+  void CompleteChunk(const ChunkPlan& plan, const float* log_probs, int64_t encoded_len);
+  void AppendFrames(const std::vector<float>& frames);
+
+  const Recognizer& recognizer_;
+  std::unique_ptr<FbankStream> fbank_;
+  std::vector<float> pending_;       // scratch for new feature frames
+  std::vector<float> frames_;        // time-major feature frames from frames_begin_ to num_frames_
+  int64_t frames_begin_ = 0;
+  int64_t num_frames_ = 0;
+  int64_t valid_frames_ = 0;         // frames NeMo marks valid (set at InputFinished)
+  bool finished_ = false;
+  bool done_ = false;                // no more chunks
+  int64_t next_start_ = 0;
+  int step_ = 0;
+  // Caches, double-buffered: the encoder reads *_ and writes *_next_, then they swap.
+  std::vector<float> cache_channel_, cache_channel_next_;
+  std::vector<float> cache_time_, cache_time_next_;
+  int64_t cache_len_ = 0, cache_len_next_ = 0;
+  CtcGreedyDecoder decoder_;
+  std::vector<float> log_probs_;
+};
+
+}  // namespace nemo_fast

@@ -1,0 +1,46 @@
+// An ONNX Runtime session with the settings users choose, its I/O names and its custom metadata.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nemo_fast/runtime/ort.h"
+
+namespace nemo_fast {
+
+struct SessionConfig {
+  int intra_op_threads = 1;   // threads inside one operator (0: ONNX Runtime's default, all cores)
+  int inter_op_threads = 1;   // threads across independent operators (used only with parallel execution)
+  int graph_optimization_level = 99;  // 0 none, 1 basic, 2 extended, 99 all (ONNX Runtime's levels)
+  std::map<std::string, std::string> config_entries;  // extra session config keys, passed through
+
+  std::string ToString() const;
+};
+
+// The process-wide ONNX Runtime environment (created on first use, after LoadOnnxRuntime).
+Ort::Env& GlobalOrtEnv();
+
+class OnnxSession {
+ public:
+  // Throws kModelFileNotFound / kInvalidModel / kOnnxRuntime with the path in the message.
+  OnnxSession(const std::string& model_path, const SessionConfig& config);
+
+  Ort::Session& get() { return *session_; }
+  const std::string& path() const { return path_; }
+  const std::vector<std::string>& input_names() const { return input_names_; }
+  const std::vector<std::string>& output_names() const { return output_names_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // Shape of input i as the model declares it (-1 for dynamic dimensions).
+  std::vector<int64_t> InputShape(size_t i) const;
+
+ private:
+  std::string path_;
+  std::unique_ptr<Ort::Session> session_;
+  std::vector<std::string> input_names_;
+  std::vector<std::string> output_names_;
+  std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace nemo_fast

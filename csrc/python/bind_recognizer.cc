@@ -1,0 +1,130 @@
+#include <pybind11/stl.h>
+
+#include <memory>
+
+#include "bindings.h"
+#include "nemo_fast/common/error.h"
+#include "nemo_fast/pipeline/recognizer.h"
+
+namespace nemo_fast::python {
+namespace {
+
+py::dict SpecToDict(const ModelSpec& s) {
+  py::dict d;
+  d["schema_version"] = s.schema_version;
+  d["model_class"] = s.model_class;
+  d["nemo_version"] = s.nemo_version;
+  d["decoder_type"] = s.decoder_type;
+  d["mode"] = s.streaming ? "streaming" : "offline";
+  d["feat_in"] = s.feat_in;
+  d["subsampling_factor"] = s.subsampling_factor;
+  d["vocab_size"] = s.vocab_size;
+  d["blank_id"] = s.blank_id;
+  d["vocabulary_type"] = s.vocabulary_type;
+  d["frame_shift_seconds"] = s.frame_shift_seconds();
+  d["features"] = s.features;
+  if (s.streaming) {
+    const auto& g = s.geometry;
+    py::dict geo;
+    geo["chunk_size"] = py::make_tuple(g.chunk_size_frames[0], g.chunk_size_frames[1]);
+    geo["shift_size"] = py::make_tuple(g.shift_size_frames[0], g.shift_size_frames[1]);
+    geo["pre_encode_cache_size"] = py::make_tuple(g.pre_encode_cache_size_frames[0], g.pre_encode_cache_size_frames[1]);
+    geo["sampling_frames"] = py::make_tuple(g.sampling_frames[0], g.sampling_frames[1]);
+    geo["drop_extra_pre_encoded"] = g.drop_extra_pre_encoded;
+    geo["valid_out_len"] = g.valid_out_len;
+    geo["last_channel_cache_size"] = g.last_channel_cache_size;
+    d["att_context_size"] = py::make_tuple(s.att_context_size[0], s.att_context_size[1]);
+    d["streaming"] = geo;
+    const auto& c = s.cache_last_channel_shape;
+    const auto& t = s.cache_last_time_shape;
+    d["cache_last_channel_shape"] = py::make_tuple(c[0], c[1], c[2]);
+    d["cache_last_time_shape"] = py::make_tuple(t[0], t[1], t[2]);
+  }
+  return d;
+}
+
+}  // namespace
+
+void BindRecognizer(py::module_& m) {
+  py::enum_<StreamingMode>(m, "StreamingMode")
+      .value("DEFAULT", StreamingMode::kDefault)
+      .value("PAD_AND_DROP_PREENCODED", StreamingMode::kPadAndDropPreencoded);
+
+  py::class_<SessionConfig>(m, "SessionConfig")
+      .def(py::init<>())
+      .def_readwrite("intra_op_threads", &SessionConfig::intra_op_threads)
+      .def_readwrite("inter_op_threads", &SessionConfig::inter_op_threads)
+      .def_readwrite("graph_optimization_level", &SessionConfig::graph_optimization_level)
+      .def_readwrite("config_entries", &SessionConfig::config_entries)
+      .def("__repr__", &SessionConfig::ToString);
+
+  py::class_<RecognizerConfig>(m, "RecognizerConfig")
+      .def(py::init<>())
+      .def_readwrite("session", &RecognizerConfig::session)
+      .def_readwrite("streaming_mode", &RecognizerConfig::streaming_mode)
+      .def_readwrite("keep_log_probs", &RecognizerConfig::keep_log_probs)
+      .def_readwrite("max_batch_size", &RecognizerConfig::max_batch_size)
+      .def("__repr__", &RecognizerConfig::ToString);
+
+  py::class_<RecognitionResult>(m, "RecognitionResult")
+      .def_readonly("text", &RecognitionResult::text)
+      .def_readonly("token_ids", &RecognitionResult::token_ids)
+      .def_readonly("token_times_seconds", &RecognitionResult::token_times_seconds)
+      .def_readonly("num_frames", &RecognitionResult::num_frames)
+      .def_property_readonly("log_probs", [](const RecognitionResult& r) {
+        std::vector<float> copy = r.log_probs;
+        return ToNumpy(std::move(copy), r.vocab_size);
+      });
+
+  py::class_<Recognizer, std::shared_ptr<Recognizer>>(m, "Recognizer")
+      .def(py::init([](const std::string& path, const RecognizerConfig& config) {
+             py::gil_scoped_release release;
+             return std::make_shared<Recognizer>(path, config);
+           }),
+           py::arg("model_path"), py::arg("config"))
+      .def_property_readonly("spec", [](const Recognizer& r) { return SpecToDict(r.spec()); })
+      .def_property_readonly("config", &Recognizer::config)
+      .def_property_readonly("tokens", [](const Recognizer& r) {
+        std::vector<std::string> t;
+        for (int i = 0; i < r.vocabulary().size(); ++i) t.push_back(r.vocabulary().token(i));
+        return t;
+      })
+      .def("create_stream",
+           [](const std::shared_ptr<Recognizer>& self) { return std::shared_ptr<RecognizerStream>(self->CreateStream()); },
+           py::keep_alive<0, 1>())
+      .def(
+          "decode_streams",
+          [](const Recognizer& self, const std::vector<std::shared_ptr<RecognizerStream>>& streams) {
+            std::vector<RecognizerStream*> raw;
+            for (const auto& s : streams) raw.push_back(s.get());
+            py::gil_scoped_release release;
+            self.DecodeStreams(raw);
+          },
+          py::arg("streams"));
+
+  py::class_<RecognizerStream, std::shared_ptr<RecognizerStream>>(m, "RecognizerStream")
+      .def(
+          "accept_waveform",
+          [](RecognizerStream& self, const py::array& samples, int sample_rate) {
+            if (sample_rate != self.sample_rate()) {
+              Fail(ErrorCode::kSampleRateMismatch, "audio sample rate is ", sample_rate, " Hz but the model expects ",
+                   self.sample_rate(), " Hz; resample the audio first");
+            }
+            SampleView view = ToSampleView(samples);
+            py::gil_scoped_release release;
+            self.AcceptWaveform(view);
+          },
+          py::arg("samples"), py::arg("sample_rate"))
+      .def("input_finished",
+           [](RecognizerStream& self) {
+             py::gil_scoped_release release;
+             self.InputFinished();
+           })
+      .def_property_readonly("is_ready", &RecognizerStream::IsReady)
+      .def_property_readonly("input_is_finished", &RecognizerStream::input_finished)
+      .def_property_readonly("num_feature_frames", &RecognizerStream::num_feature_frames)
+      .def("result", &RecognizerStream::Result)
+      .def("reset", &RecognizerStream::Reset);
+}
+
+}  // namespace nemo_fast::python

@@ -1,0 +1,74 @@
+"""The metadata schema that `nemo-fast export` writes into model.onnx and the runtime reads (version 1).
+
+Every value is a string. Keys:
+
+=================================  =====================================================================
+nemo_fast.schema_version           "1"
+model_class, nemo_version          the NeMo class and version that exported the model
+decoder_type                       "ctc" (the head in this graph)
+mode                               "streaming" (cache-aware graph) or "offline" (whole utterances)
+feat_in, subsampling_factor        encoder input features and time reduction
+d_model, n_layers                  encoder width and depth (informational)
+vocab_size, blank_id               output classes including the blank, and the blank's id
+vocabulary_type, tokens_file       "bpe" (SentencePiece pieces) or "char"; the tokens file beside
+                                   model.onnx, one token per line in id order
+features.<key>                     ImprovedFbank options (FbankOptions.to_key_values()), including the
+                                   checkpoint's window taps and mel matrix (base64 float32)
+att_context_size                   "left,right" lookahead this graph was exported with (streaming)
+att_context_sizes_available        every lookahead of a multi-lookahead checkpoint, ";"-separated
+streaming.chunk_size               "first,later" feature frames per chunk (NeMo streaming_cfg)
+streaming.shift_size               "first,later" frames the chunk start advances
+streaming.pre_encode_cache_size    "first,later" frames of earlier features prepended to a chunk; in
+                                   NeMo's default mode the first chunk uses the first value (0), with
+                                   pad_and_drop_preencoded the later value (as zeros)
+streaming.sampling_frames          "first,later": shorter final chunks are not run (NeMo's iterator)
+streaming.drop_extra_pre_encoded   frames dropped after subsampling (0 for the default first chunk)
+streaming.valid_out_len            outputs kept per chunk, all of them on the last chunk
+streaming.last_channel_cache_size  attention cache frames
+cache.last_channel_shape           "layers,frames,d_model" per batch row (batch-first layout)
+cache.last_time_shape              "layers,d_model,kernel-1" per batch row
+=================================  =====================================================================
+
+Graph inputs (streaming): audio_signal (B,F,T) float32, length (B) int64, cache_last_channel (B,L,C,D),
+cache_last_time (B,L,D,K), cache_last_channel_len (B) int64, drop_extra_pre_encoded () int64. Outputs:
+log_probs (B,T',V) for every output frame, encoded_lengths (B), cache_last_channel_next,
+cache_last_time_next, cache_last_channel_next_len. Offline graphs take audio_signal and length and return
+log_probs and encoded_lengths.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+STREAMING_INPUTS = ["audio_signal", "length", "cache_last_channel", "cache_last_time", "cache_last_channel_len",
+                    "drop_extra_pre_encoded"]  # fmt: skip
+STREAMING_OUTPUTS = ["log_probs", "encoded_lengths", "cache_last_channel_next", "cache_last_time_next",
+                     "cache_last_channel_next_len"]  # fmt: skip
+OFFLINE_INPUTS = ["audio_signal", "length"]
+OFFLINE_OUTPUTS = ["log_probs", "encoded_lengths"]
+
+
+def pair(values) -> str:
+    """NeMo streaming_cfg values are an int or [first, later]; both become "first,later"."""
+    if isinstance(values, (list, tuple)):
+        return f"{int(values[0])},{int(values[1])}"
+    return f"{int(values)},{int(values)}"
+
+
+def write_metadata(onnx_path, metadata: dict[str, str]) -> None:
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    del model.metadata_props[:]
+    for key, value in sorted(metadata.items()):
+        entry = model.metadata_props.add()
+        entry.key = key
+        entry.value = str(value)
+    onnx.save(model, str(onnx_path))
+
+
+def read_metadata(onnx_path) -> dict[str, str]:
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}

@@ -1,0 +1,86 @@
+"""NeMo's own streaming inference, the oracle for parity checks (needs torch and NeMo).
+
+`nemo_streaming_log_probs` runs exactly NeMo's loop of `speech_to_text_cache_aware_streaming_infer.py`:
+a CacheAwareStreamingAudioBuffer cuts the preprocessed audio into chunks, and `conformer_stream_step`
+runs each with the caches of the previous one, dropping no pre-encoded frames on the first chunk in the
+default mode and keeping all outputs of the last chunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def nemo_streaming_log_probs(model, audio: np.ndarray, pad_and_drop_preencoded: bool = False):
+    """Per-frame CTC log-probs (frames, vocab) and greedy token ids of NeMo streaming one utterance."""
+    import torch
+
+    from nemo.collections.asr.parts.utils.streaming_utils import CacheAwareStreamingAudioBuffer
+
+    buffer = CacheAwareStreamingAudioBuffer(
+        model=model, online_normalization=False, pad_and_drop_preencoded=pad_and_drop_preencoded
+    )
+    buffer.append_audio(np.asarray(audio, dtype=np.float32))
+    cache_channel, cache_time, cache_channel_len = model.encoder.get_initial_cache_state(batch_size=1)
+    drop_later = model.encoder.streaming_cfg.drop_extra_pre_encoded
+    previous = None
+    pieces = []
+    total = 0
+    for step, (chunk, lengths) in enumerate(iter(buffer)):
+        drop = 0 if (step == 0 and not pad_and_drop_preencoded) else drop_later
+        with torch.inference_mode():
+            result = model.conformer_stream_step(
+                processed_signal=chunk,
+                processed_signal_length=lengths,
+                cache_last_channel=cache_channel,
+                cache_last_time=cache_time,
+                cache_last_channel_len=cache_channel_len,
+                keep_all_outputs=buffer.is_buffer_empty(),
+                previous_pred_out=previous,
+                drop_extra_pre_encoded=drop,
+                return_transcription=False,
+                return_log_probs=True,
+            )
+        previous, _, cache_channel, cache_time, cache_channel_len, _, log_probs, encoded_len = result
+        new = int(encoded_len[0]) - total
+        total = int(encoded_len[0])
+        pieces.append(log_probs[0, :new].float().numpy())
+    vocab = _ctc_vocab_size(model)
+    log_probs = np.concatenate(pieces) if pieces else np.zeros((0, vocab), np.float32)
+    return log_probs, greedy_ctc(log_probs, blank_id=vocab - 1)
+
+
+def nemo_offline_log_probs(model, audio: np.ndarray):
+    """Per-frame CTC log-probs and greedy tokens of NeMo's whole-utterance forward pass (eval mode)."""
+    import torch
+
+    signal = torch.from_numpy(np.asarray(audio, dtype=np.float32))[None]
+    with torch.inference_mode():
+        features, length = model.preprocessor(input_signal=signal, length=torch.tensor([signal.shape[1]]))
+        encoded, encoded_len = model.encoder(audio_signal=features, length=length)
+        decoder = model.ctc_decoder if hasattr(model, "ctc_decoder") else model.decoder
+        log_probs = decoder(encoder_output=encoded)
+    lp = log_probs[0, : int(encoded_len[0])].float().numpy()
+    return lp, greedy_ctc(lp, blank_id=lp.shape[1] - 1)
+
+
+def greedy_ctc(log_probs: np.ndarray, blank_id: int) -> list[int]:
+    """NeMo's greedy CTC: argmax per frame (first maximum), collapse repeats, drop blanks."""
+    tokens = []
+    previous = blank_id
+    for best in log_probs.argmax(axis=1).tolist():
+        if best != blank_id and best != previous:
+            tokens.append(best)
+        previous = best
+    return tokens
+
+
+def nemo_text(model, tokens: list[int]) -> str:
+    """NeMo's text for CTC token ids."""
+    decoding = model.ctc_decoding if hasattr(model, "ctc_decoding") else model.decoding
+    return decoding.decode_ids_to_str(tokens)
+
+
+def _ctc_vocab_size(model) -> int:
+    decoder = model.ctc_decoder if hasattr(model, "ctc_decoder") else model.decoder
+    return decoder.num_classes_with_blank

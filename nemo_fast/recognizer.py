@@ -1,0 +1,134 @@
+"""Speech recognition with an exported NeMo FastConformer model: streaming and whole inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nemo_fast import _core, _runtime
+from nemo_fast.audio import read_audio
+from nemo_fast.errors import ConfigError
+
+StreamingMode = _core.StreamingMode
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a stream has recognized so far."""
+
+    text: str
+    token_ids: list[int]
+    token_times_seconds: list[float]  # start of the encoder frame that emitted each token
+    num_frames: int                   # encoder output frames decoded
+    log_probs: np.ndarray | None      # (num_frames, vocab_size) when the recognizer keeps them
+
+
+class Stream:
+    """One utterance. Feed audio in pieces of any size; decoding happens as chunks become ready.
+
+    Use a stream from one thread at a time. Create streams with :meth:`Recognizer.create_stream`.
+    """
+
+    def __init__(self, recognizer: "Recognizer", core: _core.RecognizerStream):
+        self._recognizer = recognizer
+        self._core = core
+
+    def accept_waveform(self, samples: np.ndarray, sample_rate: int) -> None:
+        """Add mono samples (float32/float64 in [-1, 1], or int16) and decode every chunk now ready."""
+        self._core.accept_waveform(samples, sample_rate)
+        self._recognizer._core.decode_streams([self._core])
+
+    def input_finished(self) -> None:
+        """Mark the end of the audio and decode the rest: the result then holds every token."""
+        self._core.input_finished()
+        self._recognizer._core.decode_streams([self._core])
+
+    def result(self) -> Result:
+        r = self._core.result()
+        return Result(r.text, list(r.token_ids), list(r.token_times_seconds), r.num_frames,
+                      r.log_probs if self._recognizer.keep_log_probs else None)
+
+    def reset(self) -> None:
+        """Start a new utterance with this stream (same as a fresh stream)."""
+        self._core.reset()
+
+    @property
+    def is_ready(self) -> bool:
+        """Whether a chunk waits for :meth:`Recognizer.decode_streams` (after accept_waveform_only)."""
+        return self._core.is_ready
+
+    def accept_waveform_only(self, samples: np.ndarray, sample_rate: int) -> None:
+        """Add samples without decoding, for callers that batch streams with Recognizer.decode_streams."""
+        self._core.accept_waveform(samples, sample_rate)
+
+    def input_finished_only(self) -> None:
+        """Mark the end of the audio without decoding (see accept_waveform_only)."""
+        self._core.input_finished()
+
+
+class Recognizer:
+    """An exported NeMo model ready to recognize speech. Immutable; share one across threads.
+
+    Args:
+        model_dir: directory written by ``nemo-fast export`` (model.onnx + tokens.txt).
+        num_threads: ONNX Runtime intra-op threads for one encoder call.
+        streaming_mode: ``"default"`` (NeMo's default first chunk) or ``"pad_and_drop_preencoded"``.
+        keep_log_probs: keep every frame's CTC log-probs in results.
+        max_batch_size: most streams decoded in one batched encoder call.
+        graph_optimization_level: ONNX Runtime's 0, 1, 2 or 99 (all).
+        session_config_entries: extra ONNX Runtime session config keys.
+    """
+
+    def __init__(self, model_dir: str | Path, num_threads: int = 1, streaming_mode: str = "default",
+                 keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
+                 session_config_entries: dict[str, str] | None = None):
+        _runtime.ensure_loaded()
+        modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
+        if streaming_mode not in modes:
+            raise ConfigError(f"streaming_mode must be one of {sorted(modes)}, got {streaming_mode!r}")
+        config = _core.RecognizerConfig()
+        session = _core.SessionConfig()
+        session.intra_op_threads = num_threads
+        session.graph_optimization_level = graph_optimization_level
+        session.config_entries = dict(session_config_entries or {})
+        config.session = session
+        config.streaming_mode = modes[streaming_mode]
+        config.keep_log_probs = keep_log_probs
+        config.max_batch_size = max_batch_size
+        self.keep_log_probs = keep_log_probs
+        self.model_dir = Path(model_dir)
+        self._core = _core.Recognizer(str(model_dir), config)
+
+    @property
+    def spec(self) -> dict:
+        """The model's contract as read from its metadata (features, streaming geometry, caches, vocabulary)."""
+        return self._core.spec
+
+    @property
+    def sample_rate(self) -> int:
+        return self.spec["features"].sample_rate
+
+    def create_stream(self) -> Stream:
+        return Stream(self, self._core.create_stream())
+
+    def decode_streams(self, streams: Sequence[Stream]) -> None:
+        """Decode every ready chunk of these streams, batching chunks of equal shape in one encoder call."""
+        self._core.decode_streams([s._core for s in streams])
+
+    def transcribe(self, audio: np.ndarray | str | Path, sample_rate: int | None = None) -> Result:
+        """Recognize a whole input: a mono sample array (give its sample_rate) or an audio file path."""
+        if isinstance(audio, (str, Path)):
+            audio, file_rate = read_audio(audio)
+            if sample_rate is not None and sample_rate != file_rate:
+                raise ConfigError(f"sample_rate={sample_rate} given for a {file_rate} Hz file")
+            sample_rate = file_rate
+        elif sample_rate is None:
+            raise ConfigError("transcribe(array) needs sample_rate")
+        stream = self.create_stream()
+        stream.accept_waveform_only(audio, sample_rate)
+        stream.input_finished_only()
+        self.decode_streams([stream])
+        return stream.result()

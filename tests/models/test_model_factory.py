@@ -1,0 +1,139 @@
+"""Builds small random-weight NeMo streaming FastConformer models for tests (needs NeMo; used by the golden
+writer and the live-NeMo tests, never by the runtime)."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHAR_LABELS = [" ", *string.ascii_lowercase, "'"]
+
+
+@dataclass(frozen=True)
+class TestModelSpec:
+    """One test model configuration."""
+
+    name: str
+    model_class: str = "EncDecCTCModel"  # or EncDecCTCModelBPE, EncDecHybridRNNTCTCBPEModel
+    features: int = 80
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+    att_context_size: tuple = ((70, 13),)  # several entries: a multi-lookahead model
+    conv_kernel_size: int = 9
+    subsampling_factor: int = 8
+    vocab_size: int = 32  # BPE models only
+    seed: int = 0
+    streaming: bool = True
+    extra_preprocessor: dict = field(default_factory=dict)
+
+
+def preprocessor_config(spec: TestModelSpec) -> dict:
+    return {
+        "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
+        "sample_rate": 16000, "normalize": "NA" if spec.streaming else "per_feature", "window_size": 0.025,
+        "window_stride": 0.01, "window": "hann", "features": spec.features, "n_fft": 512, "log": True,
+        "frame_splicing": 1, "dither": 1e-5, "pad_to": 0 if spec.streaming else 16, "pad_value": 0.0,
+        **spec.extra_preprocessor,
+    }  # fmt: skip
+
+
+def encoder_config(spec: TestModelSpec) -> dict:
+    att = [list(a) for a in spec.att_context_size]
+    cfg = {
+        "_target_": "nemo.collections.asr.modules.ConformerEncoder",
+        "feat_in": spec.features, "feat_out": -1, "n_layers": spec.n_layers, "d_model": spec.d_model,
+        "subsampling": "dw_striding", "subsampling_factor": spec.subsampling_factor,
+        "subsampling_conv_channels": spec.d_model, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
+        "n_heads": spec.n_heads, "xscaling": True, "untie_biases": True, "pos_emb_max_len": 5000,
+        "conv_kernel_size": spec.conv_kernel_size, "conv_norm_type": "layer_norm" if spec.streaming else "batch_norm",
+        "dropout": 0.0, "dropout_pre_encoder": 0.0, "dropout_emb": 0.0, "dropout_att": 0.0,
+    }  # fmt: skip
+    if spec.streaming:
+        cfg.update({
+            "causal_downsampling": True, "att_context_style": "chunked_limited", "conv_context_size": "causal",
+            "att_context_size": att if len(att) > 1 else att[0],
+        })  # fmt: skip
+        if len(att) > 1:
+            cfg["att_context_probs"] = [1.0 / len(att)] * len(att)
+    else:
+        cfg.update({"causal_downsampling": False, "att_context_size": [-1, -1]})
+    return cfg
+
+
+def make_tokenizer(directory: Path, vocab_size: int) -> Path:
+    """A SentencePiece BPE tokenizer trained on a fixed English text, as NeMo BPE models use."""
+    import sentencepiece as spm
+
+    directory.mkdir(parents=True, exist_ok=True)
+    text = directory / "text.txt"
+    words = ("the quick brown fox jumps over the lazy dog streaming speech recognition should give the same "
+             "words as the reference every time numbers like one two three four five six seven eight nine ten "
+             "are spelled out and apostrophes don't break it").split()
+    lines = [" ".join(words[i:] + words[:i]) for i in range(len(words))]
+    text.write_text("\n".join(lines) + "\n")
+    spm.SentencePieceTrainer.train(
+        input=str(text), model_prefix=str(directory / "tokenizer"), vocab_size=vocab_size, model_type="bpe",
+        character_coverage=1.0, bos_id=-1, eos_id=-1, unk_id=0, num_threads=1, minloglevel=2,
+    )  # fmt: skip
+    (directory / "vocab.txt").write_text(
+        "\n".join(line.split("\t")[0] for line in (directory / "tokenizer.vocab").read_text().splitlines()) + "\n"
+    )
+    return directory
+
+
+def build_model(spec: TestModelSpec, workdir: Path):
+    """A NeMo model of the given spec with seeded random weights, in eval mode."""
+    import torch
+    from omegaconf import OmegaConf
+
+    from nemo.collections.asr import models
+
+    torch.manual_seed(spec.seed)
+    cfg = {
+        "sample_rate": 16000,
+        "preprocessor": preprocessor_config(spec),
+        "encoder": encoder_config(spec),
+        "train_ds": None, "validation_ds": None, "test_ds": None, "optim": None,
+    }  # fmt: skip
+    ctc_decoder = {"_target_": "nemo.collections.asr.modules.ConvASRDecoder", "feat_in": spec.d_model}
+    if spec.model_class == "EncDecCTCModel":
+        cfg["labels"] = CHAR_LABELS
+        cfg["decoder"] = {**ctc_decoder, "num_classes": len(CHAR_LABELS), "vocabulary": CHAR_LABELS}
+        model = models.EncDecCTCModel(cfg=OmegaConf.create(cfg))
+    else:
+        tok_dir = make_tokenizer(workdir / f"{spec.name}_tokenizer", spec.vocab_size)
+        cfg["tokenizer"] = {"dir": str(tok_dir), "type": "bpe"}
+        cfg["decoder"] = {**ctc_decoder, "num_classes": -1, "vocabulary": []}
+        if spec.model_class == "EncDecCTCModelBPE":
+            model = models.EncDecCTCModelBPE(cfg=OmegaConf.create(cfg))
+        elif spec.model_class == "EncDecHybridRNNTCTCBPEModel":
+            cfg["model_defaults"] = {"enc_hidden": spec.d_model, "pred_hidden": 64, "joint_hidden": 64}
+            cfg["decoder"] = {
+                "_target_": "nemo.collections.asr.modules.RNNTDecoder", "normalization_mode": None,
+                "random_state_sampling": False, "blank_as_pad": True,
+                "prednet": {"pred_hidden": 64, "pred_rnn_layers": 1, "t_max": None, "dropout": 0.0},
+            }  # fmt: skip
+            cfg["joint"] = {
+                "_target_": "nemo.collections.asr.modules.RNNTJoint", "log_softmax": None, "preserve_memory": False,
+                "fuse_loss_wer": False, "fused_batch_size": 4,
+                "jointnet": {"joint_hidden": 64, "activation": "relu", "dropout": 0.0},
+            }  # fmt: skip
+            cfg["decoding"] = {"strategy": "greedy_batch", "greedy": {"max_symbols": 10}}
+            cfg["aux_ctc"] = {
+                "ctc_loss_weight": 0.3,
+                "decoder": {**ctc_decoder, "num_classes": -1, "vocabulary": []},
+                "decoding": {"strategy": "greedy"},
+            }
+            cfg["loss"] = {"loss_name": "default"}
+            model = models.EncDecHybridRNNTCTCBPEModel(cfg=OmegaConf.create(cfg))
+            model.change_decoding_strategy(decoder_type="ctc")
+        else:
+            raise ValueError(spec.model_class)
+    # Random LayerNorm/bias defaults are too tame to exercise anything: perturb every parameter.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model.eval()
+    return model
