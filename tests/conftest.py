@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "golden"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "models"))
 
 REQUIRE_ALL = os.environ.get("NEMO_FAST_REQUIRE_ALL") == "1"
 

@@ -101,6 +101,12 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     mode: "streaming" (cache-aware graph), "offline" (whole utterances) or "auto" (streaming when the
     encoder is cache-aware). Runs a parity check against NeMo unless parity_check is False.
     """
+    if model is None:
+        model = load_nemo_model(nemo_path)
+    else:
+        check_supported(model)
+        model.eval()
+
     import torch
 
     import nemo
@@ -108,11 +114,6 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
 
     from nemo_fast.export.wrappers import CacheAwareCtcExport, OfflineCtcExport
 
-    if model is None:
-        model = load_nemo_model(nemo_path)
-    else:
-        check_supported(model)
-        model.eval()
     if hasattr(model, "cur_decoder") and model.cur_decoder != "ctc":
         model.change_decoding_strategy(decoder_type="ctc")
     encoder = model.encoder

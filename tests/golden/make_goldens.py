@@ -1,9 +1,12 @@
 """Writes the golden references of the default test suite by running NeMo (the only writer of goldens).
 
-    python tests/golden/make_goldens.py [--speech]
+    python tests/golden/make_goldens.py [--speech] [--only features|recognizer]
 
---speech regenerates the speech clip tests/data/speech_16k.wav with espeak-ng first (otherwise the
-committed clip is used). Needs nemo_toolkit[asr] and torch; never needed to run the tests.
+Features: NeMo's preprocessor (float32 and float64) on the speech clip and awkward lengths, for each
+config of feature_configs.json. Recognizer: builds the small random-weight test models with NeMo,
+exports them with nemo-fast into tests/models/exported/, and stores NeMo's streaming (both modes) or
+offline CTC log-probs, tokens and texts. --speech regenerates the speech clip tests/data/speech_16k.wav
+with espeak-ng first. Needs nemo_toolkit[asr] and torch; never needed to run the tests.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feature_cases import FEATURE_CONFIGS, FEATURE_GOLDEN_DIR, SPEECH_WAV, cases  # noqa: E402
 from nemo_features_reference import nemo_log_mel, nemo_log_mel_float64, nemo_preprocessor  # noqa: E402
@@ -33,12 +37,50 @@ def make_speech_clip() -> None:
         subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(SPEECH_WAV)], check=True)
 
 
+def write_recognizer_goldens() -> None:
+    import json
+    import shutil
+    import tempfile
+
+    from recognizer_cases import GOLDEN_DIR, MODELS_DIR, MODES, audio_cases, exports
+    from nemo_model_factory import build_model
+
+    from nemo_fast.export import export_model
+    from nemo_fast.export.reference import nemo_offline_log_probs, nemo_streaming_log_probs, nemo_text
+
+    GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, lookahead, name in exports():
+            model = build_model(spec, Path(tmp))
+            out = MODELS_DIR / name
+            shutil.rmtree(out, ignore_errors=True)
+            export_model(None, out, att_context_size=lookahead, model=model)
+            arrays, texts = {}, {}
+            for case, audio in audio_cases().items():
+                for mode in MODES if spec.streaming else ["offline"]:
+                    if spec.streaming:
+                        lp, tokens = nemo_streaming_log_probs(model, audio, mode == "pad_and_drop_preencoded")
+                    else:
+                        lp, tokens = nemo_offline_log_probs(model, audio)
+                    arrays[f"{case}.{mode}.log_probs"] = lp
+                    arrays[f"{case}.{mode}.tokens"] = np.array(tokens, dtype=np.int64)
+                    texts[f"{case}.{mode}"] = nemo_text(model, tokens)
+            np.savez_compressed(GOLDEN_DIR / f"{name}.npz", **arrays)
+            (GOLDEN_DIR / f"{name}.json").write_text(json.dumps(texts, indent=1, sort_keys=True) + "\n")
+            print(f"{name}: exported and {len(texts)} references written")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speech", action="store_true", help="regenerate the speech clip with espeak-ng")
+    parser.add_argument("--only", choices=["features", "recognizer"])
     args = parser.parse_args()
     if args.speech:
         make_speech_clip()
+    if args.only != "features":
+        write_recognizer_goldens()
+    if args.only == "recognizer":
+        return
     FEATURE_GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     for name, config in FEATURE_CONFIGS.items():
         arrays = {}

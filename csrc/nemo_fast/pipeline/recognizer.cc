@@ -103,6 +103,11 @@ void RecognizerStream::InputFinished() {
   } else {
     done_ = true;  // no audio: nothing to decode
   }
+  if (!recognizer_.spec().streaming && valid_frames_ == 0) {
+    // No valid feature frame: NeMo's encoder gives no output. (The exported graph's length arithmetic
+    // truncates toward zero where NeMo floors, so it would claim one frame.)
+    done_ = true;
+  }
   finished_ = true;
 }
 

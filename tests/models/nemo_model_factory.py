@@ -11,7 +11,7 @@ CHAR_LABELS = [" ", *string.ascii_lowercase, "'"]
 
 
 @dataclass(frozen=True)
-class TestModelSpec:
+class ModelRecipe:
     """One test model configuration."""
 
     name: str
@@ -29,7 +29,7 @@ class TestModelSpec:
     extra_preprocessor: dict = field(default_factory=dict)
 
 
-def preprocessor_config(spec: TestModelSpec) -> dict:
+def preprocessor_config(spec: ModelRecipe) -> dict:
     return {
         "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
         "sample_rate": 16000, "normalize": "NA" if spec.streaming else "per_feature", "window_size": 0.025,
@@ -39,14 +39,14 @@ def preprocessor_config(spec: TestModelSpec) -> dict:
     }  # fmt: skip
 
 
-def encoder_config(spec: TestModelSpec) -> dict:
+def encoder_config(spec: ModelRecipe) -> dict:
     att = [list(a) for a in spec.att_context_size]
     cfg = {
         "_target_": "nemo.collections.asr.modules.ConformerEncoder",
         "feat_in": spec.features, "feat_out": -1, "n_layers": spec.n_layers, "d_model": spec.d_model,
         "subsampling": "dw_striding", "subsampling_factor": spec.subsampling_factor,
         "subsampling_conv_channels": spec.d_model, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
-        "n_heads": spec.n_heads, "xscaling": True, "untie_biases": True, "pos_emb_max_len": 5000,
+        "n_heads": spec.n_heads, "xscaling": True, "untie_biases": True, "pos_emb_max_len": 512,
         "conv_kernel_size": spec.conv_kernel_size, "conv_norm_type": "layer_norm" if spec.streaming else "batch_norm",
         "dropout": 0.0, "dropout_pre_encoder": 0.0, "dropout_emb": 0.0, "dropout_att": 0.0,
     }  # fmt: skip
@@ -83,7 +83,7 @@ def make_tokenizer(directory: Path, vocab_size: int) -> Path:
     return directory
 
 
-def build_model(spec: TestModelSpec, workdir: Path):
+def build_model(spec: ModelRecipe, workdir: Path):
     """A NeMo model of the given spec with seeded random weights, in eval mode."""
     import torch
     from omegaconf import OmegaConf

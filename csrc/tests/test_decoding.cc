@@ -1,0 +1,58 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "nemo_fast/decoding/ctc_greedy.h"
+#include "nemo_fast/decoding/vocabulary.h"
+
+namespace nemo_fast {
+namespace {
+
+// One-hot log-prob rows for a frame-wise argmax sequence.
+std::vector<float> Rows(const std::vector<int>& best, int vocab) {
+  std::vector<float> rows(best.size() * vocab, -10.0f);
+  for (size_t t = 0; t < best.size(); ++t) rows[t * vocab + best[t]] = -0.1f;
+  return rows;
+}
+
+TEST(CtcGreedy, CollapsesRepeatsThenDropsBlanks) {
+  const int vocab = 4, blank = 3;
+  CtcGreedyDecoder d(blank);
+  auto rows = Rows({3, 1, 1, 3, 1, 2, 2, 3, 3, 0}, vocab);
+  d.Accept(rows.data(), 10, vocab);
+  EXPECT_EQ(d.tokens(), (std::vector<int>{1, 1, 2, 0}));
+  EXPECT_EQ(d.token_frames(), (std::vector<int64_t>{1, 4, 5, 9}));
+}
+
+TEST(CtcGreedy, StateCarriesAcrossChunks) {
+  const int vocab = 4, blank = 3;
+  const std::vector<int> best = {1, 1, 1, 3, 2, 2, 1, 1};
+  CtcGreedyDecoder whole(blank), chunked(blank);
+  auto rows = Rows(best, vocab);
+  whole.Accept(rows.data(), 8, vocab);
+  for (int t = 0; t < 8; t += 3) chunked.Accept(rows.data() + t * vocab, std::min(3, 8 - t), vocab);
+  EXPECT_EQ(chunked.tokens(), whole.tokens());
+  EXPECT_EQ(chunked.token_frames(), whole.token_frames());
+  EXPECT_EQ(chunked.num_frames(), 8);
+}
+
+TEST(CtcGreedy, TiesGoToTheFirstMaximumLikeTorchArgmax) {
+  CtcGreedyDecoder d(2);
+  std::vector<float> row = {-1.0f, -1.0f, -5.0f};
+  d.Accept(row.data(), 1, 3);
+  EXPECT_EQ(d.tokens(), (std::vector<int>{0}));
+}
+
+TEST(Vocabulary, SentencePieceText) {
+  Vocabulary v({"\xe2\x96\x81" "the", "\xe2\x96\x81" "c", "at", "s", "<0x21>", "<blk>"}, Vocabulary::Type::kSentencePiece);
+  EXPECT_EQ(v.Detokenize({0, 1, 2, 3, 4}), "the cats!");
+  EXPECT_EQ(v.Detokenize({}), "");
+}
+
+TEST(Vocabulary, CharacterText) {
+  Vocabulary v({" ", "a", "b", "'", "<blk>"}, Vocabulary::Type::kCharacters);
+  EXPECT_EQ(v.Detokenize({1, 3, 2, 0, 1}), "a'b a");
+}
+
+}  // namespace
+}  // namespace nemo_fast

@@ -1,0 +1,123 @@
+"""The nemo-fast command line: transcribe, export, inspect."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nemo_fast.errors import NemoFastError
+
+
+def _att_context(text: str) -> tuple[int, int]:
+    try:
+        left, right = (int(v) for v in text.split(","))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected LEFT,RIGHT (e.g. 70,13), got {text!r}") from e
+    return left, right
+
+
+def cmd_transcribe(args) -> int:
+    from nemo_fast.models import default_model_dir
+    from nemo_fast.recognizer import Recognizer
+
+    model_dir = args.model or default_model_dir()
+    recognizer = Recognizer(model_dir, num_threads=args.threads, streaming_mode=args.streaming_mode)
+    for path in args.files:
+        result = recognizer.transcribe(path)
+        if args.json:
+            print(json.dumps({"file": str(path), "text": result.text, "token_ids": result.token_ids,
+                              "token_times_seconds": result.token_times_seconds}))
+        elif len(args.files) > 1:
+            print(f"{path}: {result.text}")
+        else:
+            print(result.text)
+    return 0
+
+
+def cmd_export(args) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from nemo_fast.export import export_model
+
+    out = export_model(args.nemo_file, args.out_dir, att_context_size=args.att_context_size, mode=args.mode,
+                       parity_check=not args.skip_parity_check)
+    print(f"exported to {out}")
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from nemo_fast.recognizer import Recognizer
+
+    recognizer = Recognizer(args.model_dir)
+    spec = dict(recognizer.spec)
+    features = spec.pop("features")
+    print(f"model: {Path(args.model_dir).resolve()}")
+    for key, value in spec.items():
+        if key != "streaming":
+            print(f"{key}: {value}")
+    if "streaming" in spec:
+        print("streaming geometry (first chunk, later chunks) in feature frames:")
+        for key, value in spec["streaming"].items():
+            print(f"  {key}: {value}")
+    print("features:")
+    for key, value in sorted(features.to_key_values().items()):
+        if key in ("window_taps", "mel_weights"):
+            value = f"<checkpoint buffer, {len(value) * 3 // 4 // 4} floats>"
+        print(f"  {key}: {value}")
+    print("inputs/outputs:")
+    for line in _io_contract(Path(args.model_dir)):
+        print(f"  {line}")
+    return 0
+
+
+def _io_contract(model_dir: Path) -> list[str]:
+    """Graph inputs and outputs with shapes, read with the onnxruntime Python API."""
+    import onnxruntime
+
+    path = model_dir / "model.onnx" if model_dir.is_dir() else model_dir
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    lines = [f"input  {i.name}: {i.type} {i.shape}" for i in session.get_inputs()]
+    lines += [f"output {o.name}: {o.type} {o.shape}" for o in session.get_outputs()]
+    return lines
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nemo-fast", description="NeMo FastConformer speech recognition on ONNX Runtime")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("transcribe", help="print the transcript of audio files (WAV; FLAC etc. with soundfile)")
+    t.add_argument("files", nargs="+", type=Path)
+    t.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
+    t.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+    t.add_argument("--streaming-mode", default="default", choices=["default", "pad_and_drop_preencoded"])
+    t.add_argument("--json", action="store_true", help="one JSON object per file with tokens and times")
+    t.set_defaults(func=cmd_transcribe)
+
+    e = sub.add_parser("export", help="export a .nemo checkpoint (needs torch and nemo_toolkit)")
+    e.add_argument("nemo_file", type=Path)
+    e.add_argument("out_dir", type=Path)
+    e.add_argument("--att-context-size", type=_att_context, help="lookahead LEFT,RIGHT of a multi-lookahead model")
+    e.add_argument("--mode", default="auto", choices=["auto", "streaming", "offline"])
+    e.add_argument("--skip-parity-check", action="store_true", help="do not compare with NeMo after export")
+    e.set_defaults(func=cmd_export)
+
+    i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")
+    i.add_argument("model_dir", type=Path)
+    i.set_defaults(func=cmd_inspect)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (NemoFastError, FileNotFoundError) as e:
+        print(f"nemo-fast: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Bad models and bad input give clear typed errors."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from recognizer_cases import MODELS_DIR, audio_cases
+
+import nemo_fast
+from nemo_fast import errors
+
+MODEL = MODELS_DIR / "char_d32_80mel_70_13"
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return nemo_fast.Recognizer(MODEL)
+
+
+def copy_model(tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(MODEL, target)
+    return target
+
+
+def test_missing_model_directory(tmp_path):
+    with pytest.raises(errors.ModelFileNotFoundError, match="model file not found"):
+        nemo_fast.Recognizer(tmp_path / "nowhere")
+
+
+def test_missing_tokens_file(tmp_path):
+    model = copy_model(tmp_path)
+    (model / "tokens.txt").unlink()
+    with pytest.raises(errors.ModelFileNotFoundError, match="tokens file not found"):
+        nemo_fast.Recognizer(model)
+
+
+def test_tokens_of_another_model(tmp_path):
+    model = copy_model(tmp_path)
+    shutil.copy(MODELS_DIR / "bpe_d48_128mel_70_6" / "tokens.txt", model / "tokens.txt")
+    with pytest.raises(errors.ModelError, match="do not belong together"):
+        nemo_fast.Recognizer(model)
+
+
+def _rewrite_metadata(path, change):
+    import onnx
+
+    m = onnx.load(str(path))
+    props = {p.key: p.value for p in m.metadata_props}
+    change(props)
+    del m.metadata_props[:]
+    for k, v in props.items():
+        e = m.metadata_props.add()
+        e.key, e.value = k, v
+    onnx.save(m, str(path))
+
+
+def test_onnx_without_nemo_fast_metadata(tmp_path):
+    pytest.importorskip("onnx")
+    model = copy_model(tmp_path)
+    _rewrite_metadata(model / "model.onnx", lambda p: p.clear())
+    with pytest.raises(errors.ModelError, match="nemo-fast export"):
+        nemo_fast.Recognizer(model)
+
+
+def test_missing_metadata_keys_are_all_named(tmp_path):
+    pytest.importorskip("onnx")
+    model = copy_model(tmp_path)
+
+    def drop(props):
+        del props["streaming.valid_out_len"]
+        del props["blank_id"]
+
+    _rewrite_metadata(model / "model.onnx", drop)
+    with pytest.raises(errors.ModelError) as info:
+        nemo_fast.Recognizer(model)
+    assert "streaming.valid_out_len" in str(info.value) and "blank_id" in str(info.value)
+
+
+def test_newer_schema_version_is_refused(tmp_path):
+    pytest.importorskip("onnx")
+    model = copy_model(tmp_path)
+    _rewrite_metadata(model / "model.onnx", lambda p: p.update({"nemo_fast.schema_version": "99"}))
+    with pytest.raises(errors.ModelError, match="schema version 99"):
+        nemo_fast.Recognizer(model)
+
+
+def test_unsupported_decoder_type(tmp_path):
+    pytest.importorskip("onnx")
+    model = copy_model(tmp_path)
+    _rewrite_metadata(model / "model.onnx", lambda p: p.update({"decoder_type": "tdt"}))
+    with pytest.raises(errors.ModelError, match="decoder_type 'tdt' is not supported"):
+        nemo_fast.Recognizer(model)
+
+
+def test_not_an_onnx_file(tmp_path):
+    model = copy_model(tmp_path)
+    (model / "model.onnx").write_bytes(b"garbage")
+    with pytest.raises(errors.ModelError, match="cannot load"):
+        nemo_fast.Recognizer(model)
+
+
+@pytest.mark.parametrize(
+    "samples, rate, error, words",
+    [
+        (np.zeros(16000, np.float32), 8000, errors.SampleRateMismatchError, "8000 Hz but the model expects 16000"),
+        (np.zeros((16000, 2), np.float32), 16000, errors.AudioError, "mono"),
+        (np.array([0.1, np.nan], np.float32), 16000, errors.NonFiniteAudioError, "index 1"),
+        (np.zeros(100, np.uint8), 16000, errors.AudioError, "uint8"),
+    ],
+)
+def test_bad_audio(recognizer, samples, rate, error, words):
+    stream = recognizer.create_stream()
+    with pytest.raises(error, match=words):
+        stream.accept_waveform(samples, rate)
+    # The stream is unchanged and still usable.
+    speech = audio_cases()["short_3000"]
+    stream.accept_waveform(speech, 16000)
+    stream.input_finished()
+    assert stream.result().token_ids == recognizer.transcribe(speech, sample_rate=16000).token_ids
+
+
+def test_audio_after_input_finished(recognizer):
+    stream = recognizer.create_stream()
+    stream.input_finished()
+    with pytest.raises(errors.StreamStateError, match="reset"):
+        stream.accept_waveform(np.zeros(10, np.float32), 16000)
+
+
+def test_transcribe_needs_a_sample_rate_for_arrays(recognizer):
+    with pytest.raises(errors.ConfigError, match="sample_rate"):
+        recognizer.transcribe(np.zeros(100, np.float32))
+
+
+def test_stereo_file_is_refused(recognizer, tmp_path):
+    import wave
+
+    path = tmp_path / "stereo.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(3200, np.int16).tobytes())
+    with pytest.raises(errors.AudioError, match="2 channels"):
+        recognizer.transcribe(path)
+
+
+def test_bad_streaming_mode():
+    with pytest.raises(errors.ConfigError, match="streaming_mode"):
+        nemo_fast.Recognizer(MODEL, streaming_mode="fast")

@@ -1,0 +1,66 @@
+"""The streaming recognizer against NeMo's own conformer_stream_step (goldens written by NeMo): per-frame
+CTC log-probs within 1e-4, the same number of frames, identical greedy tokens and text, whatever sizes
+the audio is fed in, in both of NeMo's streaming modes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from recognizer_cases import MODELS_DIR, audio_cases, exports, load_golden
+
+import nemo_fast
+
+TOLERANCE = 1e-4
+EXPORTS = [name for _, _, name in exports()]
+FEEDS = {"whole": None, "10ms": 160, "1234_samples": 1234}
+
+
+def run(recognizer, audio, piece):
+    stream = recognizer.create_stream()
+    if piece is None:
+        stream.accept_waveform(audio, 16000)
+    else:
+        for i in range(0, len(audio), piece):
+            stream.accept_waveform(audio[i : i + piece], 16000)
+    stream.input_finished()
+    return stream.result()
+
+
+@pytest.fixture(scope="module", params=EXPORTS)
+def export(request):
+    return request.param
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_matches_nemo_streaming(export, feed):
+    arrays, texts = load_golden(export)
+    offline = export.endswith("_offline")
+    modes = ["offline"] if offline else ["default", "pad_and_drop_preencoded"]
+    for mode in modes:
+        recognizer = nemo_fast.Recognizer(MODELS_DIR / export, keep_log_probs=True,
+                                          streaming_mode="default" if offline else mode)
+        for case, audio in audio_cases().items():
+            result = run(recognizer, audio, FEEDS[feed])
+            ref = arrays[f"{case}.{mode}.log_probs"]
+            where = f"{export} {mode} {case} fed {feed}"
+            assert result.log_probs.shape == ref.shape, where
+            assert result.num_frames == ref.shape[0], where
+            if ref.size:
+                diff = np.abs(result.log_probs - ref).max()
+                assert diff <= TOLERANCE, f"{where}: max |log-prob diff| {diff:.3g}"
+            assert result.token_ids == arrays[f"{case}.{mode}.tokens"].tolist(), where
+            assert result.text == texts[f"{case}.{mode}"], where
+
+
+def test_token_times_are_output_frame_starts(export):
+    recognizer = nemo_fast.Recognizer(MODELS_DIR / export, keep_log_probs=True)
+    result = recognizer.transcribe(audio_cases()["speech"], sample_rate=16000)
+    frame_shift = recognizer.spec["frame_shift_seconds"]
+    assert frame_shift == pytest.approx(0.08)
+    best = result.log_probs.argmax(axis=1)
+    blank = recognizer.spec["blank_id"]
+    frames = [round(t / frame_shift) for t in result.token_times_seconds]
+    assert len(frames) == len(result.token_ids)
+    for frame, token in zip(frames, result.token_ids):
+        assert best[frame] == token != blank
+        assert frame == 0 or best[frame - 1] != token  # the first frame of a run of this token

@@ -1,0 +1,126 @@
+"""Stream behaviour: any chunking gives the same result, streams really stream, batched equals single,
+reset equals fresh, the recognizer is shared safely across threads, and flushing returns every token."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from recognizer_cases import MODELS_DIR, audio_cases
+
+import nemo_fast
+
+SPEECH = audio_cases()["speech"]
+STREAMING_MODEL = MODELS_DIR / "char_d32_80mel_70_1"  # 0.16 s chunks: many chunks per utterance
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return nemo_fast.Recognizer(STREAMING_MODEL, keep_log_probs=True)
+
+
+def feed(stream, audio, cuts):
+    bounds = [0, *sorted(cuts), len(audio)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        stream.accept_waveform(audio[a:b], 16000)
+    stream.input_finished()
+    return stream.result()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=0, max_value=len(SPEECH)), max_size=40))
+def test_any_partition_gives_identical_results(recognizer, cuts):
+    whole = recognizer.transcribe(SPEECH, sample_rate=16000)
+    pieces = feed(recognizer.create_stream(), SPEECH, cuts)
+    assert pieces.token_ids == whole.token_ids
+    assert pieces.token_times_seconds == whole.token_times_seconds
+    np.testing.assert_array_equal(pieces.log_probs, whole.log_probs)
+
+
+def test_results_arrive_before_the_end(recognizer):
+    stream = recognizer.create_stream()
+    stream.accept_waveform(SPEECH[:32000], 16000)
+    partial = stream.result()
+    assert partial.num_frames > 0  # chunks were decoded while audio was still coming
+    final = feed(stream, SPEECH[32000:], [])
+    assert final.num_frames > partial.num_frames
+    assert final.token_ids[: len(partial.token_ids)] == partial.token_ids
+
+
+def test_flush_returns_every_frame(recognizer):
+    """After input_finished the stream has decoded all output frames NeMo produces (golden count)."""
+    from recognizer_cases import load_golden
+
+    arrays, _ = load_golden("char_d32_80mel_70_1")
+    result = feed(recognizer.create_stream(), SPEECH, [])
+    assert result.num_frames == arrays["speech.default.log_probs"].shape[0]
+    assert result.token_ids == arrays["speech.default.tokens"].tolist()
+
+
+def test_batched_streams_equal_single_streams(recognizer):
+    rng = np.random.default_rng(5)
+    audios = [SPEECH[int(o):] for o in rng.integers(0, 30000, 6)] + [SPEECH, SPEECH[:5000]]
+    singles = [recognizer.transcribe(a, sample_rate=16000) for a in audios]
+    streams = [recognizer.create_stream() for _ in audios]
+    # Feed all streams in 0.1 s steps and decode them together, as a server would.
+    for start in range(0, len(SPEECH), 1600):
+        for stream, audio in zip(streams, audios):
+            if start < len(audio):
+                stream.accept_waveform_only(audio[start : start + 1600], 16000)
+        recognizer.decode_streams(streams)
+    for stream in streams:
+        stream.input_finished_only()
+    recognizer.decode_streams(streams)
+    for stream, single in zip(streams, singles):
+        batched = stream.result()
+        assert batched.token_ids == single.token_ids
+        assert batched.log_probs.shape == single.log_probs.shape
+        np.testing.assert_allclose(batched.log_probs, single.log_probs, atol=1e-5)
+
+
+def test_reset_equals_a_fresh_stream(recognizer):
+    stream = recognizer.create_stream()
+    feed(stream, SPEECH[:20000], [7000])
+    stream.reset()
+    again = feed(stream, SPEECH, [16000])
+    fresh = recognizer.transcribe(SPEECH, sample_rate=16000)
+    assert again.token_ids == fresh.token_ids
+    np.testing.assert_array_equal(again.log_probs, fresh.log_probs)
+
+
+def test_one_recognizer_shared_by_threads(recognizer):
+    expected = recognizer.transcribe(SPEECH, sample_rate=16000)
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        return feed(recognizer.create_stream(), SPEECH, rng.integers(0, len(SPEECH), 12).tolist())
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for result in pool.map(work, range(12)):
+            assert result.token_ids == expected.token_ids
+            np.testing.assert_array_equal(result.log_probs, expected.log_probs)
+
+
+def test_empty_stream_gives_empty_result(recognizer):
+    stream = recognizer.create_stream()
+    stream.input_finished()
+    result = stream.result()
+    assert result.text == "" and result.token_ids == [] and result.num_frames == 0
+
+
+def test_int16_and_float64_input(recognizer):
+    pcm = np.round(SPEECH * 32768).astype(np.int16)
+    as_float = pcm.astype(np.float32) / 32768
+    ref = recognizer.transcribe(as_float, sample_rate=16000)
+    assert recognizer.transcribe(pcm, sample_rate=16000).token_ids == ref.token_ids
+    assert recognizer.transcribe(as_float.astype(np.float64), sample_rate=16000).token_ids == ref.token_ids
+
+
+def test_transcribe_a_wav_file(recognizer, tmp_path):
+    from feature_cases import SPEECH_WAV
+
+    from_file = recognizer.transcribe(SPEECH_WAV)
+    assert from_file.token_ids == recognizer.transcribe(SPEECH, sample_rate=16000).token_ids
