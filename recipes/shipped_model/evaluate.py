@@ -1,0 +1,82 @@
+"""Step 4 of the shipped-model recipe: accuracy of the exported model, and agreement with NeMo.
+
+    python recipes/shipped_model/evaluate.py DATA_DIR MODEL_DIR [--nemo MODEL.nemo] [--out results.json]
+
+Word error rate of nemo_fast (streaming, default mode) on test_seen_voices.json (held-out sentences,
+training voices) and test_unseen_voices.json (held-out sentences, held-out voices and engine). With --nemo,
+also transcribes every test utterance with NeMo's own streaming inference of the .nemo checkpoint and
+counts transcripts that differ from nemo_fast's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def edit_distance(ref: list[str], hyp: list[str]) -> int:
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1]
+
+
+def wer(pairs: list[tuple[str, str]]) -> float:
+    errors = sum(edit_distance(r.split(), h.split()) for r, h in pairs)
+    words = sum(len(r.split()) for r, _ in pairs)
+    return errors / max(1, words)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--nemo", type=Path, help="the .nemo checkpoint, to compare with NeMo's streaming output")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    import nemo_fast
+
+    recognizer = nemo_fast.Recognizer(args.model_dir)
+    nemo_model = None
+    if args.nemo:
+        import torch
+
+        from nemo.collections.asr.models import ASRModel
+        from nemo_fast.export.reference import nemo_streaming_log_probs, nemo_text
+
+        torch.set_num_threads(2)
+        nemo_model = ASRModel.restore_from(str(args.nemo), map_location="cpu").eval()
+    results = {}
+    for name in ["test_seen_voices", "test_unseen_voices"]:
+        rows = [json.loads(line) for line in (args.data_dir / f"{name}.json").read_text().splitlines()]
+        pairs, differ, by_voice = [], 0, {}
+        start = time.time()
+        for row in rows:
+            hyp = recognizer.transcribe(row["audio_filepath"]).text
+            pairs.append((row["text"], hyp))
+            by_voice.setdefault(row["voice"].split("+")[0], []).append((row["text"], hyp))
+            if nemo_model is not None:
+                audio, _ = nemo_fast.audio.read_audio(row["audio_filepath"])
+                audio = audio.astype("float32") / 32768 if audio.dtype.kind == "i" else audio
+                _, tokens = nemo_streaming_log_probs(nemo_model, audio)
+                differ += nemo_text(nemo_model, tokens) != hyp
+        results[name] = {
+            "utterances": len(rows),
+            "wer": wer(pairs),
+            "wer_by_voice": {v: round(wer(p), 4) for v, p in sorted(by_voice.items())},
+            "seconds": round(time.time() - start, 1),
+        }
+        if nemo_model is not None:
+            results[name]["transcripts_differing_from_nemo"] = differ
+        print(name, json.dumps(results[name]), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

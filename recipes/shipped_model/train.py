@@ -1,0 +1,152 @@
+"""Step 2 of the shipped-model recipe: train a small cache-aware streaming FastConformer CTC model (BPE)
+with NeMo on the CPU, resumable.
+
+    python recipes/shipped_model/train.py DATA_DIR WORK_DIR [--max-steps N] [--threads 2]
+
+Seeded. Writes WORK_DIR/tokenizer/ (SentencePiece BPE, 256 pieces, trained on the training text),
+WORK_DIR/checkpoints/last.ckpt every 250 steps (a rerun resumes from it), and WORK_DIR/model.nemo at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+SEED = 1234
+VOCAB_SIZE = 256
+D_MODEL = 144
+N_LAYERS = 8
+ATT_CONTEXT_SIZE = [70, 13]
+
+
+def train_tokenizer(manifest: Path, out: Path) -> Path:
+    import sentencepiece as spm
+
+    if (out / "tokenizer.model").exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    texts = [json.loads(line)["text"] for line in manifest.read_text().splitlines()]
+    (out / "text.txt").write_text("\n".join(texts) + "\n")
+    spm.SentencePieceTrainer.train(
+        input=str(out / "text.txt"), model_prefix=str(out / "tokenizer"), vocab_size=VOCAB_SIZE, model_type="bpe",
+        character_coverage=1.0, bos_id=-1, eos_id=-1, unk_id=0, num_threads=2, random_seed=SEED, minloglevel=2,
+    )  # fmt: skip
+    vocab = [line.split("\t")[0] for line in (out / "tokenizer.vocab").read_text().splitlines()]
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    return out
+
+
+def model_config(data: Path, tokenizer_dir: Path, max_steps: int) -> dict:
+    return {
+        "sample_rate": 16000,
+        "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe"},
+        "preprocessor": {
+            "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
+            "sample_rate": 16000, "normalize": "NA", "window_size": 0.025, "window_stride": 0.01,
+            "window": "hann", "features": 80, "n_fft": 512, "log": True, "frame_splicing": 1, "dither": 1e-5,
+            "pad_to": 0, "pad_value": 0.0,
+        },
+        "spec_augment": {
+            "_target_": "nemo.collections.asr.modules.SpectrogramAugmentation",
+            "freq_masks": 2, "time_masks": 2, "freq_width": 15, "time_width": 0.05,
+        },
+        "encoder": {
+            "_target_": "nemo.collections.asr.modules.ConformerEncoder",
+            "feat_in": 80, "feat_out": -1, "n_layers": N_LAYERS, "d_model": D_MODEL,
+            "subsampling": "dw_striding", "subsampling_factor": 8, "subsampling_conv_channels": D_MODEL,
+            "causal_downsampling": True, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
+            "n_heads": 4, "att_context_size": ATT_CONTEXT_SIZE, "att_context_style": "chunked_limited",
+            "xscaling": True, "untie_biases": True, "pos_emb_max_len": 5000, "conv_kernel_size": 9,
+            "conv_norm_type": "layer_norm", "conv_context_size": "causal", "dropout": 0.1,
+            "dropout_pre_encoder": 0.1, "dropout_emb": 0.0, "dropout_att": 0.1,
+        },
+        "decoder": {"_target_": "nemo.collections.asr.modules.ConvASRDecoder", "feat_in": D_MODEL,
+                    "num_classes": -1, "vocabulary": []},
+        "train_ds": {
+            "manifest_filepath": str(data / "train.json"), "sample_rate": 16000, "batch_size": 32,
+            "shuffle": True, "num_workers": 0, "pin_memory": False, "max_duration": 16.0, "min_duration": 0.3,
+        },
+        "validation_ds": {
+            "manifest_filepath": str(data / "val.json"), "sample_rate": 16000, "batch_size": 32,
+            "shuffle": False, "num_workers": 0, "pin_memory": False,
+        },
+        "optim": {
+            "name": "adamw", "lr": 2e-3, "betas": [0.9, 0.98], "weight_decay": 1e-3,
+            "sched": {"name": "CosineAnnealing", "warmup_steps": min(500, max_steps // 10), "min_lr": 1e-5,
+                      "max_steps": max_steps},
+        },
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("work_dir", type=Path)
+    parser.add_argument("--max-steps", type=int, default=6000)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import lightning.pytorch as pl
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from omegaconf import OmegaConf
+
+    from nemo.collections.asr.models import EncDecCTCModelBPE
+
+    torch.set_num_threads(args.threads)
+    pl.seed_everything(SEED, workers=True)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    # A small validation set: the first 192 held-out sentences spoken by training voices.
+    val_rows = (args.data_dir / "test_seen_voices.json").read_text().splitlines()[:192]
+    (args.data_dir / "val.json").write_text("\n".join(val_rows) + "\n")
+    tokenizer_dir = train_tokenizer(args.data_dir / "train.json", args.work_dir / "tokenizer")
+    cfg = OmegaConf.create(model_config(args.data_dir, tokenizer_dir, args.max_steps))
+    checkpoints = args.work_dir / "checkpoints"
+    trainer = pl.Trainer(
+        accelerator="cpu", devices=1, max_steps=args.max_steps, precision=32, logger=False,
+        enable_progress_bar=False, log_every_n_steps=50, val_check_interval=1000, check_val_every_n_epoch=None,
+        num_sanity_val_steps=0, gradient_clip_val=1.0,
+        callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0, every_n_train_steps=250),
+                   _Progress()],
+    )  # fmt: skip
+    model = EncDecCTCModelBPE(cfg=cfg, trainer=trainer)
+    print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M", flush=True)
+    resume = checkpoints / "last.ckpt"
+    start = time.time()
+    trainer.fit(model, ckpt_path=str(resume) if resume.exists() else None)
+    print(f"training took {(time.time() - start) / 60:.1f} min", flush=True)
+    model.save_to(str(args.work_dir / "model.nemo"))
+
+
+class _Progress:
+    """Prints loss, learning rate and throughput every 50 steps (a Lightning callback)."""
+
+    def __new__(cls):
+        import lightning.pytorch as pl
+
+        class Progress(pl.Callback):
+            def __init__(self):
+                self.t0 = time.time()
+                self.audio = 0.0
+
+            def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+                self.audio += float(batch[1].sum()) / 16000
+                step = trainer.global_step
+                if step % 50 == 0:
+                    loss = float(outputs["loss"]) if isinstance(outputs, dict) else float(outputs)
+                    lr = trainer.optimizers[0].param_groups[0]["lr"]
+                    elapsed = time.time() - self.t0
+                    print(f"step {step} loss {loss:.3f} lr {lr:.2e} {self.audio / elapsed:.0f} s audio/s "
+                          f"{elapsed / 60:.1f} min", flush=True)
+
+            def on_validation_epoch_end(self, trainer, pl_module):
+                metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if "wer" in k or "val" in k}
+                print(f"validation at step {trainer.global_step}: {metrics}", flush=True)
+
+        return Progress()
+
+
+if __name__ == "__main__":
+    main()
