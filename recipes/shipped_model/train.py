@@ -31,7 +31,7 @@ def train_tokenizer(manifest: Path, out: Path) -> Path:
     (out / "text.txt").write_text("\n".join(texts) + "\n")
     spm.SentencePieceTrainer.train(
         input=str(out / "text.txt"), model_prefix=str(out / "tokenizer"), vocab_size=VOCAB_SIZE, model_type="bpe",
-        character_coverage=1.0, bos_id=-1, eos_id=-1, unk_id=0, num_threads=2, random_seed=SEED, minloglevel=2,
+        character_coverage=1.0, bos_id=-1, eos_id=-1, unk_id=0, num_threads=2, minloglevel=2,
     )  # fmt: skip
     vocab = [line.split("\t")[0] for line in (out / "tokenizer.vocab").read_text().splitlines()]
     (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
