@@ -43,16 +43,12 @@ py::array_t<float> ToNumpy(std::vector<float>&& values, py::ssize_t cols) {
                             owner->data(), free_owner);
 }
 
-namespace {
-
-void CheckSampleRate(int given, int expected) {
+void CheckSampleRate(int given, int expected, const char* who) {
   if (given != expected) {
-    Fail(ErrorCode::kSampleRateMismatch, "audio sample rate is ", given, " Hz but the features expect ", expected,
+    Fail(ErrorCode::kSampleRateMismatch, "audio sample rate is ", given, " Hz but ", who, " expects ", expected,
          " Hz; resample the audio first");
   }
 }
-
-}  // namespace
 
 void BindFeatures(py::module_& m) {
   py::class_<FbankOptions>(m, "FbankOptions",
@@ -97,7 +93,7 @@ void BindFeatures(py::module_& m) {
       .def(
           "compute",
           [](const ImprovedFbank& self, const py::array& samples, int sample_rate) {
-            CheckSampleRate(sample_rate, self.options().sample_rate);
+            CheckSampleRate(sample_rate, self.options().sample_rate, "the feature extractor");
             SampleView view = ToSampleView(samples);
             std::vector<float> frames;
             {
@@ -129,7 +125,7 @@ void BindFeatures(py::module_& m) {
       .def(
           "accept_waveform",
           [](FbankStream& self, const py::array& samples, int sample_rate) {
-            CheckSampleRate(sample_rate, self.options().sample_rate);
+            CheckSampleRate(sample_rate, self.options().sample_rate, "the feature extractor");
             SampleView view = ToSampleView(samples);
             std::vector<float> frames;
             {

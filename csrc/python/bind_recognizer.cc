@@ -106,10 +106,7 @@ void BindRecognizer(py::module_& m) {
       .def(
           "accept_waveform",
           [](RecognizerStream& self, const py::array& samples, int sample_rate) {
-            if (sample_rate != self.sample_rate()) {
-              Fail(ErrorCode::kSampleRateMismatch, "audio sample rate is ", sample_rate, " Hz but the model expects ",
-                   self.sample_rate(), " Hz; resample the audio first");
-            }
+            CheckSampleRate(sample_rate, self.sample_rate(), "the model");
             SampleView view = ToSampleView(samples);
             py::gil_scoped_release release;
             self.AcceptWaveform(view);

@@ -21,6 +21,9 @@ void BindRecognizer(py::module_& m);
 // referenced by the caller while the view is used.
 SampleView ToSampleView(const py::array& samples);
 
+// Throws kSampleRateMismatch unless the audio's rate is the one `who` ("the model", ...) expects.
+void CheckSampleRate(int given, int expected, const char* who);
+
 // Moves a row-major vector into a (rows, cols) numpy array that owns it.
 py::array_t<float> ToNumpy(std::vector<float>&& values, py::ssize_t cols);
 
