@@ -179,10 +179,10 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     return out
 
 
-def _dynamic_axes(inputs, outputs, batch_only=("length",)):
+def _dynamic_axes(inputs, outputs):
     axes = {}
     for name in inputs + outputs:
-        if name in ("audio_signal",):
+        if name == "audio_signal":
             axes[name] = {0: "batch", 2: "frames"}
         elif name == "log_probs":
             axes[name] = {0: "batch", 1: "out_frames"}
