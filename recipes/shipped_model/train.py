@@ -18,6 +18,9 @@ SEED = 1234
 VOCAB_SIZE = 256
 D_MODEL = 144
 N_LAYERS = 8
+SUBSAMPLING_CHANNELS = 64
+PRED_HIDDEN = 160
+CTC_LOSS_WEIGHT = 0.5
 ATT_CONTEXT_SIZE = [70, 13]
 
 
@@ -38,8 +41,8 @@ def train_tokenizer(manifest: Path, out: Path) -> Path:
     return out
 
 
-def model_config(data: Path, tokenizer_dir: Path, max_steps: int) -> dict:
-    return {
+def model_config(data: Path, tokenizer_dir: Path, max_steps: int, head: str = "ctc") -> dict:
+    cfg = {
         "sample_rate": 16000,
         "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe"},
         "preprocessor": {
@@ -55,7 +58,7 @@ def model_config(data: Path, tokenizer_dir: Path, max_steps: int) -> dict:
         "encoder": {
             "_target_": "nemo.collections.asr.modules.ConformerEncoder",
             "feat_in": 80, "feat_out": -1, "n_layers": N_LAYERS, "d_model": D_MODEL,
-            "subsampling": "dw_striding", "subsampling_factor": 8, "subsampling_conv_channels": D_MODEL,
+            "subsampling": "dw_striding", "subsampling_factor": 8, "subsampling_conv_channels": SUBSAMPLING_CHANNELS,
             "causal_downsampling": True, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
             "n_heads": 4, "att_context_size": ATT_CONTEXT_SIZE, "att_context_style": "chunked_limited",
             "xscaling": True, "untie_biases": True, "pos_emb_max_len": 5000, "conv_kernel_size": 9,
@@ -78,6 +81,24 @@ def model_config(data: Path, tokenizer_dir: Path, max_steps: int) -> dict:
                       "max_steps": max_steps},
         },
     }  # fmt: skip
+    if head == "hybrid":
+        # RNN-T head (prediction network + joint) with the CTC head kept as an auxiliary loss.
+        ctc_decoder = cfg.pop("decoder")
+        cfg["model_defaults"] = {"enc_hidden": D_MODEL, "pred_hidden": PRED_HIDDEN, "joint_hidden": PRED_HIDDEN}
+        cfg["decoder"] = {
+            "_target_": "nemo.collections.asr.modules.RNNTDecoder", "normalization_mode": None,
+            "random_state_sampling": False, "blank_as_pad": True,
+            "prednet": {"pred_hidden": PRED_HIDDEN, "pred_rnn_layers": 1, "t_max": None, "dropout": 0.1},
+        }
+        cfg["joint"] = {
+            "_target_": "nemo.collections.asr.modules.RNNTJoint", "log_softmax": None, "preserve_memory": False,
+            "fuse_loss_wer": True, "fused_batch_size": 8,
+            "jointnet": {"joint_hidden": PRED_HIDDEN, "activation": "relu", "dropout": 0.1},
+        }
+        cfg["decoding"] = {"strategy": "greedy_batch", "greedy": {"max_symbols": 10}}
+        cfg["aux_ctc"] = {"ctc_loss_weight": CTC_LOSS_WEIGHT, "decoder": ctc_decoder, "decoding": {"strategy": "greedy"}}
+        cfg["loss"] = {"loss_name": "default"}
+    return cfg
 
 
 def main() -> None:
@@ -86,6 +107,8 @@ def main() -> None:
     parser.add_argument("work_dir", type=Path)
     parser.add_argument("--max-steps", type=int, default=6000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--head", choices=["ctc", "hybrid"], default="ctc",
+                        help="CTC only, or hybrid RNN-T + CTC (EncDecHybridRNNTCTCBPEModel)")
     args = parser.parse_args()
 
     import lightning.pytorch as pl
@@ -93,7 +116,7 @@ def main() -> None:
     from lightning.pytorch.callbacks import ModelCheckpoint
     from omegaconf import OmegaConf
 
-    from nemo.collections.asr.models import EncDecCTCModelBPE
+    from nemo.collections.asr.models import EncDecCTCModelBPE, EncDecHybridRNNTCTCBPEModel
 
     torch.set_num_threads(args.threads)
     pl.seed_everything(SEED, workers=True)
@@ -102,7 +125,7 @@ def main() -> None:
     val_rows = (args.data_dir / "test_seen_voices.json").read_text().splitlines()[:192]
     (args.data_dir / "val.json").write_text("\n".join(val_rows) + "\n")
     tokenizer_dir = train_tokenizer(args.data_dir / "train.json", args.work_dir / "tokenizer")
-    cfg = OmegaConf.create(model_config(args.data_dir, tokenizer_dir, args.max_steps))
+    cfg = OmegaConf.create(model_config(args.data_dir, tokenizer_dir, args.max_steps, args.head))
     checkpoints = args.work_dir / "checkpoints"
     trainer = pl.Trainer(
         accelerator="cpu", devices=1, max_steps=args.max_steps, precision=32, logger=False,
@@ -111,13 +134,54 @@ def main() -> None:
         callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0, every_n_train_steps=250),
                    _Progress()],
     )  # fmt: skip
-    model = EncDecCTCModelBPE(cfg=cfg, trainer=trainer)
+    model_class = EncDecHybridRNNTCTCBPEModel if args.head == "hybrid" else EncDecCTCModelBPE
+    model = model_class(cfg=cfg, trainer=trainer)
+    model._train_dl = _bucketed_loader(model._train_dl, cfg.train_ds.batch_size)
     print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M", flush=True)
     resume = checkpoints / "last.ckpt"
     start = time.time()
     trainer.fit(model, ckpt_path=str(resume) if resume.exists() else None)
     print(f"training took {(time.time() - start) / 60:.1f} min", flush=True)
     model.save_to(str(args.work_dir / "model.nemo"))
+
+
+def _bucketed_loader(loader, batch_size: int):
+    """The same dataset in batches of similar durations. Random batches pad to their longest utterance and
+    spent about half of the compute on padding; this roughly doubles the training throughput."""
+    import torch
+
+    durations = [entry.duration for entry in loader.dataset.manifest_processor.collection]
+    return torch.utils.data.DataLoader(
+        loader.dataset, batch_sampler=_DurationBuckets(durations, batch_size), collate_fn=loader.collate_fn,
+        num_workers=0,
+    )
+
+
+class _DurationBuckets:
+    """Each epoch: shuffle, sort pools of 64 batches by duration, cut into batches, shuffle the batches."""
+
+    def __init__(self, durations: list[float], batch_size: int, pool_batches: int = 64):
+        self.durations = durations
+        self.batch_size = batch_size
+        self.pool = batch_size * pool_batches
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return (len(self.durations) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        import random
+
+        rng = random.Random(SEED + self.epoch)
+        self.epoch += 1
+        order = list(range(len(self.durations)))
+        rng.shuffle(order)
+        batches = []
+        for start in range(0, len(order), self.pool):
+            pool = sorted(order[start : start + self.pool], key=self.durations.__getitem__)
+            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+        rng.shuffle(batches)
+        return iter(batches)
 
 
 class _Progress:
