@@ -23,7 +23,8 @@ def cmd_transcribe(args) -> int:
     from nemo_fast.recognizer import Recognizer
 
     model_dir = args.model or default_model_dir()
-    recognizer = Recognizer(model_dir, num_threads=args.threads, streaming_mode=args.streaming_mode)
+    recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
+                            streaming_mode=args.streaming_mode)
     for path in args.files:
         result = recognizer.transcribe(path)
         if args.json:
@@ -43,7 +44,7 @@ def cmd_export(args) -> int:
     from nemo_fast.export import export_model
 
     out = export_model(args.nemo_file, args.out_dir, att_context_size=args.att_context_size, mode=args.mode,
-                       parity_check=not args.skip_parity_check)
+                       parity_check=not args.skip_parity_check, quantize=args.quantize)
     print(f"exported to {out}")
     return 0
 
@@ -56,8 +57,12 @@ def cmd_inspect(args) -> int:
     features = spec.pop("features")
     print(f"model: {Path(args.model_dir).resolve()}")
     for key, value in spec.items():
-        if key != "streaming":
+        if key not in ("streaming", "transducer"):
             print(f"{key}: {value}")
+    if "transducer" in spec:
+        print("transducer head (decoder.onnx, joiner.onnx):")
+        for key, value in spec["transducer"].items():
+            print(f"  {key}: {value}")
     if "streaming" in spec:
         print("streaming geometry (first chunk, later chunks) in feature frames:")
         for key, value in spec["streaming"].items():
@@ -67,17 +72,19 @@ def cmd_inspect(args) -> int:
         if key in ("window_taps", "mel_weights"):
             value = f"<checkpoint buffer, {len(value) * 3 // 4 // 4} floats>"
         print(f"  {key}: {value}")
-    print("inputs/outputs:")
-    for line in _io_contract(Path(args.model_dir)):
-        print(f"  {line}")
+    model_dir = Path(args.model_dir)
+    graphs = ["model.onnx"] + (["decoder.onnx", "joiner.onnx"] if "transducer" in spec else [])
+    for graph in graphs:
+        print(f"{graph} inputs/outputs:")
+        for line in _io_contract(model_dir / graph if model_dir.is_dir() else model_dir):
+            print(f"  {line}")
     return 0
 
 
-def _io_contract(model_dir: Path) -> list[str]:
+def _io_contract(path: Path) -> list[str]:
     """Graph inputs and outputs with shapes, read with the onnxruntime Python API."""
     import onnxruntime
 
-    path = model_dir / "model.onnx" if model_dir.is_dir() else model_dir
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     lines = [f"input  {i.name}: {i.type} {i.shape}" for i in session.get_inputs()]
     lines += [f"output {o.name}: {o.type} {o.shape}" for o in session.get_outputs()]
@@ -91,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("transcribe", help="print the transcript of audio files (WAV; FLAC etc. with soundfile)")
     t.add_argument("files", nargs="+", type=Path)
     t.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
+    t.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"],
+                   help="the head to decode with (default: the model's default, the transducer of a hybrid)")
     t.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
     t.add_argument("--streaming-mode", default="default", choices=["default", "pad_and_drop_preencoded"])
     t.add_argument("--json", action="store_true", help="one JSON object per file with tokens and times")
@@ -102,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--att-context-size", type=_att_context, help="lookahead LEFT,RIGHT of a multi-lookahead model")
     e.add_argument("--mode", default="auto", choices=["auto", "streaming", "offline"])
     e.add_argument("--skip-parity-check", action="store_true", help="do not compare with NeMo after export")
+    e.add_argument("--quantize", choices=["int8"], help="dynamically quantize the encoder (after the parity check)")
     e.set_defaults(func=cmd_export)
 
     i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")

@@ -73,16 +73,20 @@ class Recognizer:
     """An exported NeMo model ready to recognize speech. Immutable; share one across threads.
 
     Args:
-        model_dir: directory written by ``nemo-fast export`` (model.onnx + tokens.txt).
+        model_dir: directory written by ``nemo-fast export`` (model.onnx + tokens.txt, and the transducer
+            graphs of transducer and hybrid models).
+        decoder: the head to decode with: ``"ctc"``, ``"rnnt"`` or ``"tdt"`` (as the model has them);
+            None takes the model's default (NeMo's: the transducer of a hybrid).
         num_threads: ONNX Runtime intra-op threads for one encoder call.
         streaming_mode: ``"default"`` (NeMo's default first chunk) or ``"pad_and_drop_preencoded"``.
-        keep_log_probs: keep every frame's CTC log-probs in results.
+        keep_log_probs: keep every frame's CTC log-probs in results (CTC head only).
         max_batch_size: most streams decoded in one batched encoder call.
         graph_optimization_level: ONNX Runtime's 0, 1, 2 or 99 (all).
         session_config_entries: extra ONNX Runtime session config keys.
     """
 
-    def __init__(self, model_dir: str | Path, num_threads: int = 1, streaming_mode: str = "default",
+    def __init__(self, model_dir: str | Path, decoder: str | None = None, num_threads: int = 1,
+                 streaming_mode: str = "default",
                  keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
                  session_config_entries: dict[str, str] | None = None):
         _runtime.ensure_loaded()
@@ -95,6 +99,7 @@ class Recognizer:
         session.graph_optimization_level = graph_optimization_level
         session.config_entries = dict(session_config_entries or {})
         config.session = session
+        config.decoder = decoder or ""
         config.streaming_mode = modes[streaming_mode]
         config.keep_log_probs = keep_log_probs
         config.max_batch_size = max_batch_size
@@ -106,6 +111,11 @@ class Recognizer:
     def spec(self) -> dict:
         """The model's contract as read from its metadata (features, streaming geometry, caches, vocabulary)."""
         return self._core.spec
+
+    @property
+    def decoder(self) -> str:
+        """The head this recognizer decodes with."""
+        return self._core.decoder
 
     @property
     def sample_rate(self) -> int:

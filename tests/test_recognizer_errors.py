@@ -87,12 +87,30 @@ def test_newer_schema_version_is_refused(tmp_path):
         nemo_fast.Recognizer(model)
 
 
-def test_unsupported_decoder_type(tmp_path):
+def test_unsupported_decoder(tmp_path):
     pytest.importorskip("onnx")
     model = copy_model(tmp_path)
-    _rewrite_metadata(model / "model.onnx", lambda p: p.update({"decoder_type": "tdt"}))
-    with pytest.raises(errors.ModelError, match="decoder_type 'tdt' is not supported"):
+    _rewrite_metadata(model / "model.onnx", lambda p: p.update({"decoders": "ctc,beam"}))
+    with pytest.raises(errors.ModelError, match="decoder 'beam' is not supported"):
         nemo_fast.Recognizer(model)
+
+
+def test_asking_for_a_head_the_model_lacks():
+    with pytest.raises(errors.ConfigError, match="decoder 'rnnt' is not available.*it has: ctc"):
+        nemo_fast.Recognizer(MODEL, decoder="rnnt")
+
+
+def test_log_probs_are_a_ctc_feature():
+    with pytest.raises(errors.ConfigError, match="keep_log_probs applies to the CTC head"):
+        nemo_fast.Recognizer(MODELS_DIR / "rnnt_bpe_d48_80mel_70_6", keep_log_probs=True)
+
+
+def test_missing_transducer_graph(tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(MODELS_DIR / "rnnt_bpe_d48_80mel_70_6", target)
+    (target / "joiner.onnx").unlink()
+    with pytest.raises(errors.ModelFileNotFoundError, match="joiner.onnx"):
+        nemo_fast.Recognizer(target)
 
 
 def test_not_an_onnx_file(tmp_path):

@@ -1,17 +1,21 @@
 """The streaming recognizer against NeMo's own conformer_stream_step (goldens written by NeMo): per-frame
 CTC log-probs within 1e-4, the same number of frames, identical greedy tokens and text, whatever sizes
-the audio is fed in, in both of NeMo's streaming modes."""
+the audio is fed in, in both of NeMo's streaming modes; for transducer heads (RNN-T streaming, TDT
+offline) identical greedy tokens and text."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from recognizer_cases import MODELS_DIR, audio_cases, exports, load_golden
+from recognizer_cases import MODELS_DIR, audio_cases, exports, heads, load_golden
 
 import nemo_fast
 
 TOLERANCE = 1e-4
 EXPORTS = [name for _, _, name in exports()]
+HEADS = {name: heads(spec) for spec, _, name in exports()}
+CTC_EXPORTS = [name for name in EXPORTS if HEADS[name][0]]
+TRANSDUCER_EXPORTS = [name for name in EXPORTS if HEADS[name][1]]
 FEEDS = {"whole": None, "10ms": 160, "1234_samples": 1234}
 
 
@@ -26,19 +30,17 @@ def run(recognizer, audio, piece):
     return stream.result()
 
 
-@pytest.fixture(scope="module", params=EXPORTS)
-def export(request):
-    return request.param
+def modes(export):
+    return ["offline"] if export.endswith("_offline") else ["default", "pad_and_drop_preencoded"]
 
 
+@pytest.mark.parametrize("export", CTC_EXPORTS)
 @pytest.mark.parametrize("feed", sorted(FEEDS))
-def test_matches_nemo_streaming(export, feed):
+def test_ctc_matches_nemo(export, feed):
     arrays, texts = load_golden(export)
-    offline = export.endswith("_offline")
-    modes = ["offline"] if offline else ["default", "pad_and_drop_preencoded"]
-    for mode in modes:
-        recognizer = nemo_fast.Recognizer(MODELS_DIR / export, keep_log_probs=True,
-                                          streaming_mode="default" if offline else mode)
+    for mode in modes(export):
+        recognizer = nemo_fast.Recognizer(MODELS_DIR / export, decoder="ctc", keep_log_probs=True,
+                                          streaming_mode="default" if mode == "offline" else mode)
         for case, audio in audio_cases().items():
             result = run(recognizer, audio, FEEDS[feed])
             ref = arrays[f"{case}.{mode}.log_probs"]
@@ -52,8 +54,37 @@ def test_matches_nemo_streaming(export, feed):
             assert result.text == texts[f"{case}.{mode}"], where
 
 
+@pytest.mark.parametrize("export", TRANSDUCER_EXPORTS)
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_transducer_matches_nemo(export, feed):
+    arrays, texts = load_golden(export)
+    head = HEADS[export][1]
+    for mode in modes(export):
+        recognizer = nemo_fast.Recognizer(MODELS_DIR / export, decoder=head,
+                                          streaming_mode="default" if mode == "offline" else mode)
+        assert recognizer.decoder == head
+        for case, audio in audio_cases().items():
+            result = run(recognizer, audio, FEEDS[feed])
+            where = f"{export} {head} {mode} {case} fed {feed}"
+            assert result.token_ids == arrays[f"{case}.{mode}.transducer_tokens"].tolist(), where
+            assert result.text == texts[f"{case}.{mode}.transducer"], where
+            assert result.log_probs is None
+
+
+@pytest.mark.parametrize("export", TRANSDUCER_EXPORTS)
+def test_transducer_is_the_default_head_and_token_times_are_ordered(export):
+    recognizer = nemo_fast.Recognizer(MODELS_DIR / export)
+    assert recognizer.decoder == HEADS[export][1]
+    result = recognizer.transcribe(audio_cases()["speech"], sample_rate=16000)
+    times = result.token_times_seconds
+    assert len(times) == len(result.token_ids) > 0
+    assert times == sorted(times)
+    assert 0 <= times[0] and times[-1] < result.num_frames * recognizer.spec["frame_shift_seconds"]
+
+
+@pytest.mark.parametrize("export", CTC_EXPORTS)
 def test_token_times_are_output_frame_starts(export):
-    recognizer = nemo_fast.Recognizer(MODELS_DIR / export, keep_log_probs=True)
+    recognizer = nemo_fast.Recognizer(MODELS_DIR / export, decoder="ctc", keep_log_probs=True)
     result = recognizer.transcribe(audio_cases()["speech"], sample_rate=16000)
     frame_shift = recognizer.spec["frame_shift_seconds"]
     assert frame_shift == pytest.approx(0.08)

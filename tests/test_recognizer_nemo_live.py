@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from recognizer_cases import MODEL_SPECS, MODELS_DIR, audio_cases, exports
+from recognizer_cases import MODEL_SPECS, MODELS_DIR, audio_cases, exports, heads
 
 import nemo_fast
 
@@ -19,6 +19,71 @@ def longer_audio() -> np.ndarray:
     return (y + rng.normal(0, 1e-3, len(y))).astype(np.float32)
 
 
+def feed_in_pieces(recognizer, audio, piece=2731):
+    stream = recognizer.create_stream()
+    for i in range(0, len(audio), piece):
+        stream.accept_waveform(audio[i : i + piece], 16000)
+    stream.input_finished()
+    return stream.result()
+
+
+@pytest.mark.parametrize("name", ["rnnt_bpe_d48_80mel", "tdt_bpe_d48_80mel"])
+def test_transducer_graphs_match_nemo_prediction_network_and_joint(nemo_models, name):
+    """decoder.onnx and joiner.onnx against NeMo's decoder.predict and joint on a token sequence
+    (the start-of-sequence step first): joint log-probs within 1e-4."""
+    import onnxruntime
+    import torch
+
+    model = nemo_models[name]
+    export = next(n for s, _, n in exports() if s.name == name)
+    options = onnxruntime.SessionOptions()
+    decoder = onnxruntime.InferenceSession(str(MODELS_DIR / export / "decoder.onnx"), options)
+    joiner = onnxruntime.InferenceSession(str(MODELS_DIR / export / "joiner.onnx"), options)
+    blank = model.decoder.blank_idx
+    layers, hidden = model.decoder.pred_rnn_layers, model.decoder.pred_hidden
+    rng = np.random.default_rng(0)
+    h = np.zeros((layers, 1, hidden), np.float32)
+    c = np.zeros_like(h)
+    state = None
+    label = None
+    durations = len(model.cfg.model_defaults.get("tdt_durations", []) or [])
+    for step in range(6):
+        enc = rng.standard_normal((1, 1, model.encoder.d_model)).astype(np.float32)
+        with torch.inference_mode():
+            g, state_next = model.decoder.predict(None if label is None else torch.tensor([[label]]), state,
+                                                  add_sos=False, batch_size=1)
+            ref = model.joint.joint(torch.from_numpy(enc), g)[0, 0, 0]
+        target = np.array([[blank if label is None else label]], np.int64)
+        g_ours, h, c = decoder.run(None, {"targets": target, "states_h": h, "states_c": c})
+        f_ours = model.joint.project_encoder(torch.from_numpy(enc)).detach().numpy()[:, 0]
+        outputs = joiner.run(None, {"encoder_output": f_ours, "decoder_output": g_ours})
+        if durations:
+            ref_tokens = ref[:-durations].log_softmax(-1).numpy()
+            ref_durations = ref[-durations:].log_softmax(-1).numpy()
+            assert np.abs(outputs[1][0] - ref_durations).max() <= 1e-4
+        else:
+            ref_tokens = ref.log_softmax(-1).numpy()
+        assert np.abs(outputs[0][0] - ref_tokens).max() <= 1e-4, f"step {step}"
+        label = int(rng.integers(0, blank))
+        state = state_next
+
+
+def test_offline_tdt_matches_nemo_transcribe(nemo_models):
+    """Offline TDT tokens equal NeMo's own `transcribe` (inputs of at least one second, which it does not pad)."""
+    import torch
+
+    model = nemo_models["tdt_bpe_d48_80mel"]
+    audio = longer_audio()
+    with torch.inference_mode():
+        hypotheses = model.transcribe([audio], batch_size=1, return_hypotheses=True, verbose=False)
+    model.eval()  # transcribe leaves NeMo 3.0's encoder in training mode
+    expected = [int(t) for t in hypotheses[0].y_sequence]
+    recognizer = nemo_fast.Recognizer(MODELS_DIR / "tdt_bpe_d48_80mel_offline")
+    result = recognizer.transcribe(audio, sample_rate=16000)
+    assert result.token_ids == expected
+    assert result.text == hypotheses[0].text
+
+
 @pytest.fixture(scope="module")
 def nemo_models(tmp_path_factory):
     from nemo_model_factory import build_model
@@ -29,24 +94,30 @@ def nemo_models(tmp_path_factory):
 
 @pytest.mark.parametrize("spec,lookahead,name", exports(), ids=[name for _, _, name in exports()])
 def test_committed_exports_match_live_nemo(nemo_models, spec, lookahead, name):
-    from nemo_fast.export.reference import nemo_offline_log_probs, nemo_streaming_log_probs
+    from nemo_fast.export import reference
 
     model = nemo_models[spec.name]
     if lookahead is not None:
         model.encoder.set_default_att_context_size(list(lookahead))
         model.encoder.setup_streaming_params()
     audio = longer_audio()
+    has_ctc, transducer = heads(spec)
     for mode in ["default", "pad_and_drop_preencoded"] if spec.streaming else ["default"]:
+        if transducer:
+            if spec.streaming:
+                tokens = reference.nemo_streaming_transducer_tokens(model, audio, mode == "pad_and_drop_preencoded")
+            else:
+                tokens = reference.nemo_offline_transducer_tokens(model, audio)
+            recognizer = nemo_fast.Recognizer(MODELS_DIR / name, decoder=transducer, streaming_mode=mode)
+            assert feed_in_pieces(recognizer, audio).token_ids == tokens
+        if not has_ctc:
+            continue
         if spec.streaming:
-            ref, tokens = nemo_streaming_log_probs(model, audio, mode == "pad_and_drop_preencoded")
+            ref, tokens = reference.nemo_streaming_log_probs(model, audio, mode == "pad_and_drop_preencoded")
         else:
-            ref, tokens = nemo_offline_log_probs(model, audio)
-        recognizer = nemo_fast.Recognizer(MODELS_DIR / name, keep_log_probs=True, streaming_mode=mode)
-        stream = recognizer.create_stream()
-        for i in range(0, len(audio), 2731):
-            stream.accept_waveform(audio[i : i + 2731], 16000)
-        stream.input_finished()
-        ours = stream.result()
+            ref, tokens = reference.nemo_offline_log_probs(model, audio)
+        recognizer = nemo_fast.Recognizer(MODELS_DIR / name, decoder="ctc", keep_log_probs=True, streaming_mode=mode)
+        ours = feed_in_pieces(recognizer, audio)
         assert ours.log_probs.shape == ref.shape
         assert np.abs(ours.log_probs - ref).max() <= 1e-4
         assert ours.token_ids == tokens

@@ -14,7 +14,8 @@ py::dict SpecToDict(const ModelSpec& s) {
   d["schema_version"] = s.schema_version;
   d["model_class"] = s.model_class;
   d["nemo_version"] = s.nemo_version;
-  d["decoder_type"] = s.decoder_type;
+  d["decoders"] = s.decoders;
+  d["default_decoder"] = s.default_decoder;
   d["mode"] = s.streaming ? "streaming" : "offline";
   d["feat_in"] = s.feat_in;
   d["subsampling_factor"] = s.subsampling_factor;
@@ -40,6 +41,16 @@ py::dict SpecToDict(const ModelSpec& s) {
     d["cache_last_channel_shape"] = py::make_tuple(c[0], c[1], c[2]);
     d["cache_last_time_shape"] = py::make_tuple(t[0], t[1], t[2]);
   }
+  if (s.has_transducer()) {
+    const auto& t = s.transducer;
+    py::dict td;
+    td["pred_rnn_layers"] = t.pred_rnn_layers;
+    td["pred_hidden"] = t.pred_hidden;
+    td["joint_hidden"] = t.joint_hidden;
+    td["max_symbols_per_step"] = t.max_symbols_per_step;
+    td["durations"] = t.durations;
+    d["transducer"] = td;
+  }
   return d;
 }
 
@@ -61,6 +72,7 @@ void BindRecognizer(py::module_& m) {
   py::class_<RecognizerConfig>(m, "RecognizerConfig")
       .def(py::init<>())
       .def_readwrite("session", &RecognizerConfig::session)
+      .def_readwrite("decoder", &RecognizerConfig::decoder)
       .def_readwrite("streaming_mode", &RecognizerConfig::streaming_mode)
       .def_readwrite("keep_log_probs", &RecognizerConfig::keep_log_probs)
       .def_readwrite("max_batch_size", &RecognizerConfig::max_batch_size)
@@ -84,6 +96,7 @@ void BindRecognizer(py::module_& m) {
            py::arg("model_path"), py::arg("config"))
       .def_property_readonly("spec", [](const Recognizer& r) { return SpecToDict(r.spec()); })
       .def_property_readonly("config", &Recognizer::config)
+      .def_property_readonly("decoder", &Recognizer::decoder)
       .def_property_readonly("tokens", [](const Recognizer& r) {
         std::vector<std::string> t;
         for (int i = 0; i < r.vocabulary().size(); ++i) t.push_back(r.vocabulary().token(i));

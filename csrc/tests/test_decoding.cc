@@ -49,6 +49,18 @@ TEST(Vocabulary, SentencePieceText) {
   EXPECT_EQ(v.Detokenize({}), "");
 }
 
+// Expected texts are sentencepiece 0.2's decode_ids of the same pieces.
+TEST(Vocabulary, SentencePieceLeadingSpacesAndUnknown) {
+  const std::string space = "\xe2\x96\x81", unk_surface = " \xe2\x81\x87 ";
+  Vocabulary v({"<unk>", space, space + "the", "re"}, Vocabulary::Type::kSentencePiece);
+  EXPECT_EQ(v.Detokenize({1, 2}), "the");                  // spaces drop until a visible character
+  EXPECT_EQ(v.Detokenize({1, 1}), "");
+  EXPECT_EQ(v.Detokenize({3, 2}), "re the");
+  EXPECT_EQ(v.Detokenize({0, 2}), unk_surface + " the");   // the unknown piece ends the leading part
+  EXPECT_EQ(v.Detokenize({2, 0}), "the" + unk_surface);
+  EXPECT_EQ(v.Detokenize({1, 0}), unk_surface);
+}
+
 TEST(Vocabulary, CharacterText) {
   Vocabulary v({" ", "a", "b", "'", "<blk>"}, Vocabulary::Type::kCharacters);
   EXPECT_EQ(v.Detokenize({1, 3, 2, 0, 1}), "a'b a");

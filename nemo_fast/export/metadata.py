@@ -1,11 +1,15 @@
-"""The metadata schema that `nemo-fast export` writes into model.onnx and the runtime reads (version 1).
+"""The metadata schema that `nemo-fast export` writes into model.onnx and the runtime reads (version 2).
 
 Every value is a string. Keys:
 
 =================================  =====================================================================
-nemo_fast.schema_version           "1"
+nemo_fast.schema_version           "2"
 model_class, nemo_version          the NeMo class and version that exported the model
-decoder_type                       "ctc" (the head in this graph)
+decoders                           the heads the model decodes with, ","-separated: "ctc", "rnnt"
+                                   (RNN-T) or "tdt" (token-and-duration transducer); "rnnt,ctc" for
+                                   a hybrid
+default_decoder                    the head used when none is chosen (NeMo's default: the transducer
+                                   of a hybrid)
 mode                               "streaming" (cache-aware graph) or "offline" (whole utterances)
 feat_in, subsampling_factor        encoder input features and time reduction
 d_model, n_layers                  encoder width and depth (informational)
@@ -27,25 +31,48 @@ streaming.valid_out_len            outputs kept per chunk, all of them on the la
 streaming.last_channel_cache_size  attention cache frames
 cache.last_channel_shape           "layers,frames,d_model" per batch row (batch-first layout)
 cache.last_time_shape              "layers,d_model,kernel-1" per batch row
+quantization                       "int8" when the encoder graph was dynamically quantized (absent: float)
+transducer.decoder_file            (transducers) the prediction-network step graph beside model.onnx
+transducer.joiner_file             (transducers) the joint graph
+transducer.pred_rnn_layers         LSTM layers L of the prediction network
+transducer.pred_hidden             LSTM width H
+transducer.joint_hidden            width of the joint's projections
+transducer.max_symbols_per_step    NeMo's greedy limit of symbols per frame (-1: none)
+transducer.durations               TDT durations in frames, ","-separated ("" for RNN-T)
 =================================  =====================================================================
 
-Graph inputs (streaming): audio_signal (B,F,T) float32, length (B) int64, cache_last_channel (B,L,C,D),
-cache_last_time (B,L,D,K), cache_last_channel_len (B) int64, drop_extra_pre_encoded () int64. Outputs:
-log_probs (B,T',V) for every output frame, encoded_lengths (B), cache_last_channel_next,
-cache_last_time_next, cache_last_channel_next_len. Offline graphs take audio_signal and length and return
-log_probs and encoded_lengths.
+Encoder graph inputs (streaming): audio_signal (B,F,T) float32, length (B) int64, cache_last_channel
+(B,L,C,D), cache_last_time (B,L,D,K), cache_last_channel_len (B) int64, drop_extra_pre_encoded () int64.
+Outputs, for every output frame: log_probs (B,T',V) when the model has a CTC head, transducer_encoder
+(B,T',H) (the joint's projection of the encoder output) when it has a transducer; then encoded_lengths
+(B), cache_last_channel_next, cache_last_time_next, cache_last_channel_next_len. Offline graphs take
+audio_signal and length and return the head outputs and encoded_lengths.
+
+Transducer graphs: decoder.onnx takes targets (B,1) int64 (the blank id for NeMo's start-of-sequence
+step), states_h and states_c (L,B,H) and returns decoder_output (B,H_joint) and the next states.
+joiner.onnx takes encoder_output and decoder_output (B,H_joint) and returns log_probs (B,V), and for TDT
+also duration_log_probs (B,len(durations)).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 STREAMING_INPUTS = ["audio_signal", "length", "cache_last_channel", "cache_last_time", "cache_last_channel_len",
                     "drop_extra_pre_encoded"]  # fmt: skip
-STREAMING_OUTPUTS = ["log_probs", "encoded_lengths", "cache_last_channel_next", "cache_last_time_next",
-                     "cache_last_channel_next_len"]  # fmt: skip
+HEAD_OUTPUTS = {"ctc": "log_probs", "transducer": "transducer_encoder"}
+CACHE_OUTPUTS = ["cache_last_channel_next", "cache_last_time_next", "cache_last_channel_next_len"]
 OFFLINE_INPUTS = ["audio_signal", "length"]
-OFFLINE_OUTPUTS = ["log_probs", "encoded_lengths"]
+DECODER_INPUTS = ["targets", "states_h", "states_c"]
+DECODER_OUTPUTS = ["decoder_output", "states_h_next", "states_c_next"]
+JOINER_INPUTS = ["encoder_output", "decoder_output"]
+JOINER_OUTPUTS = ["log_probs", "duration_log_probs"]
+
+
+def encoder_outputs(heads, streaming: bool) -> list[str]:
+    """Output names of the encoder graph for these heads ("ctc", "transducer")."""
+    names = [HEAD_OUTPUTS[h] for h in ("ctc", "transducer") if h in heads] + ["encoded_lengths"]
+    return names + (CACHE_OUTPUTS if streaming else [])
 
 
 def pair(values) -> str:

@@ -5,7 +5,7 @@
 Features: NeMo's preprocessor (float32 and float64) on the speech clip and awkward lengths, for each
 config of feature_configs.json. Recognizer: builds the small random-weight test models with NeMo,
 exports them with nemo-fast into tests/models/exported/, and stores NeMo's streaming (both modes) or
-offline CTC log-probs, tokens and texts. --speech regenerates the speech clip tests/data/speech_16k.wav
+offline CTC log-probs, tokens and texts, and its greedy transducer tokens and texts. --speech regenerates the speech clip tests/data/speech_16k.wav
 with espeak-ng first. Needs nemo_toolkit[asr] and torch; never needed to run the tests.
 """
 
@@ -37,34 +37,46 @@ def make_speech_clip() -> None:
         subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(SPEECH_WAV)], check=True)
 
 
-def write_recognizer_goldens() -> None:
+def write_recognizer_goldens(only_models: list[str] | None = None) -> None:
     import json
     import shutil
     import tempfile
 
-    from recognizer_cases import GOLDEN_DIR, MODELS_DIR, MODES, audio_cases, exports
+    from recognizer_cases import GOLDEN_DIR, MODELS_DIR, MODES, audio_cases, exports, heads
     from nemo_model_factory import build_model
 
     from nemo_fast.export import export_model
-    from nemo_fast.export.reference import nemo_offline_log_probs, nemo_streaming_log_probs, nemo_text
+    from nemo_fast.export import reference as ref
 
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for spec, lookahead, name in exports():
+            if only_models and spec.name not in only_models:
+                continue
             model = build_model(spec, Path(tmp))
             out = MODELS_DIR / name
             shutil.rmtree(out, ignore_errors=True)
             export_model(None, out, att_context_size=lookahead, model=model)
             arrays, texts = {}, {}
+            has_ctc, transducer = heads(spec)
             for case, audio in audio_cases().items():
                 for mode in MODES if spec.streaming else ["offline"]:
-                    if spec.streaming:
-                        lp, tokens = nemo_streaming_log_probs(model, audio, mode == "pad_and_drop_preencoded")
-                    else:
-                        lp, tokens = nemo_offline_log_probs(model, audio)
-                    arrays[f"{case}.{mode}.log_probs"] = lp
-                    arrays[f"{case}.{mode}.tokens"] = np.array(tokens, dtype=np.int64)
-                    texts[f"{case}.{mode}"] = nemo_text(model, tokens)
+                    pad = mode == "pad_and_drop_preencoded"
+                    if has_ctc:
+                        if spec.streaming:
+                            lp, tokens = ref.nemo_streaming_log_probs(model, audio, pad)
+                        else:
+                            lp, tokens = ref.nemo_offline_log_probs(model, audio)
+                        arrays[f"{case}.{mode}.log_probs"] = lp
+                        arrays[f"{case}.{mode}.tokens"] = np.array(tokens, dtype=np.int64)
+                        texts[f"{case}.{mode}"] = ref.nemo_text(model, tokens)
+                    if transducer:
+                        if spec.streaming:
+                            tokens = ref.nemo_streaming_transducer_tokens(model, audio, pad)
+                        else:
+                            tokens = ref.nemo_offline_transducer_tokens(model, audio)
+                        arrays[f"{case}.{mode}.transducer_tokens"] = np.array(tokens, dtype=np.int64)
+                        texts[f"{case}.{mode}.transducer"] = ref.nemo_transducer_text(model, tokens)
             np.savez_compressed(GOLDEN_DIR / f"{name}.npz", **arrays)
             (GOLDEN_DIR / f"{name}.json").write_text(json.dumps(texts, indent=1, sort_keys=True) + "\n")
             print(f"{name}: exported and {len(texts)} references written")
@@ -74,11 +86,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speech", action="store_true", help="regenerate the speech clip with espeak-ng")
     parser.add_argument("--only", choices=["features", "recognizer"])
+    parser.add_argument("--model", action="append", help="recognizer goldens of this test model only (repeatable)")
     args = parser.parse_args()
     if args.speech:
         make_speech_clip()
     if args.only != "features":
-        write_recognizer_goldens()
+        write_recognizer_goldens(args.model)
     if args.only == "recognizer":
         return
     FEATURE_GOLDEN_DIR.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ class ModelRecipe:
     """One test model configuration."""
 
     name: str
-    model_class: str = "EncDecCTCModel"  # or EncDecCTCModelBPE, EncDecHybridRNNTCTCBPEModel
+    model_class: str = "EncDecCTCModel"  # or EncDecCTCModelBPE, EncDecHybridRNNTCTCBPEModel, EncDecRNNTBPEModel
     features: int = 80
     d_model: int = 64
     n_layers: int = 2
@@ -27,6 +27,12 @@ class ModelRecipe:
     seed: int = 0
     streaming: bool = True
     extra_preprocessor: dict = field(default_factory=dict)
+    tdt_durations: tuple = ()  # a TDT transducer (EncDecRNNTBPEModel) when given
+    max_symbols: int = 10      # greedy transducer decoding: most symbols per frame
+    pred_hidden: int = 64
+    pred_rnn_layers: int = 1
+    blank_bias: float = 0.0    # added to the joint's blank logit (transducers)
+    transducer_noise: float = 0.3  # extra weight noise of the prediction network and joint
 
 
 def preprocessor_config(spec: ModelRecipe) -> dict:
@@ -83,6 +89,34 @@ def make_tokenizer(directory: Path, vocab_size: int) -> Path:
     return directory
 
 
+def transducer_config(spec: ModelRecipe) -> dict:
+    """Prediction network, joint, loss and greedy decoding of an RNN-T (or TDT) head."""
+    hidden = spec.pred_hidden
+    durations = list(spec.tdt_durations)
+    cfg = {
+        "model_defaults": {"enc_hidden": spec.d_model, "pred_hidden": hidden, "joint_hidden": hidden},
+        "decoder": {
+            "_target_": "nemo.collections.asr.modules.RNNTDecoder", "normalization_mode": None,
+            "random_state_sampling": False, "blank_as_pad": True,
+            "prednet": {"pred_hidden": hidden, "pred_rnn_layers": spec.pred_rnn_layers, "t_max": None,
+                        "dropout": 0.0},
+        },
+        "joint": {
+            "_target_": "nemo.collections.asr.modules.RNNTJoint", "log_softmax": None, "preserve_memory": False,
+            "fuse_loss_wer": False, "fused_batch_size": 4,
+            "jointnet": {"joint_hidden": hidden, "activation": "relu", "dropout": 0.0},
+        },
+        "decoding": {"strategy": "greedy_batch", "greedy": {"max_symbols": spec.max_symbols}},
+        "loss": {"loss_name": "default"},
+    }  # fmt: skip
+    if durations:
+        cfg["model_defaults"]["tdt_durations"] = durations
+        cfg["joint"]["num_extra_outputs"] = len(durations)
+        cfg["decoding"].update({"model_type": "tdt", "durations": durations})
+        cfg["loss"] = {"loss_name": "tdt", "tdt_kwargs": {"durations": durations, "sigma": 0.02, "omega": 0.1}}
+    return cfg
+
+
 def build_model(spec: ModelRecipe, workdir: Path):
     """A NeMo model of the given spec with seeded random weights, in eval mode."""
     import torch
@@ -109,31 +143,34 @@ def build_model(spec: ModelRecipe, workdir: Path):
         if spec.model_class == "EncDecCTCModelBPE":
             model = models.EncDecCTCModelBPE(cfg=OmegaConf.create(cfg))
         elif spec.model_class == "EncDecHybridRNNTCTCBPEModel":
-            cfg["model_defaults"] = {"enc_hidden": spec.d_model, "pred_hidden": 64, "joint_hidden": 64}
-            cfg["decoder"] = {
-                "_target_": "nemo.collections.asr.modules.RNNTDecoder", "normalization_mode": None,
-                "random_state_sampling": False, "blank_as_pad": True,
-                "prednet": {"pred_hidden": 64, "pred_rnn_layers": 1, "t_max": None, "dropout": 0.0},
-            }  # fmt: skip
-            cfg["joint"] = {
-                "_target_": "nemo.collections.asr.modules.RNNTJoint", "log_softmax": None, "preserve_memory": False,
-                "fuse_loss_wer": False, "fused_batch_size": 4,
-                "jointnet": {"joint_hidden": 64, "activation": "relu", "dropout": 0.0},
-            }  # fmt: skip
-            cfg["decoding"] = {"strategy": "greedy_batch", "greedy": {"max_symbols": 10}}
+            cfg.update(transducer_config(spec))
             cfg["aux_ctc"] = {
                 "ctc_loss_weight": 0.3,
                 "decoder": {**ctc_decoder, "num_classes": -1, "vocabulary": []},
                 "decoding": {"strategy": "greedy"},
             }
-            cfg["loss"] = {"loss_name": "default"}
             model = models.EncDecHybridRNNTCTCBPEModel(cfg=OmegaConf.create(cfg))
-            model.change_decoding_strategy(decoder_type="ctc")
+        elif spec.model_class == "EncDecRNNTBPEModel":
+            del cfg["decoder"]
+            cfg.update(transducer_config(spec))
+            model = models.EncDecRNNTBPEModel(cfg=OmegaConf.create(cfg))
         else:
             raise ValueError(spec.model_class)
     # Random LayerNorm/bias defaults are too tame to exercise anything: perturb every parameter.
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.05)
+        if hasattr(model, "joint"):
+            # Larger noise makes the prediction network and joint decisive, so that float rounding (NeMo's
+            # batched vs per-utterance greedy) does not flip near-tied argmaxes. An untrained joint never
+            # predicts blank; favour it so that greedy decoding meets every case: blank frames, several
+            # symbols on one frame, and frames that reach max_symbols.
+            for p in [*model.joint.parameters(), *model.decoder.parameters()]:
+                p.add_(torch.randn_like(p) * spec.transducer_noise)
+            output = model.joint.joint_net[-1]
+            output.bias[model.decoder.blank_idx] += spec.blank_bias
+            # The blank's embedding row is the padding row: zero in every NeMo model (never trained), and
+            # NeMo's batched greedy decoding starts from it where the per-utterance one uses zeros.
+            model.decoder.prediction["embed"].weight[model.decoder.blank_idx] = 0.0
     model.eval()
     return model

@@ -13,20 +13,36 @@ from nemo_model_factory import ModelRecipe
 MODELS_DIR = Path(__file__).resolve().parent / "exported"
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "recognizer"
 
-# Two widths, 80 and 128 mel features, char and BPE vocabularies, CTC-only and hybrid, four lookaheads,
-# and one offline (non-streaming) model.
+# Two widths, 80 and 128 mel features, char and BPE vocabularies, CTC-only, hybrid RNN-T/CTC and RNN-T
+# (two LSTM layers, a max_symbols limit it reaches), four lookaheads, and two offline (non-streaming)
+# models, one of them a TDT transducer. blank_bias makes the untrained joints emit blanks and runs of
+# symbols both.
 MODEL_SPECS = [
     ModelRecipe(name="char_d32_80mel", model_class="EncDecCTCModel", features=80, d_model=32, n_heads=2,
                   att_context_size=((70, 13), (70, 6), (70, 1), (70, 0)), seed=1),
     ModelRecipe(name="bpe_d48_128mel", model_class="EncDecCTCModelBPE", features=128, d_model=48, n_heads=4,
                   att_context_size=((70, 6),), vocab_size=40, seed=2),
     ModelRecipe(name="hybrid_bpe_d48_80mel", model_class="EncDecHybridRNNTCTCBPEModel", features=80, d_model=48,
-                  n_heads=4, att_context_size=((70, 13), (70, 1)), vocab_size=40, seed=3),
+                  n_heads=4, att_context_size=((70, 13), (70, 1)), vocab_size=40, seed=3, blank_bias=18.0),
+    ModelRecipe(name="rnnt_bpe_d48_80mel", model_class="EncDecRNNTBPEModel", features=80, d_model=48, n_heads=4,
+                  att_context_size=((70, 6),), vocab_size=40, seed=5, pred_rnn_layers=2, max_symbols=3,
+                  blank_bias=9.0),
+    ModelRecipe(name="tdt_bpe_d48_80mel", model_class="EncDecRNNTBPEModel", features=80, d_model=48, n_heads=4,
+                  vocab_size=40, seed=6, streaming=False, tdt_durations=(0, 1, 2, 3, 4)),
     ModelRecipe(name="offline_char_d32_80mel", model_class="EncDecCTCModel", features=80, d_model=32, n_heads=2,
                   streaming=False, seed=4),
 ]  # fmt: skip
 
 MODES = ["default", "pad_and_drop_preencoded"]
+
+
+def heads(spec: ModelRecipe) -> tuple[bool, str | None]:
+    """Whether the model has a CTC head, and its transducer head ("rnnt", "tdt") if any."""
+    has_ctc = spec.model_class != "EncDecRNNTBPEModel"
+    transducer = None
+    if spec.model_class in ("EncDecRNNTBPEModel", "EncDecHybridRNNTCTCBPEModel"):
+        transducer = "tdt" if spec.tdt_durations else "rnnt"
+    return has_ctc, transducer
 
 
 def export_name(spec: ModelRecipe, lookahead) -> str:

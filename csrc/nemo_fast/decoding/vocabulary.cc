@@ -8,6 +8,8 @@
 namespace nemo_fast {
 namespace {
 const std::string kSpaceMarker = "\xe2\x96\x81";  // U+2581, SentencePiece's word boundary
+const std::string kUnknownPiece = "<unk>";
+const std::string kUnknownSurface = " \xe2\x81\x87 ";  // SentencePiece's default unk_surface, " U+2047 "
 
 bool IsBytePiece(const std::string& t) {
   return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>';
@@ -32,19 +34,30 @@ Vocabulary Vocabulary::FromFile(const std::string& path, Type type, int expected
   return Vocabulary(std::move(tokens), type);
 }
 
+// SentencePiece's decoding: "▁" is a space, except that one leading "▁" of each piece is dropped until
+// the text has a visible character (the dummy prefix); the unknown piece reads " ⁇ ".
 std::string Vocabulary::Detokenize(const std::vector<int>& ids) const {
   std::string text;
+  bool at_start = true;
   for (int id : ids) {
     const std::string& t = token(id);
     if (type_ == Type::kCharacters) {
       text += t;
       continue;
     }
+    if (t == kUnknownPiece) {
+      text += kUnknownSurface;
+      at_start = false;
+      continue;
+    }
     if (IsBytePiece(t)) {
       text += static_cast<char>(std::strtol(t.substr(3, 2).c_str(), nullptr, 16));
+      at_start = false;
       continue;
     }
     size_t pos = 0;
+    if (at_start && t.compare(0, kSpaceMarker.size(), kSpaceMarker) == 0) pos = kSpaceMarker.size();
+    if (pos < t.size()) at_start = false;
     while (pos < t.size()) {
       if (t.compare(pos, kSpaceMarker.size(), kSpaceMarker) == 0) {
         text += ' ';
@@ -53,10 +66,6 @@ std::string Vocabulary::Detokenize(const std::vector<int>& ids) const {
         text += t[pos++];
       }
     }
-  }
-  if (type_ == Type::kSentencePiece) {
-    size_t first = text.find_first_not_of(' ');
-    text = first == std::string::npos ? std::string() : text.substr(first);
   }
   return text;
 }

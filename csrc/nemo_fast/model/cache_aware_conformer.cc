@@ -10,10 +10,21 @@ namespace {
 
 const std::vector<std::string> kStreamingInputs = {"audio_signal", "length", "cache_last_channel", "cache_last_time",
                                                    "cache_last_channel_len", "drop_extra_pre_encoded"};
-const std::vector<std::string> kStreamingOutputs = {"log_probs", "encoded_lengths", "cache_last_channel_next",
-                                                    "cache_last_time_next", "cache_last_channel_next_len"};
+const std::vector<std::string> kCacheOutputs = {"cache_last_channel_next", "cache_last_time_next",
+                                                "cache_last_channel_next_len"};
 const std::vector<std::string> kOfflineInputs = {"audio_signal", "length"};
-const std::vector<std::string> kOfflineOutputs = {"log_probs", "encoded_lengths"};
+constexpr const char* kCtcOutput = "log_probs";
+constexpr const char* kTransducerOutput = "transducer_encoder";
+
+// The encoder graph's outputs as the exporter writes them for these heads (metadata.encoder_outputs).
+std::vector<std::string> ExpectedOutputs(const ModelSpec& spec) {
+  std::vector<std::string> names;
+  if (spec.has_decoder("ctc")) names.push_back(kCtcOutput);
+  if (spec.has_transducer()) names.push_back(kTransducerOutput);
+  names.push_back("encoded_lengths");
+  if (spec.streaming) names.insert(names.end(), kCacheOutputs.begin(), kCacheOutputs.end());
+  return names;
+}
 
 void CheckNames(const std::vector<std::string>& actual, const std::vector<std::string>& expected, const char* what,
                 const std::string& path) {
@@ -27,13 +38,25 @@ void CheckNames(const std::vector<std::string>& actual, const std::vector<std::s
 
 }  // namespace
 
-NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config)
+NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config,
+                                                 const std::string& decoder)
     : session_(std::make_unique<OnnxSession>(onnx_path, config)),
-      spec_(ModelSpec::FromMetadata(session_->metadata(), onnx_path)) {
+      spec_(ModelSpec::FromMetadata(session_->metadata(), onnx_path)),
+      decoder_(decoder.empty() ? spec_.default_decoder : decoder) {
+  if (!spec_.has_decoder(decoder_)) {
+    std::string heads;
+    for (const auto& d : spec_.decoders) heads += (heads.empty() ? "" : ", ") + d;
+    Fail(ErrorCode::kInvalidConfig, "decoder '", decoder_, "' is not available in ", onnx_path, " (it has: ", heads, ")");
+  }
   CheckNames(session_->input_names(), spec_.streaming ? kStreamingInputs : kOfflineInputs, "inputs", onnx_path);
-  CheckNames(session_->output_names(), spec_.streaming ? kStreamingOutputs : kOfflineOutputs, "outputs", onnx_path);
+  CheckNames(session_->output_names(), ExpectedOutputs(spec_), "outputs", onnx_path);
   for (const auto& n : session_->input_names()) input_names_.push_back(n.c_str());
-  for (const auto& n : session_->output_names()) output_names_.push_back(n.c_str());
+  // Only the chosen head's output is copied out.
+  const bool ctc = decoder_ == "ctc";
+  requested_outputs_ = {ctc ? kCtcOutput : kTransducerOutput, "encoded_lengths"};
+  if (spec_.streaming) requested_outputs_.insert(requested_outputs_.end(), kCacheOutputs.begin(), kCacheOutputs.end());
+  for (const auto& n : requested_outputs_) output_names_.push_back(n.c_str());
+  head_dim_ = ctc ? spec_.vocab_size : spec_.transducer.joint_hidden;
   if (spec_.streaming) {
     // The declared cache shapes must agree with the metadata (dimension 0 is the batch).
     const auto channel = session_->InputShape(2);
@@ -121,13 +144,14 @@ EncoderOutput NeMoCacheAwareConformer::RunUtterances(int batch, int frames, cons
 EncoderOutput NeMoCacheAwareConformer::CollectOutputs(std::vector<Ort::Value>& outputs, int batch) const {
   EncoderOutput out;
   const auto shape = outputs[0].GetTensorTypeAndShapeInfo().GetShape();
-  if (shape.size() != 3 || shape[0] != batch || shape[2] != spec_.vocab_size) {
-    Fail(ErrorCode::kInvalidModel, "log_probs output has an unexpected shape; expected (", batch, ", T, ",
-         spec_.vocab_size, ")");
+  if (shape.size() != 3 || shape[0] != batch || shape[2] != head_dim_) {
+    Fail(ErrorCode::kInvalidModel, output_names_[0], " output has an unexpected shape; expected (", batch, ", T, ",
+         head_dim_, ")");
   }
   out.frames = static_cast<int>(shape[1]);
-  const float* lp = outputs[0].GetTensorData<float>();
-  out.log_probs.assign(lp, lp + shape[0] * shape[1] * shape[2]);
+  out.dim = head_dim_;
+  const float* data = outputs[0].GetTensorData<float>();
+  out.frames_data.assign(data, data + shape[0] * shape[1] * shape[2]);
   const int64_t* len = outputs[1].GetTensorData<int64_t>();
   out.lengths.assign(len, len + batch);
   return out;

@@ -1,6 +1,7 @@
-// NeMoCacheAwareConformer: one ONNX Runtime session of an exported NeMo FastConformer encoder + CTC head,
-// run chunk by chunk with the attention and convolution caches carried as NeMo's conformer_stream_step
-// does (or once per utterance for offline models). Immutable; Run may be called from several threads.
+// NeMoCacheAwareConformer: one ONNX Runtime session of an exported NeMo FastConformer encoder with its
+// heads' per-frame outputs, run chunk by chunk with the attention and convolution caches carried as NeMo's
+// conformer_stream_step does (or once per utterance for offline models). Immutable; Run may be called
+// from several threads.
 #pragma once
 
 #include <cstdint>
@@ -30,16 +31,21 @@ struct EncoderBatch {
 };
 
 struct EncoderOutput {
-  std::vector<float> log_probs;  // (B, frames, vocab) row-major
+  // (B, frames, dim) row-major: CTC log-probs (dim = vocab) or the transducer joint's encoder projection
+  // (dim = joint_hidden), whichever head the encoder was opened for.
+  std::vector<float> frames_data;
+  int dim = 0;
   std::vector<int64_t> lengths;  // valid output frames per row
   int frames = 0;
 };
 
 class NeMoCacheAwareConformer {
  public:
-  NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config);
+  // decoder: the head whose per-frame outputs Run returns ("ctc", "rnnt", "tdt"); empty: the model's default.
+  NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config, const std::string& decoder);
 
   const ModelSpec& spec() const { return spec_; }
+  const std::string& decoder() const { return decoder_; }
   const OnnxSession& session() const { return *session_; }
   int64_t cache_last_channel_row_size() const;  // floats per batch row
   int64_t cache_last_time_row_size() const;
@@ -54,6 +60,9 @@ class NeMoCacheAwareConformer {
 
   std::unique_ptr<OnnxSession> session_;
   ModelSpec spec_;
+  std::string decoder_;
+  int head_dim_ = 0;
+  std::vector<std::string> requested_outputs_;
   std::vector<const char*> input_names_;
   std::vector<const char*> output_names_;
 };

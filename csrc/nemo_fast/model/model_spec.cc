@@ -75,12 +75,50 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
   }
   s.model_class = r.String("model_class");
   s.nemo_version = r.String("nemo_version");
-  s.decoder_type = r.String("decoder_type");
+  {
+    std::stringstream ss(r.String("decoders"));
+    std::string name;
+    while (std::getline(ss, name, ',')) s.decoders.push_back(name);
+  }
+  s.default_decoder = r.String("default_decoder");
   const std::string mode = r.String("mode");
   s.streaming = mode == "streaming";
   if (mode != "streaming" && mode != "offline") r.Problem("mode must be 'streaming' or 'offline', got '" + mode + "'");
-  if (!s.decoder_type.empty() && s.decoder_type != "ctc") {
-    r.Problem("decoder_type '" + s.decoder_type + "' is not supported (ctc)");
+  for (const auto& d : s.decoders) {
+    if (d != "ctc" && d != "rnnt" && d != "tdt") r.Problem("decoder '" + d + "' is not supported (ctc, rnnt, tdt)");
+  }
+  if (s.decoders.empty()) r.Problem("decoders lists no head");
+  if (!s.default_decoder.empty() && !s.has_decoder(s.default_decoder)) {
+    r.Problem("default_decoder '" + s.default_decoder + "' is not one of the decoders");
+  }
+  if (s.has_transducer()) {
+    TransducerSpec& t = s.transducer;
+    t.decoder_file = r.String("transducer.decoder_file");
+    t.joiner_file = r.String("transducer.joiner_file");
+    t.pred_rnn_layers = r.Int("transducer.pred_rnn_layers");
+    t.pred_hidden = r.Int("transducer.pred_hidden");
+    t.joint_hidden = r.Int("transducer.joint_hidden");
+    t.max_symbols_per_step = r.Int("transducer.max_symbols_per_step");
+    const std::string durations = r.String("transducer.durations");
+    std::stringstream ss(durations);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      try {
+        t.durations.push_back(std::stoi(item));
+      } catch (const std::exception&) {
+        r.Problem("transducer.durations = '" + durations + "' is not a list of integers");
+        break;
+      }
+    }
+    if (s.has_decoder("tdt") == t.durations.empty()) {
+      r.Problem("transducer.durations must be given exactly for a tdt decoder");
+    }
+    if (t.pred_rnn_layers <= 0 || t.pred_hidden <= 0 || t.joint_hidden <= 0) {
+      r.Problem("transducer sizes must be positive");
+    }
+    if (t.max_symbols_per_step == 0 || t.max_symbols_per_step < -1) {
+      r.Problem("transducer.max_symbols_per_step must be positive or -1");
+    }
   }
   s.feat_in = r.Int("feat_in");
   s.subsampling_factor = r.Int("subsampling_factor");
@@ -133,9 +171,19 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
   return s;
 }
 
+bool ModelSpec::has_decoder(const std::string& name) const {
+  for (const auto& d : decoders) {
+    if (d == name) return true;
+  }
+  return false;
+}
+
 std::string ModelSpec::ToString() const {
   std::ostringstream os;
-  os << "ModelSpec(" << model_class << ", " << (streaming ? "streaming" : "offline") << ", decoder=" << decoder_type
+  std::string heads;
+  for (const auto& d : decoders) heads += (heads.empty() ? "" : ",") + d;
+  os << "ModelSpec(" << model_class << ", " << (streaming ? "streaming" : "offline") << ", decoders=" << heads
+     << ", default_decoder=" << default_decoder
      << ", vocab_size=" << vocab_size << ", blank_id=" << blank_id << ", feat_in=" << feat_in
      << ", subsampling_factor=" << subsampling_factor;
   if (streaming) {

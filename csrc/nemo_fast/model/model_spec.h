@@ -12,7 +12,7 @@
 
 namespace nemo_fast {
 
-constexpr int kMetadataSchemaVersion = 1;
+constexpr int kMetadataSchemaVersion = 2;
 
 // NeMo's CacheAwareStreamingConfig for one lookahead. Pairs are {first chunk, later chunks}.
 struct StreamingGeometry {
@@ -25,11 +25,23 @@ struct StreamingGeometry {
   int last_channel_cache_size = 0;
 };
 
+// The transducer head (RNN-T or TDT) of a transducer or hybrid model: two graphs beside model.onnx.
+struct TransducerSpec {
+  std::string decoder_file;  // prediction-network step, relative to the model directory
+  std::string joiner_file;   // joint after projections
+  int pred_rnn_layers = 0;
+  int pred_hidden = 0;
+  int joint_hidden = 0;
+  int max_symbols_per_step = -1;  // NeMo's greedy limit per frame; -1: none
+  std::vector<int> durations;     // TDT durations in frames (empty for RNN-T)
+};
+
 struct ModelSpec {
   int schema_version = 0;
   std::string model_class;
   std::string nemo_version;
-  std::string decoder_type;  // "ctc"
+  std::vector<std::string> decoders;  // heads: "ctc", "rnnt", "tdt"
+  std::string default_decoder;
   bool streaming = false;    // cache-aware graph (else whole-utterance)
   FbankOptions features;
   int feat_in = 0;
@@ -42,6 +54,10 @@ struct ModelSpec {
   StreamingGeometry geometry;
   std::array<int64_t, 3> cache_last_channel_shape{};  // per batch row: layers, cache frames, d_model
   std::array<int64_t, 3> cache_last_time_shape{};     // per batch row: layers, d_model, kernel - 1
+  TransducerSpec transducer;                          // when decoders holds "rnnt" or "tdt"
+
+  bool has_decoder(const std::string& name) const;
+  bool has_transducer() const { return has_decoder("rnnt") || has_decoder("tdt"); }
 
   // Seconds per encoder output frame.
   double frame_shift_seconds() const {

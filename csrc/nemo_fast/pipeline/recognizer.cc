@@ -27,7 +27,8 @@ std::string DirectoryOf(const std::string& file) {
 
 std::string RecognizerConfig::ToString() const {
   std::ostringstream os;
-  os << "RecognizerConfig(session=" << session.ToString() << ", streaming_mode="
+  os << "RecognizerConfig(session=" << session.ToString() << ", decoder=" << (decoder.empty() ? "default" : decoder)
+     << ", streaming_mode="
      << (streaming_mode == StreamingMode::kDefault ? "default" : "pad_and_drop_preencoded")
      << ", keep_log_probs=" << (keep_log_probs ? "true" : "false") << ", max_batch_size=" << max_batch_size << ")";
   return os.str();
@@ -38,8 +39,15 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
   const bool is_dir = IsDirectory(model_path);
   const std::string onnx_path = is_dir ? model_path + "/model.onnx" : model_path;
   const std::string dir = is_dir ? model_path : DirectoryOf(model_path);
-  encoder_ = std::make_unique<NeMoCacheAwareConformer>(onnx_path, config.session);
+  encoder_ = std::make_unique<NeMoCacheAwareConformer>(onnx_path, config.session, config.decoder);
   const ModelSpec& s = encoder_->spec();
+  if (encoder_->decoder() != "ctc") {
+    if (config.keep_log_probs) {
+      Fail(ErrorCode::kInvalidConfig, "keep_log_probs applies to the CTC head; the ", encoder_->decoder(),
+           " head is in use");
+    }
+    transducer_ = std::make_unique<NeMoTransducerHead>(dir, s, config.session);
+  }
   fbank_ = std::make_unique<ImprovedFbank>(s.features);
   const auto type = s.vocabulary_type == "char" ? Vocabulary::Type::kCharacters : Vocabulary::Type::kSentencePiece;
   vocabulary_ = std::make_unique<Vocabulary>(Vocabulary::FromFile(dir + "/" + s.tokens_file, type, s.vocab_size));
@@ -50,7 +58,11 @@ Recognizer::~Recognizer() = default;
 std::unique_ptr<RecognizerStream> Recognizer::CreateStream() const { return std::make_unique<RecognizerStream>(*this); }
 
 RecognizerStream::RecognizerStream(const Recognizer& recognizer)
-    : recognizer_(recognizer), fbank_(recognizer.fbank().CreateStream()), decoder_(recognizer.spec().blank_id) {
+    : recognizer_(recognizer), fbank_(recognizer.fbank().CreateStream()), ctc_decoder_(recognizer.spec().blank_id) {
+  if (recognizer.transducer_) {
+    transducer_decoder_ = std::make_unique<TransducerGreedyDecoder>(*recognizer.transducer_, recognizer.spec().vocab_size,
+                                                                    recognizer.spec().blank_id);
+  }
   Reset();
 }
 
@@ -70,7 +82,8 @@ void RecognizerStream::Reset() {
     cache_time_next_.assign(enc.cache_last_time_row_size(), 0.0f);
   }
   cache_len_ = cache_len_next_ = 0;
-  decoder_.Reset();
+  ctc_decoder_.Reset();
+  if (transducer_decoder_) transducer_decoder_->Reset();
   log_probs_.clear();
 }
 
@@ -164,12 +177,18 @@ void RecognizerStream::FillChunk(const ChunkPlan& plan, float* dst, int stride) 
   }
 }
 
-void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* log_probs, int64_t encoded_len) {
+void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_output, int64_t encoded_len) {
   const ModelSpec& s = recognizer_.spec();
   int64_t keep = encoded_len;
   if (s.streaming && !plan.last) keep = std::min<int64_t>(keep, s.geometry.valid_out_len);
-  decoder_.Accept(log_probs, static_cast<int>(keep), s.vocab_size);
-  if (recognizer_.config().keep_log_probs) log_probs_.insert(log_probs_.end(), log_probs, log_probs + keep * s.vocab_size);
+  if (transducer_decoder_) {
+    transducer_decoder_->Accept(head_output, static_cast<int>(keep));
+  } else {
+    ctc_decoder_.Accept(head_output, static_cast<int>(keep), s.vocab_size);
+    if (recognizer_.config().keep_log_probs) {
+      log_probs_.insert(log_probs_.end(), head_output, head_output + keep * s.vocab_size);
+    }
+  }
   if (s.streaming) {
     std::swap(cache_channel_, cache_channel_next_);
     std::swap(cache_time_, cache_time_next_);
@@ -189,11 +208,12 @@ void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* log_pro
 
 RecognitionResult RecognizerStream::Result() const {
   RecognitionResult r;
-  r.token_ids = decoder_.tokens();
+  r.token_ids = transducer_decoder_ ? transducer_decoder_->tokens() : ctc_decoder_.tokens();
+  const auto& frames = transducer_decoder_ ? transducer_decoder_->token_frames() : ctc_decoder_.token_frames();
   const double shift = recognizer_.spec().frame_shift_seconds();
-  for (int64_t f : decoder_.token_frames()) r.token_times_seconds.push_back(f * shift);
+  for (int64_t f : frames) r.token_times_seconds.push_back(f * shift);
   r.text = recognizer_.vocabulary().Detokenize(r.token_ids);
-  r.num_frames = decoder_.num_frames();
+  r.num_frames = transducer_decoder_ ? transducer_decoder_->num_frames() : ctc_decoder_.num_frames();
   r.log_probs = log_probs_;
   r.vocab_size = recognizer_.spec().vocab_size;
   return r;
@@ -254,8 +274,8 @@ void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) co
           }
         }
         for (int b = 0; b < batch; ++b) {
-          const float* lp = out.log_probs.data() + static_cast<size_t>(b) * out.frames * s.vocab_size;
-          members[begin + b].first->CompleteChunk(members[begin + b].second, lp, out.lengths[b]);
+          const float* rows = out.frames_data.data() + static_cast<size_t>(b) * out.frames * out.dim;
+          members[begin + b].first->CompleteChunk(members[begin + b].second, rows, out.lengths[b]);
         }
       }
     }

@@ -9,9 +9,11 @@
 
 #include "nemo_fast/common/samples.h"
 #include "nemo_fast/decoding/ctc_greedy.h"
+#include "nemo_fast/decoding/transducer_greedy.h"
 #include "nemo_fast/decoding/vocabulary.h"
 #include "nemo_fast/features/improved_fbank.h"
 #include "nemo_fast/model/cache_aware_conformer.h"
+#include "nemo_fast/model/transducer.h"
 
 namespace nemo_fast {
 
@@ -22,8 +24,9 @@ enum class StreamingMode { kDefault, kPadAndDropPreencoded };
 
 struct RecognizerConfig {
   SessionConfig session;
+  std::string decoder;  // "ctc", "rnnt", "tdt"; empty: the model's default_decoder
   StreamingMode streaming_mode = StreamingMode::kDefault;
-  bool keep_log_probs = false;  // keep every output frame's log-probs in the stream's result
+  bool keep_log_probs = false;  // keep every output frame's CTC log-probs in the stream's result (CTC only)
   int max_batch_size = 32;      // most chunks per batched encoder call
 
   std::string ToString() const;
@@ -51,6 +54,8 @@ class Recognizer {
   const ImprovedFbank& fbank() const { return *fbank_; }
   const Vocabulary& vocabulary() const { return *vocabulary_; }
   const NeMoCacheAwareConformer& encoder() const { return *encoder_; }
+  const std::string& decoder() const { return encoder_->decoder(); }  // the head in use
+  bool uses_transducer() const { return transducer_ != nullptr; }
 
   std::unique_ptr<RecognizerStream> CreateStream() const;
 
@@ -62,6 +67,7 @@ class Recognizer {
   friend class RecognizerStream;
   RecognizerConfig config_;
   std::unique_ptr<NeMoCacheAwareConformer> encoder_;
+  std::unique_ptr<NeMoTransducerHead> transducer_;  // when decoding with the transducer head
   std::unique_ptr<ImprovedFbank> fbank_;
   std::unique_ptr<Vocabulary> vocabulary_;
 };
@@ -98,7 +104,8 @@ class RecognizerStream {
   bool PlanChunk(ChunkPlan* plan) const;
   // Writes the chunk's features (F x input_frames) into dst with row stride `stride` frames.
   void FillChunk(const ChunkPlan& plan, float* dst, int stride) const;
-  void CompleteChunk(const ChunkPlan& plan, const float* log_probs, int64_t encoded_len);
+  // Decodes the chunk's kept output frames (rows of the encoder's head output) and advances the schedule.
+  void CompleteChunk(const ChunkPlan& plan, const float* head_output, int64_t encoded_len);
   void AppendFrames(const std::vector<float>& frames);
 
   const Recognizer& recognizer_;
@@ -116,7 +123,8 @@ class RecognizerStream {
   std::vector<float> cache_channel_, cache_channel_next_;
   std::vector<float> cache_time_, cache_time_next_;
   int64_t cache_len_ = 0, cache_len_next_ = 0;
-  CtcGreedyDecoder decoder_;
+  CtcGreedyDecoder ctc_decoder_;
+  std::unique_ptr<TransducerGreedyDecoder> transducer_decoder_;  // when the recognizer uses the transducer
   std::vector<float> log_probs_;
 };
 

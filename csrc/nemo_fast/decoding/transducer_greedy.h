@@ -1,0 +1,47 @@
+// Greedy transducer decoding (RNN-T and TDT) with its state carried from chunk to chunk: the same tokens
+// as NeMo's greedy decoding with partial hypotheses (GreedyRNNTInfer / GreedyTDTInfer):
+// - the prediction network starts from NeMo's start-of-sequence step (zero embedding, zero state) and
+//   keeps that until the first token;
+// - RNN-T: at each frame, emit the argmax token until blank or max_symbols_per_step tokens;
+// - TDT: the argmax duration moves the frame index (0 stays on the frame, up to max_symbols_per_step
+//   steps); the frame index restarts at each call, as NeMo's does for each chunk.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "nemo_fast/model/transducer.h"
+
+namespace nemo_fast {
+
+class TransducerGreedyDecoder {
+ public:
+  TransducerGreedyDecoder(const NeMoTransducerHead& head, int vocab_size, int blank_id);
+
+  // Consumes num_frames rows of projected encoder output (row-major, joint_hidden each).
+  void Accept(const float* encoder_frames, int num_frames);
+  void Reset();
+
+  const std::vector<int>& tokens() const { return tokens_; }
+  const std::vector<int64_t>& token_frames() const { return token_frames_; }  // output frame of each token
+  int64_t num_frames() const { return num_frames_; }
+
+ private:
+  // The prediction network's output for the current label and state (computed once per emitted token).
+  const float* DecoderOutput();
+  void Emit(int token, int64_t frame);
+
+  const NeMoTransducerHead& head_;
+  int blank_id_;
+  int max_symbols_;  // -1: no limit
+  int64_t last_label_;
+  bool decoder_output_valid_ = false;
+  int64_t num_frames_ = 0;
+  std::vector<int> tokens_;
+  std::vector<int64_t> token_frames_;
+  // Buffers reused for every step.
+  std::vector<float> state_h_, state_c_, next_h_, next_c_;
+  std::vector<float> decoder_output_, log_probs_, duration_log_probs_;
+};
+
+}  // namespace nemo_fast
