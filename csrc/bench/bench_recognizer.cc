@@ -1,0 +1,135 @@
+// Times the recognizer's parts on one exported model: features, one encoder step, decoding, and the whole
+// stream end to end (audio in pieces of one chunk shift, text out).
+// Usage: bench_recognizer LIBONNXRUNTIME MODEL_DIR [seconds=60] [repeats=5] [threads=1] [decoder=default]
+// Prints medians over the repeats; audio is synthetic and speech-like (speed does not depend on words).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "nemo_fast/pipeline/recognizer.h"
+#include "nemo_fast/runtime/onnxruntime_loader.h"
+
+namespace {
+
+std::vector<float> SyntheticAudio(std::size_t n, int sample_rate) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> noise(0.0f, 1e-3f);
+  std::vector<float> x(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double t = static_cast<double>(i) / sample_rate;
+    const double f0 = 120.0 + 30.0 * std::sin(2.0 * M_PI * 0.5 * t);
+    const double envelope = 0.5 * (1.0 + std::sin(2.0 * M_PI * 3.0 * t));
+    double v = 0.0;
+    for (int h = 1; h <= 8; ++h) v += std::sin(2.0 * M_PI * f0 * h * t) / h;
+    x[i] = static_cast<float>(0.1 * envelope * v) + noise(rng);
+  }
+  return x;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <typename F>
+double MedianSeconds(int repeats, F&& run) {
+  run();  // warm-up
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return Median(times);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s LIBONNXRUNTIME MODEL_DIR [seconds=60] [repeats=5] [threads=1] [decoder]\n",
+                 argv[0]);
+    return 2;
+  }
+  nemo_fast::LoadOnnxRuntime(argv[1]);
+  const std::string model_dir = argv[2];
+  const double seconds = argc > 3 ? std::atof(argv[3]) : 60.0;
+  const int repeats = argc > 4 ? std::atoi(argv[4]) : 5;
+  nemo_fast::RecognizerConfig config;
+  config.session.intra_op_threads = argc > 5 ? std::atoi(argv[5]) : 1;
+  if (argc > 6) config.decoder = argv[6];
+  const nemo_fast::Recognizer recognizer(model_dir, config);
+  const nemo_fast::ModelSpec& spec = recognizer.spec();
+  const int rate = spec.features.sample_rate;
+  const std::vector<float> audio = SyntheticAudio(static_cast<std::size_t>(seconds * rate), rate);
+  const auto view = nemo_fast::SampleView::Float32(audio.data(), audio.size());
+  std::printf("model %s (%s, decoder %s), %.0f s of audio, %d threads, median of %d\n", model_dir.c_str(),
+              spec.streaming ? "streaming" : "offline", recognizer.decoder().c_str(), seconds,
+              config.session.intra_op_threads, repeats);
+
+  const double features = MedianSeconds(repeats, [&] { recognizer.fbank().Compute(view); });
+  std::printf("features          %10.1f x real-time\n", seconds / features);
+
+  if (spec.streaming) {
+    // One later chunk (steady state) through the encoder, caches carried.
+    const auto& g = spec.geometry;
+    const int frames = g.chunk_size_frames[1] + g.pre_encode_cache_size_frames[1];
+    const auto& encoder = recognizer.encoder();
+    std::vector<float> chunk(static_cast<std::size_t>(spec.feat_in) * frames, -5.0f);
+    std::vector<float> channel(encoder.cache_last_channel_row_size()), time(encoder.cache_last_time_row_size());
+    std::vector<float> channel_next(channel.size()), time_next(time.size());
+    const int64_t length = frames;
+    int64_t cache_len = 0, cache_len_next = 0;
+    nemo_fast::EncoderBatch batch{1, frames, chunk.data(), &length, g.drop_extra_pre_encoded, channel.data(),
+                                  time.data(), &cache_len, channel_next.data(), time_next.data(), &cache_len_next};
+    nemo_fast::EncoderOutput out;
+    std::vector<double> steps;
+    for (int i = 0; i < 20 * repeats + 1; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      out = encoder.RunChunk(batch);
+      if (i > 0) steps.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      std::swap(channel, channel_next);
+      std::swap(time, time_next);
+      cache_len = cache_len_next;
+      batch.cache_last_channel = channel.data();
+      batch.cache_last_time = time.data();
+      batch.cache_last_channel_out = channel_next.data();
+      batch.cache_last_time_out = time_next.data();
+    }
+    const double chunk_seconds = static_cast<double>(g.shift_size_frames[1]) * spec.features.hop_length_samples / rate;
+    std::printf("encoder step      %10.3f ms per %.2f s chunk (%d input frames)\n", Median(steps) * 1e3, chunk_seconds,
+                frames);
+    if (recognizer.decoder() == "ctc") {
+      nemo_fast::CtcGreedyDecoder decoder(spec.blank_id);
+      const int rows = std::min<int>(out.frames, g.valid_out_len);
+      const double decode = MedianSeconds(repeats, [&] {
+        for (int i = 0; i < 1000; ++i) decoder.Accept(out.frames_data.data(), rows, out.dim);
+      });
+      std::printf("ctc decoding      %10.3f us per chunk\n", decode / 1000 * 1e6);
+    }
+  }
+
+  const int piece = spec.streaming ? spec.geometry.shift_size_frames[1] * spec.features.hop_length_samples : rate;
+  std::string text;
+  const double e2e = MedianSeconds(repeats, [&] {
+    auto stream = recognizer.CreateStream();
+    for (std::size_t start = 0; start < audio.size(); start += piece) {
+      const std::size_t n = std::min<std::size_t>(piece, audio.size() - start);
+      stream->AcceptWaveform(nemo_fast::SampleView::Float32(audio.data() + start, n));
+      recognizer.DecodeStreams({stream.get()});
+    }
+    stream->InputFinished();
+    recognizer.DecodeStreams({stream.get()});
+    text = stream->Result().text;
+  });
+  std::printf("end to end        %10.4f real-time factor (%.1f x real-time)\n", e2e / seconds, seconds / e2e);
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench_recognizer: %s\n", e.what());
+  return 1;
+}
