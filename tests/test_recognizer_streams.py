@@ -71,16 +71,7 @@ def test_batched_transducer_streams_equal_single_streams():
 def test_transducer_recognizer_shared_by_threads():
     recognizer = nemo_fast.Recognizer(MODELS_DIR / "hybrid_bpe_d48_80mel_70_1")
     assert recognizer.decoder == "rnnt"
-    expected = recognizer.transcribe(SPEECH, sample_rate=16000)
-    assert expected.token_ids
-
-    def work(seed):
-        rng = np.random.default_rng(seed)
-        return feed(recognizer.create_stream(), SPEECH, rng.integers(0, len(SPEECH), 12).tolist())
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for result in pool.map(work, range(8)):
-            assert result.token_ids == expected.token_ids
+    check_shared_by_threads(recognizer)
 
 
 def check_batched_equals_single(recognizer):
@@ -117,7 +108,13 @@ def test_reset_equals_a_fresh_stream(recognizer):
 
 
 def test_one_recognizer_shared_by_threads(recognizer):
+    check_shared_by_threads(recognizer)
+
+
+def check_shared_by_threads(recognizer):
+    """Streams of one recognizer on 4 threads, each fed at random cuts, equal the single-thread result."""
     expected = recognizer.transcribe(SPEECH, sample_rate=16000)
+    assert expected.token_ids
 
     def work(seed):
         rng = np.random.default_rng(seed)
@@ -126,7 +123,8 @@ def test_one_recognizer_shared_by_threads(recognizer):
     with ThreadPoolExecutor(max_workers=4) as pool:
         for result in pool.map(work, range(12)):
             assert result.token_ids == expected.token_ids
-            np.testing.assert_array_equal(result.log_probs, expected.log_probs)
+            if expected.log_probs is not None:
+                np.testing.assert_array_equal(result.log_probs, expected.log_probs)
 
 
 def test_empty_stream_gives_empty_result(recognizer):

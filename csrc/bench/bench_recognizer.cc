@@ -11,44 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "nemo_fast/pipeline/recognizer.h"
 #include "nemo_fast/runtime/onnxruntime_loader.h"
 
-namespace {
-
-std::vector<float> SyntheticAudio(std::size_t n, int sample_rate) {
-  std::mt19937 rng(7);
-  std::normal_distribution<float> noise(0.0f, 1e-3f);
-  std::vector<float> x(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double t = static_cast<double>(i) / sample_rate;
-    const double f0 = 120.0 + 30.0 * std::sin(2.0 * M_PI * 0.5 * t);
-    const double envelope = 0.5 * (1.0 + std::sin(2.0 * M_PI * 3.0 * t));
-    double v = 0.0;
-    for (int h = 1; h <= 8; ++h) v += std::sin(2.0 * M_PI * f0 * h * t) / h;
-    x[i] = static_cast<float>(0.1 * envelope * v) + noise(rng);
-  }
-  return x;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <typename F>
-double MedianSeconds(int repeats, F&& run) {
-  run();  // warm-up
-  std::vector<double> times;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return Median(times);
-}
-
-}  // namespace
+using nemo_fast::bench::Median;
+using nemo_fast::bench::MedianSeconds;
+using nemo_fast::bench::SyntheticAudio;
 
 int main(int argc, char** argv) try {
   if (argc < 3) {

@@ -23,10 +23,12 @@ class MetadataReader {
     const std::string* v = Find(key);
     return v ? *v : std::string();
   }
-  std::vector<long long> Ints(const std::string& key, size_t count) {
+  // count < 0: a list of any length (an empty value is an empty list).
+  std::vector<long long> Ints(const std::string& key, int count) {
+    const size_t fallback = count < 0 ? 0 : static_cast<size_t>(count);
     std::vector<long long> out;
     const std::string* v = Find(key);
-    if (!v) return std::vector<long long>(count, 0);
+    if (!v) return std::vector<long long>(fallback, 0);
     std::stringstream ss(*v);
     std::string item;
     while (std::getline(ss, item, ',')) {
@@ -36,13 +38,20 @@ class MetadataReader {
         if (pos != item.size()) throw std::invalid_argument(item);
       } catch (const std::exception&) {
         problems_.push_back("key '" + key + "' = '" + *v + "' is not a list of integers");
-        return std::vector<long long>(count, 0);
+        return std::vector<long long>(fallback, 0);
       }
     }
-    if (out.size() != count) {
+    if (count >= 0 && out.size() != fallback) {
       problems_.push_back("key '" + key + "' = '" + *v + "' must have " + std::to_string(count) + " integers");
-      return std::vector<long long>(count, 0);
+      return std::vector<long long>(fallback, 0);
     }
+    return out;
+  }
+  std::vector<std::string> Strings(const std::string& key) {
+    std::vector<std::string> out;
+    std::stringstream ss(String(key));
+    std::string item;
+    while (std::getline(ss, item, ',')) out.push_back(item);
     return out;
   }
   int Int(const std::string& key) { return static_cast<int>(Ints(key, 1)[0]); }
@@ -75,11 +84,7 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
   }
   s.model_class = r.String("model_class");
   s.nemo_version = r.String("nemo_version");
-  {
-    std::stringstream ss(r.String("decoders"));
-    std::string name;
-    while (std::getline(ss, name, ',')) s.decoders.push_back(name);
-  }
+  s.decoders = r.Strings("decoders");
   s.default_decoder = r.String("default_decoder");
   const std::string mode = r.String("mode");
   s.streaming = mode == "streaming";
@@ -99,17 +104,7 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
     t.pred_hidden = r.Int("transducer.pred_hidden");
     t.joint_hidden = r.Int("transducer.joint_hidden");
     t.max_symbols_per_step = r.Int("transducer.max_symbols_per_step");
-    const std::string durations = r.String("transducer.durations");
-    std::stringstream ss(durations);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      try {
-        t.durations.push_back(std::stoi(item));
-      } catch (const std::exception&) {
-        r.Problem("transducer.durations = '" + durations + "' is not a list of integers");
-        break;
-      }
-    }
+    for (long long d : r.Ints("transducer.durations", -1)) t.durations.push_back(static_cast<int>(d));
     if (s.has_decoder("tdt") == t.durations.empty()) {
       r.Problem("transducer.durations must be given exactly for a tdt decoder");
     }

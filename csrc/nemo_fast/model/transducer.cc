@@ -5,17 +5,17 @@
 namespace nemo_fast {
 namespace {
 
-const std::vector<std::string> kDecoderInputs = {"targets", "states_h", "states_c"};
-const std::vector<std::string> kDecoderOutputs = {"decoder_output", "states_h_next", "states_c_next"};
-const std::vector<std::string> kJoinerInputs = {"encoder_output", "decoder_output"};
 const char* const kDecoderInputNames[] = {"targets", "states_h", "states_c"};
 const char* const kDecoderOutputNames[] = {"decoder_output", "states_h_next", "states_c_next"};
 const char* const kJoinerInputNames[] = {"encoder_output", "decoder_output"};
 const char* const kJoinerOutputNames[] = {"log_probs", "duration_log_probs"};
 
-void CheckNames(const OnnxSession& session, const std::vector<std::string>& inputs,
-                const std::vector<std::string>& outputs) {
-  if (session.input_names() != inputs || session.output_names() != outputs) {
+template <size_t NI>
+void CheckNames(const OnnxSession& session, const char* const (&inputs)[NI], const char* const* outputs,
+                size_t num_outputs) {
+  const std::vector<std::string> expected_inputs(inputs, inputs + NI);
+  const std::vector<std::string> expected_outputs(outputs, outputs + num_outputs);
+  if (session.input_names() != expected_inputs || session.output_names() != expected_outputs) {
     Fail(ErrorCode::kInvalidModel, session.path(), " does not have the inputs and outputs of a nemo_fast ",
          "transducer graph; re-export the model with `nemo-fast export`");
   }
@@ -34,10 +34,8 @@ NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const Model
   if (!spec.has_transducer()) Fail(ErrorCode::kInvalidModel, model_dir, ": the model has no transducer head");
   decoder_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.decoder_file, config);
   joiner_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.joiner_file, config);
-  CheckNames(*decoder_, kDecoderInputs, kDecoderOutputs);
-  std::vector<std::string> joiner_outputs = {kJoinerOutputNames[0]};
-  if (num_durations() > 0) joiner_outputs.push_back(kJoinerOutputNames[1]);
-  CheckNames(*joiner_, kJoinerInputs, joiner_outputs);
+  CheckNames(*decoder_, kDecoderInputNames, kDecoderOutputNames, 3);
+  CheckNames(*joiner_, kJoinerInputNames, kJoinerOutputNames, num_durations() > 0 ? 2 : 1);
 }
 
 int NeMoTransducerHead::state_size() const { return spec_.pred_rnn_layers * spec_.pred_hidden; }
