@@ -16,25 +16,16 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import limit_threads, median_seconds, stamp, write_json  # noqa: E402
+from common import limit_threads, median_seconds, stamp, tiled_speech, write_json  # noqa: E402
 
 limit_threads(1)
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from feature_cases import FEATURE_CONFIGS, speech  # noqa: E402
+from feature_cases import FEATURE_CONFIGS  # noqa: E402
 
 CONFIG = FEATURE_CONFIGS["streaming_fastconformer_80"]
-
-
-def make_audio(minutes: float) -> np.ndarray:
-    clip = speech(16000)
-    n = int(minutes * 60 * 16000)
-    rng = np.random.default_rng(0)
-    reps = n // len(clip) + 1
-    x = np.concatenate([clip * g for g in rng.uniform(0.2, 1.5, reps).astype(np.float32)])[:n]
-    return (x + rng.normal(0, 1e-4, n).astype(np.float32)).astype(np.float32)
 
 
 def nemo_fast_runner(x):
@@ -123,7 +114,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    x = make_audio(args.minutes)
+    x = tiled_speech(args.minutes * 60)
     audio_s = len(x) / 16000
     results = {}
     for name, make in RUNNERS.items():

@@ -11,6 +11,24 @@ import time
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TESTS_DIR = Path(__file__).resolve().parents[1] / "tests"
+
+
+def tiled_speech(seconds: float, sample_rate: int = 16000):
+    """The test speech clip tiled to the given length at random gains, with a low noise floor (seeded)."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(TESTS_DIR))
+    from feature_cases import speech
+
+    clip = speech(sample_rate)
+    n = int(seconds * sample_rate)
+    rng = np.random.default_rng(0)
+    reps = n // len(clip) + 1
+    x = np.concatenate([clip * g for g in rng.uniform(0.2, 1.5, reps).astype(np.float32)])[:n]
+    return (x + rng.normal(0, 1e-4, n).astype(np.float32)).astype(np.float32)
 
 
 def limit_threads(n: int) -> None:

@@ -3,6 +3,7 @@ writer and the live-NeMo tests, never by the runtime)."""
 
 from __future__ import annotations
 
+import random
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ class ModelRecipe:
     att_context_size: tuple = ((70, 13),)  # several entries: a multi-lookahead model
     conv_kernel_size: int = 9
     subsampling_factor: int = 8
+    subsampling_channels: int = 0  # 0: d_model
     vocab_size: int = 32  # BPE models only
     seed: int = 0
     streaming: bool = True
@@ -51,7 +53,7 @@ def encoder_config(spec: ModelRecipe) -> dict:
         "_target_": "nemo.collections.asr.modules.ConformerEncoder",
         "feat_in": spec.features, "feat_out": -1, "n_layers": spec.n_layers, "d_model": spec.d_model,
         "subsampling": "dw_striding", "subsampling_factor": spec.subsampling_factor,
-        "subsampling_conv_channels": spec.d_model, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
+        "subsampling_conv_channels": spec.subsampling_channels or spec.d_model, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
         "n_heads": spec.n_heads, "xscaling": True, "untie_biases": True, "pos_emb_max_len": 512,
         "conv_kernel_size": spec.conv_kernel_size, "conv_norm_type": "layer_norm" if spec.streaming else "batch_norm",
         "dropout": 0.0, "dropout_pre_encoder": 0.0, "dropout_emb": 0.0, "dropout_att": 0.0,
@@ -78,6 +80,11 @@ def make_tokenizer(directory: Path, vocab_size: int) -> Path:
              "words as the reference every time numbers like one two three four five six seven eight nine ten "
              "are spelled out and apostrophes don't break it").split()
     lines = [" ".join(words[i:] + words[:i]) for i in range(len(words))]
+    if vocab_size > 200:  # large vocabularies (benchmark models) need more distinct text: seeded pseudo-words
+        rng = random.Random(vocab_size)
+        syllables = [c + v for c in "bcdfghklmnprstvwz" for v in "aeiou"] + ["th", "sh", "ch", "ng", "st"]
+        lines += [" ".join("".join(rng.choices(syllables, k=rng.randint(1, 4))) for _ in range(12))
+                  for _ in range(4000)]
     text.write_text("\n".join(lines) + "\n")
     spm.SentencePieceTrainer.train(
         input=str(text), model_prefix=str(directory / "tokenizer"), vocab_size=vocab_size, model_type="bpe",

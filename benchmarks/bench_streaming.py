@@ -1,0 +1,513 @@
+"""Streaming speed of nemo_fast against what users would run instead, on the same model and audio.
+
+    python benchmarks/bench_streaming.py prepare WORKDIR [--shipped-nemo MODEL.nemo]   # needs NeMo
+    python benchmarks/bench_streaming.py speed WORKDIR [--threads 1 2] [--repeats 3] [--seconds 60]
+    python benchmarks/bench_streaming.py capacity WORKDIR [--lookahead 70,1] [--threads 2]
+    python benchmarks/bench_streaming.py plot
+
+`prepare` builds NVIDIA's large streaming FastConformer architecture with NeMo (d_model 512, 17 layers,
+8 heads, 256 subsampling channels, 1024-piece BPE CTC head, lookaheads [70,13] and [70,1]; random weights,
+which cost the same as trained ones), exports it with nemo_fast's exporter per lookahead (fp32 and
+`--quantize int8`), and writes a copy in NeMo's stock cache-aware export with the metadata and tokens file
+sherpa-onnx reads. With `--shipped-nemo` it does the same for the shipped model.
+
+`speed` runs, for every model, lookahead and thread count, each system in a fresh process (so that its
+peak memory is its own), one after the other:
+
+* nemo_fast: `Recognizer` + `Stream`, audio in, text out; the audio arrives in pieces of one chunk shift,
+  as from a live source;
+* bare ONNX Runtime loop (the floor): `onnxruntime.InferenceSession` on the same `model.onnx`, features
+  computed beforehand, caches carried, nothing else;
+* NeMo: `CacheAwareStreamingAudioBuffer` + `conformer_stream_step`, as NeMo's own streaming script runs it;
+* sherpa-onnx: `OnlineRecognizer.from_nemo_ctc` on the stock export, pieces of one chunk shift.
+
+Real-time factor = compute seconds / audio seconds over `--seconds` of speech, median of `--repeats` after
+a warm-up. Latency: the time from handing over one chunk's audio to having its result, at stream positions
+1, 100 and 1000 (p50/p95 over the 20 chunks from each position, one long stream); for NeMo and the bare
+loop the time of one encoder step (their features are computed up front). Peak memory: the process's
+maximum resident set size. Results: benchmarks/results/streaming.json.
+
+`capacity` feeds N simulated real-time streams in lock step, one chunk each per tick, and finds the most
+streams whose p95 tick time stays under the chunk duration: batched (`Recognizer.decode_streams`, one
+encoder call per tick) against one stream at a time. Results: benchmarks/results/capacity.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS_DIR, TESTS_DIR, limit_threads, stamp, tiled_speech, write_json  # noqa: E402
+
+LARGE_LOOKAHEADS = ((70, 13), (70, 1))
+LATENCY_POSITIONS = (1, 100, 1000)
+LATENCY_WINDOW = 20
+SYSTEMS = ("nemo_fast", "bare_onnxruntime", "nemo", "sherpa_onnx", "nemo_fast_int8")
+
+
+# ----------------------------------------------------------------------------------------------- prepare
+
+
+def prepare(workdir: Path, shipped_nemo: Path | None) -> None:
+    sys.path.insert(0, str(TESTS_DIR / "models"))
+    from nemo_model_factory import ModelRecipe, build_model
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    large = workdir / "large.nemo"
+    if not large.exists():
+        recipe = ModelRecipe(
+            name="large", model_class="EncDecCTCModelBPE", features=80, d_model=512, n_layers=17, n_heads=8,
+            subsampling_channels=256, att_context_size=LARGE_LOOKAHEADS, vocab_size=1024, seed=7,
+        )  # fmt: skip
+        model = build_model(recipe, workdir)
+        print(f"large model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters", flush=True)
+        model.save_to(str(large))
+    for lookahead in LARGE_LOOKAHEADS:
+        _export_all(large, workdir / f"large_{lookahead[0]}_{lookahead[1]}", lookahead)
+    if shipped_nemo is not None:
+        _export_all(shipped_nemo, workdir / "shipped", None)
+
+
+def _export_all(nemo_path: Path, out: Path, lookahead) -> None:
+    from nemo_fast.export.exporter import export_model
+
+    if not (out / "nemo_fast" / "model.onnx").exists():
+        export_model(nemo_path, out / "nemo_fast", att_context_size=lookahead)
+    if not (out / "nemo_fast_int8" / "model.onnx").exists():
+        # The float graph passed the parity check just above; int8 accuracy is measured separately.
+        export_model(nemo_path, out / "nemo_fast_int8", att_context_size=lookahead, quantize="int8",
+                     parity_check=False)
+    if not (out / "sherpa_onnx" / "model.onnx").exists():
+        _export_for_sherpa(nemo_path, out / "sherpa_onnx", lookahead)
+    (out / "source.json").write_text(json.dumps({"nemo": str(nemo_path.resolve()), "lookahead": lookahead}))
+
+
+def _export_for_sherpa(nemo_path: Path, out: Path, lookahead) -> None:
+    """NeMo's stock cache-aware export plus the metadata keys and tokens.txt that sherpa-onnx reads."""
+    import onnx
+
+    from nemo_fast.export.exporter import load_nemo_model
+
+    model = load_nemo_model(nemo_path)
+    if lookahead is not None:
+        model.encoder.set_default_att_context_size(list(lookahead))
+    model.encoder.setup_streaming_params()
+    model.eval()
+    out.mkdir(parents=True, exist_ok=True)
+    model.set_export_config({"cache_support": "True"})
+    path = out / "model.onnx"
+    model.export(str(path))
+    cfg = model.encoder.streaming_cfg
+    later = lambda v: v[1] if isinstance(v, (list, tuple)) else v  # noqa: E731
+    vocabulary = list(model.decoder.vocabulary)
+    meta = {
+        "vocab_size": len(vocabulary),
+        "window_size": later(cfg.chunk_size) + later(cfg.pre_encode_cache_size),
+        "chunk_shift": later(cfg.chunk_size),
+        "normalize_type": "" if model.cfg.preprocessor.normalize == "NA" else model.cfg.preprocessor.normalize,
+        "cache_last_channel_dim1": len(model.encoder.layers),
+        "cache_last_channel_dim2": cfg.last_channel_cache_size,
+        "cache_last_channel_dim3": model.encoder.d_model,
+        "cache_last_time_dim1": len(model.encoder.layers),
+        "cache_last_time_dim2": model.encoder.d_model,
+        "cache_last_time_dim3": model.encoder.conv_context_size[0],
+        "subsampling_factor": model.encoder.subsampling_factor,
+        "model_type": type(model).__name__,
+    }
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        proto.metadata_props.add(key=key, value=str(value))
+    onnx.save(proto, str(path))
+    tokens = [f"{piece} {i}" for i, piece in enumerate(vocabulary)] + [f"<blk> {len(vocabulary)}"]
+    (out / "tokens.txt").write_text("\n".join(tokens) + "\n")
+
+
+# ------------------------------------------------------------------------------------------ measurements
+
+
+def _chunk_samples(model_dir: Path) -> tuple[int, int]:
+    """(first, later) chunk shift in samples, from the nemo_fast export's metadata."""
+    import nemo_fast
+
+    spec = nemo_fast.Recognizer(model_dir).spec
+    hop = spec["features"].hop_length_samples
+    first, later = spec["streaming"]["shift_size"]
+    return first * hop, later * hop
+
+
+def _pieces(audio, first: int, later: int):
+    yield audio[:first]
+    for start in range(first, len(audio), later):
+        yield audio[start : start + later]
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def run_nemo_fast(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
+    import nemo_fast
+
+    recognizer = nemo_fast.Recognizer(model_dir, num_threads=threads)
+    first, later = _chunk_samples(model_dir)
+
+    def one_stream(x, latencies=None):
+        stream = recognizer.create_stream()
+        for piece in _pieces(x, first, later):
+            start = time.perf_counter()
+            stream.accept_waveform(piece, 16000)
+            if latencies is not None:
+                latencies.append(time.perf_counter() - start)
+        stream.input_finished()
+        return stream.result().text
+
+    one_stream(audio)
+    times = [_timed(lambda: one_stream(audio)) for _ in range(repeats)]
+    latencies: list[float] = []
+    one_stream(long_audio, latencies)
+    return {"times_s": times, "latencies_s": latencies}
+
+
+def run_bare_onnxruntime(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
+    import numpy as np
+    import onnxruntime as ort
+
+    import nemo_fast
+
+    spec = nemo_fast.Recognizer(model_dir).spec
+    geometry = spec["streaming"]
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    fbank = nemo_fast.ImprovedFbank(spec["features"])
+
+    def chunks(x):
+        """The encoder inputs of every chunk, prepared before timing (NeMo's default chunking)."""
+        feats = np.ascontiguousarray(fbank.compute(x, 16000).T)[None]
+        first, later = geometry["shift_size"]
+        cache = geometry["pre_encode_cache_size"][1]
+        out = [(feats[:, :, :first], 0)]
+        for start in range(first, feats.shape[2], later):
+            piece = feats[:, :, start - cache : start + later]
+            out.append((np.ascontiguousarray(piece), geometry["drop_extra_pre_encoded"]))
+        return out
+
+    def one_stream(prepared, latencies=None):
+        channel = np.zeros((1, *spec["cache_last_channel_shape"]), np.float32)
+        conv = np.zeros((1, *spec["cache_last_time_shape"]), np.float32)
+        channel_len = np.zeros(1, np.int64)
+        for feats, drop in prepared:
+            inputs = {
+                "audio_signal": feats, "length": np.array([feats.shape[2]], np.int64),
+                "cache_last_channel": channel, "cache_last_time": conv, "cache_last_channel_len": channel_len,
+                "drop_extra_pre_encoded": np.array(drop, np.int64),
+            }  # fmt: skip
+            start = time.perf_counter()
+            outputs = session.run(None, inputs)
+            if latencies is not None:
+                latencies.append(time.perf_counter() - start)
+            channel, conv, channel_len = outputs[-3:]
+
+    prepared = chunks(audio)
+    one_stream(prepared)
+    times = [_timed(lambda: one_stream(prepared)) for _ in range(repeats)]
+    latencies: list[float] = []
+    one_stream(chunks(long_audio), latencies)
+    return {"times_s": times, "latencies_s": latencies}
+
+
+def run_nemo(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    from nemo.collections.asr.parts.utils.streaming_utils import CacheAwareStreamingAudioBuffer
+
+    from nemo_fast.export.exporter import load_nemo_model
+
+    source = json.loads((model_dir.parent / "source.json").read_text())
+    model = load_nemo_model(source["nemo"])
+    if source["lookahead"] is not None:
+        model.encoder.set_default_att_context_size(list(source["lookahead"]))
+    model.encoder.setup_streaming_params()
+    model.eval()
+
+    def one_stream(x, latencies=None):
+        buffer = CacheAwareStreamingAudioBuffer(model=model, online_normalization=False)
+        buffer.append_audio(x)
+        channel, conv, channel_len = model.encoder.get_initial_cache_state(batch_size=1)
+        previous_pred, previous_hypotheses = None, None
+        with torch.inference_mode():
+            for step, (chunk, lengths) in enumerate(iter(buffer)):
+                start = time.perf_counter()
+                result = model.conformer_stream_step(
+                    processed_signal=chunk, processed_signal_length=lengths, cache_last_channel=channel,
+                    cache_last_time=conv, cache_last_channel_len=channel_len,
+                    keep_all_outputs=buffer.is_buffer_empty(), previous_hypotheses=previous_hypotheses,
+                    previous_pred_out=previous_pred,
+                    drop_extra_pre_encoded=0 if step == 0 else model.encoder.streaming_cfg.drop_extra_pre_encoded,
+                    return_transcription=True,
+                )  # fmt: skip
+                previous_pred, _, channel, conv, channel_len, previous_hypotheses = result[:6]
+                if latencies is not None:
+                    latencies.append(time.perf_counter() - start)
+
+    one_stream(audio)
+    times = [_timed(lambda: one_stream(audio)) for _ in range(repeats)]
+    latencies: list[float] = []
+    one_stream(long_audio, latencies)
+    return {"times_s": times, "latencies_s": latencies}
+
+
+def run_sherpa_onnx(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
+    import sherpa_onnx
+
+    sherpa_dir = model_dir.parent / "sherpa_onnx"
+    recognizer = sherpa_onnx.OnlineRecognizer.from_nemo_ctc(
+        tokens=str(sherpa_dir / "tokens.txt"), model=str(sherpa_dir / "model.onnx"), num_threads=threads,
+        sample_rate=16000, feature_dim=80, decoding_method="greedy_search",
+    )  # fmt: skip
+    first, later = _chunk_samples(model_dir)
+
+    def one_stream(x, latencies=None):
+        stream = recognizer.create_stream()
+        for piece in _pieces(x, first, later):
+            start = time.perf_counter()
+            stream.accept_waveform(16000, piece)
+            while recognizer.is_ready(stream):
+                recognizer.decode_stream(stream)
+            if latencies is not None:
+                latencies.append(time.perf_counter() - start)
+        stream.input_finished()
+        while recognizer.is_ready(stream):
+            recognizer.decode_stream(stream)
+        return recognizer.get_result(stream)
+
+    one_stream(audio)
+    times = [_timed(lambda: one_stream(audio)) for _ in range(repeats)]
+    latencies: list[float] = []
+    one_stream(long_audio, latencies)
+    return {"times_s": times, "latencies_s": latencies}
+
+
+RUNNERS = {
+    "nemo_fast": lambda d, *a: run_nemo_fast(d / "nemo_fast", *a),
+    "nemo_fast_int8": lambda d, *a: run_nemo_fast(d / "nemo_fast_int8", *a),
+    "bare_onnxruntime": lambda d, *a: run_bare_onnxruntime(d / "nemo_fast", *a),
+    "nemo": lambda d, *a: run_nemo(d / "nemo_fast", *a),
+    "sherpa_onnx": lambda d, *a: run_sherpa_onnx(d / "nemo_fast", *a),
+}
+
+
+def measure_child(system: str, model_dir: Path, threads: int, seconds: float, repeats: int) -> None:
+    """One system, one model, one thread count, in this (fresh) process; prints one JSON line."""
+    first, later = _chunk_samples(model_dir / "nemo_fast")
+    audio = tiled_speech(seconds)
+    long_audio = tiled_speech((first + later * (max(LATENCY_POSITIONS) + LATENCY_WINDOW)) / 16000)
+    raw = RUNNERS[system](model_dir, threads, audio, long_audio, repeats)
+    latencies = raw["latencies_s"]
+    out = {
+        "rtf": statistics.median(raw["times_s"]) / seconds,
+        "rtf_runs": [t / seconds for t in raw["times_s"]],
+        "chunk_seconds": later / 16000,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "latency_ms": {},
+    }
+    for position in LATENCY_POSITIONS:
+        window = sorted(latencies[position - 1 : position - 1 + LATENCY_WINDOW])
+        if window:
+            out["latency_ms"][str(position)] = {
+                "p50": 1000 * window[len(window) // 2],
+                "p95": 1000 * window[min(len(window) - 1, int(0.95 * len(window)))],
+            }
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def speed(workdir: Path, threads_list, repeats: int, seconds: float, systems, models) -> None:
+    results = {"stamp": stamp(), "seconds": seconds, "repeats": repeats, "runs": []}
+    for model in models:
+        for threads in threads_list:
+            for system in systems:
+                cmd = [sys.executable, __file__, "measure", system, str(workdir / model), "--threads", str(threads),
+                       "--seconds", str(seconds), "--repeats", str(repeats)]  # fmt: skip
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
+                if line is None:
+                    print(f"{model} {system} {threads} thread(s) FAILED:\n{proc.stderr[-3000:]}", flush=True)
+                    continue
+                row = {"model": model, "system": system, "threads": threads, **json.loads(line[7:])}
+                results["runs"].append(row)
+                lat = " ".join(f"@{k}: {v['p50']:.1f}/{v['p95']:.1f} ms" for k, v in row["latency_ms"].items())
+                print(f"{model:14s} {threads}t {system:17s} RTF {row['rtf']:.4f}  peak {row['peak_rss_mb']:.0f} MB"
+                      f"  latency p50/p95 {lat}", flush=True)
+                write_json("streaming", results)
+    print(markdown_table(results))
+
+
+def markdown_table(results: dict) -> str:
+    rows = results["runs"]
+    keys = sorted({(r["model"], r["threads"]) for r in rows})
+    systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
+    lines = ["| model, threads | " + " | ".join(systems) + " | nemo_fast / bare |",
+             "|---|" + "---:|" * (len(systems) + 1)]
+    for model, threads in keys:
+        by = {r["system"]: r for r in rows if r["model"] == model and r["threads"] == threads}
+        cells = [f"{by[s]['rtf']:.4f}" if s in by else "–" for s in systems]
+        ratio = (f"{by['nemo_fast']['rtf'] / by['bare_onnxruntime']['rtf']:.3f}"
+                 if "nemo_fast" in by and "bare_onnxruntime" in by else "–")  # fmt: skip
+        lines.append(f"| {model}, {threads} | " + " | ".join(cells) + f" | {ratio} |")
+    return "\n".join(lines)
+
+
+# -------------------------------------------------------------------------------------------- capacity
+
+
+def capacity(workdir: Path, model: str, threads: int, warmup_ticks: int, ticks: int) -> None:
+    import numpy as np
+
+    import nemo_fast
+
+    model_dir = workdir / model / "nemo_fast"
+    recognizer = nemo_fast.Recognizer(model_dir, num_threads=threads, max_batch_size=1024)
+    first, later = _chunk_samples(model_dir)
+    chunk_s = later / 16000
+    audio = tiled_speech((first + later * (warmup_ticks + ticks + 2)) / 16000 + 30)
+
+    def p95_tick(n: int, batched: bool) -> float:
+        """p95 over `ticks` ticks of the time to take one chunk of audio from each of n streams."""
+        streams = [recognizer.create_stream() for _ in range(n)]
+        offsets = [(i * 7919 * 16) % (16000 * 30) for i in range(n)]  # each stream its own stretch of speech
+        times = []
+        for tick in range(warmup_ticks + ticks):
+            lo = first + (tick - 1) * later if tick else 0
+            hi = first + tick * later
+            start = time.perf_counter()
+            if batched:
+                for stream, off in zip(streams, offsets):
+                    stream.accept_waveform_only(audio[off + lo : off + hi], 16000)
+                recognizer.decode_streams(streams)
+            else:
+                for stream, off in zip(streams, offsets):
+                    stream.accept_waveform(audio[off + lo : off + hi], 16000)
+            if tick >= warmup_ticks:
+                times.append(time.perf_counter() - start)
+        return float(np.percentile(times, 95))
+
+    def largest(batched: bool) -> tuple[int, dict]:
+        seen = {}
+        n, good = 1, 0
+        while True:  # double until too slow, then bisect
+            seen[n] = p95_tick(n, batched)
+            print(f"  {'batched' if batched else 'one at a time'}: {n} streams p95 tick {1000 * seen[n]:.1f} ms "
+                  f"(chunk {1000 * chunk_s:.0f} ms)", flush=True)
+            if seen[n] >= chunk_s:
+                break
+            good, n = n, n * 2
+        lo, hi = good, n
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            seen[mid] = p95_tick(mid, batched)
+            print(f"  {'batched' if batched else 'one at a time'}: {mid} streams p95 tick {1000 * seen[mid]:.1f} ms",
+                  flush=True)
+            lo, hi = (mid, hi) if seen[mid] < chunk_s else (lo, mid)
+        return lo, {str(k): 1000 * v for k, v in sorted(seen.items())}
+
+    sequential, seq_ticks = largest(False)
+    batched, batch_ticks = largest(True)
+    result = {
+        "stamp": stamp(), "model": model, "threads": threads, "chunk_ms": 1000 * chunk_s,
+        "warmup_ticks": warmup_ticks, "ticks": ticks,
+        "one_at_a_time": {"streams": sequential, "p95_tick_ms": seq_ticks},
+        "batched": {"streams": batched, "p95_tick_ms": batch_ticks},
+        "batched_over_one_at_a_time": batched / max(sequential, 1),
+    }  # fmt: skip
+    write_json(f"capacity_{model}_{threads}t", result)
+    print(f"{model}, {threads} thread(s): {sequential} real-time streams one at a time, {batched} batched "
+          f"({result['batched_over_one_at_a_time']:.1f}x)")
+
+
+# ------------------------------------------------------------------------------------------------ plot
+
+
+def plot() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = json.loads((RESULTS_DIR / "streaming.json").read_text())
+    rows = results["runs"]
+    keys = sorted({(r["model"], r["threads"]) for r in rows})
+    systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / len(systems)
+    for i, system in enumerate(systems):
+        values = [next((r["rtf"] for r in rows if (r["model"], r["threads"], r["system"]) == (*k, system)), 0)
+                  for k in keys]  # fmt: skip
+        ax.bar([x + i * width for x in range(len(keys))], values, width, label=system)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(keys))])
+    ax.set_xticklabels([f"{m}\n{t} thread{'s' if t > 1 else ''}" for m, t in keys], fontsize=8)
+    ax.set_ylabel("real-time factor (lower is faster)")
+    ax.set_title(f"Streaming CTC, {results['stamp']['cores']}-core CPU, median of {results['repeats']}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = RESULTS_DIR / "streaming.png"
+    fig.savefig(path, dpi=120)
+    print(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--shipped-nemo", type=Path)
+    p = sub.add_parser("speed")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
+    p = sub.add_parser("measure")  # internal: one measurement in a fresh process
+    p.add_argument("system", choices=SYSTEMS)
+    p.add_argument("model_dir", type=Path)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--repeats", type=int, required=True)
+    p = sub.add_parser("capacity")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--model", default="large_70_1")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--warmup-ticks", type=int, default=40)
+    p.add_argument("--ticks", type=int, default=60)
+    sub.add_parser("plot")
+    args = parser.parse_args()
+
+    if args.command == "measure":
+        limit_threads(args.threads)
+        measure_child(args.system, args.model_dir, args.threads, args.seconds, args.repeats)
+    elif args.command == "prepare":
+        prepare(args.workdir, args.shipped_nemo)
+    elif args.command == "speed":
+        speed(args.workdir, args.threads, args.repeats, args.seconds, args.systems,
+              [m for m in args.models if (args.workdir / m).exists()])
+    elif args.command == "capacity":
+        limit_threads(args.threads)
+        capacity(args.workdir, args.model, args.threads, args.warmup_ticks, args.ticks)
+    else:
+        plot()
+
+
+if __name__ == "__main__":
+    main()
