@@ -216,7 +216,7 @@ class _Progress:
                     print(f"step {step} loss {loss:.3f} lr {lr:.2e} {self.audio / elapsed:.0f} s audio/s "
                           f"{elapsed / 60:.1f} min", flush=True)
 
-            def on_validation_epoch_end(self, trainer, pl_module):
+            def on_validation_end(self, trainer, pl_module):  # after the model has logged its metrics
                 metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if "wer" in k or "val" in k}
                 print(f"validation at step {trainer.global_step}: {metrics}", flush=True)
 

@@ -82,14 +82,43 @@ def write_recognizer_goldens(only_models: list[str] | None = None) -> None:
             print(f"{name}: exported and {len(texts)} references written")
 
 
+def write_shipped_model_goldens(nemo_file: Path) -> None:
+    """NeMo's streaming CTC log-probs, tokens and texts of the shipped model's checkpoint (both modes) on
+    the shipped example and the test speech clip: the references of tests/test_shipped_model.py."""
+    import json
+
+    from shipped_model_cases import GOLDEN, audio_cases
+
+    from nemo_fast.export.exporter import load_nemo_model
+    from nemo_fast.export.reference import nemo_streaming_log_probs, nemo_text
+
+    model = load_nemo_model(nemo_file)
+    arrays, texts = {}, {}
+    for case, audio in audio_cases().items():
+        for mode in ["default", "pad_and_drop_preencoded"]:
+            lp, tokens = nemo_streaming_log_probs(model, audio, mode == "pad_and_drop_preencoded")
+            arrays[f"{case}.{mode}.log_probs"] = lp
+            arrays[f"{case}.{mode}.tokens"] = np.array(tokens, dtype=np.int64)
+            texts[f"{case}.{mode}"] = nemo_text(model, tokens)
+    GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(GOLDEN.with_suffix(".npz"), **arrays)
+    GOLDEN.with_suffix(".json").write_text(json.dumps(texts, indent=1, sort_keys=True) + "\n")
+    print(f"shipped model: {len(texts)} references written")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speech", action="store_true", help="regenerate the speech clip with espeak-ng")
     parser.add_argument("--only", choices=["features", "recognizer"])
     parser.add_argument("--model", action="append", help="recognizer goldens of this test model only (repeatable)")
+    parser.add_argument("--shipped", type=Path, metavar="MODEL.nemo",
+                        help="only the goldens of the shipped model, from its checkpoint (recipes/shipped_model)")
     args = parser.parse_args()
     if args.speech:
         make_speech_clip()
+    if args.shipped:
+        write_shipped_model_goldens(args.shipped)
+        return
     if args.only != "features":
         write_recognizer_goldens(args.model)
     if args.only == "recognizer":

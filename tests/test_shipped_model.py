@@ -1,0 +1,63 @@
+"""The model that ships with the package: the main job works out of the box, and the trained model is exact
+to NeMo's own streaming inference of its checkpoint (goldens written by NeMo from recipes/shipped_model's
+model.nemo)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from shipped_model_cases import EXAMPLE_WAV, GOLDEN, SHIPPED_MODEL, audio_cases
+
+import nemo_fast
+from nemo_fast.models import default_model_dir
+
+FEEDS = {"whole": None, "10ms": 160, "1234_samples": 1234}
+
+
+def test_the_installed_package_ships_the_model():
+    installed = default_model_dir()
+    for name in ["model.onnx", "tokens.txt", "README.md"]:
+        assert (installed / name).read_bytes() == (SHIPPED_MODEL / name).read_bytes(), name
+
+
+def golden_texts() -> dict:
+    return json.loads(GOLDEN.with_suffix(".json").read_text())
+
+
+def test_main_job_transcribes_the_example(tmp_path):
+    """`nemo-fast transcribe FILE` with no model given prints NeMo's own streaming transcript."""
+    out = subprocess.run([sys.executable, "-m", "nemo_fast.cli", "transcribe", str(EXAMPLE_WAV)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == golden_texts()["example.default"]
+
+
+def test_shipped_files_are_small():
+    total = sum(p.stat().st_size for p in SHIPPED_MODEL.rglob("*") if p.is_file())
+    assert total <= 25 * 2**20
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+@pytest.mark.parametrize("mode", ["default", "pad_and_drop_preencoded"])
+def test_trained_model_matches_nemo_streaming(mode, feed):
+    arrays = dict(np.load(GOLDEN.with_suffix(".npz")))
+    texts = golden_texts()
+    recognizer = nemo_fast.Recognizer(SHIPPED_MODEL, keep_log_probs=True, streaming_mode=mode)
+    for case, audio in audio_cases().items():
+        stream = recognizer.create_stream()
+        piece = FEEDS[feed] or len(audio)
+        for i in range(0, len(audio), piece):
+            stream.accept_waveform(audio[i : i + piece], 16000)
+        stream.input_finished()
+        result = stream.result()
+        ref = arrays[f"{case}.{mode}.log_probs"]
+        where = f"{case} {mode} fed {feed}"
+        assert result.log_probs.shape == ref.shape, where
+        diff = np.abs(result.log_probs - ref).max()
+        assert diff <= 1e-4, f"{where}: max |log-prob diff| {diff:.3g}"
+        assert result.token_ids == arrays[f"{case}.{mode}.tokens"].tolist(), where
+        assert result.text == texts[f"{case}.{mode}"], where
