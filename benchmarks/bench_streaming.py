@@ -133,14 +133,31 @@ def _export_for_sherpa(nemo_path: Path, out: Path, lookahead) -> None:
 # ------------------------------------------------------------------------------------------ measurements
 
 
-def _chunk_samples(model_dir: Path) -> tuple[int, int]:
-    """(first, later) chunk shift in samples, from the nemo_fast export's metadata."""
+def write_contract(model_dir: Path) -> None:
+    """The streaming contract the measurements need, read once by the parent: a child that opened a second
+    session just to read it would count that session in its peak memory."""
     import nemo_fast
 
     spec = nemo_fast.Recognizer(model_dir).spec
-    hop = spec["features"].hop_length_samples
-    first, later = spec["streaming"]["shift_size"]
-    return first * hop, later * hop
+    contract = {
+        "hop": spec["features"].hop_length_samples,
+        "features": spec["features"].to_key_values(),
+        "streaming": spec["streaming"],
+        "cache_last_channel_shape": spec["cache_last_channel_shape"],
+        "cache_last_time_shape": spec["cache_last_time_shape"],
+    }
+    (model_dir / "contract.json").write_text(json.dumps(contract))
+
+
+def _contract(model_dir: Path) -> dict:
+    return json.loads((model_dir / "contract.json").read_text())
+
+
+def _chunk_samples(model_dir: Path) -> tuple[int, int]:
+    """(first, later) chunk shift in samples."""
+    contract = _contract(model_dir)
+    first, later = contract["streaming"]["shift_size"]
+    return first * contract["hop"], later * contract["hop"]
 
 
 def _pieces(audio, first: int, later: int):
@@ -159,7 +176,7 @@ def run_nemo_fast(model_dir: Path, threads: int, audio, long_audio, repeats: int
     import nemo_fast
 
     recognizer = nemo_fast.Recognizer(model_dir, num_threads=threads)
-    first, later = _chunk_samples(model_dir)
+    first, later = _chunk_samples(model_dir.parent / "nemo_fast")  # int8 shares the float contract
 
     def one_stream(x, latencies=None):
         stream = recognizer.create_stream()
@@ -184,13 +201,13 @@ def run_bare_onnxruntime(model_dir: Path, threads: int, audio, long_audio, repea
 
     import nemo_fast
 
-    spec = nemo_fast.Recognizer(model_dir).spec
+    spec = _contract(model_dir)
     geometry = spec["streaming"]
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
-    fbank = nemo_fast.ImprovedFbank(spec["features"])
+    fbank = nemo_fast.ImprovedFbank(nemo_fast.FbankOptions.from_key_values(spec["features"]))
 
     def chunks(x):
         """The encoder inputs of every chunk, prepared before timing (NeMo's default chunking)."""
@@ -336,6 +353,7 @@ def measure_child(system: str, model_dir: Path, threads: int, seconds: float, re
 def speed(workdir: Path, threads_list, repeats: int, seconds: float, systems, models) -> None:
     results = {"stamp": stamp(), "seconds": seconds, "repeats": repeats, "runs": []}
     for model in models:
+        write_contract(workdir / model / "nemo_fast")
         for threads in threads_list:
             for system in systems:
                 cmd = [sys.executable, __file__, "measure", system, str(workdir / model), "--threads", str(threads),
@@ -378,6 +396,7 @@ def capacity(workdir: Path, model: str, threads: int, warmup_ticks: int, ticks: 
     import nemo_fast
 
     model_dir = workdir / model / "nemo_fast"
+    write_contract(model_dir)
     recognizer = nemo_fast.Recognizer(model_dir, num_threads=threads, max_batch_size=1024)
     first, later = _chunk_samples(model_dir)
     chunk_s = later / 16000
