@@ -166,10 +166,17 @@ def _pieces(audio, first: int, later: int):
         yield audio[start : start + later]
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def _time_streams(one_stream, audio, long_audio, repeats: int) -> dict:
+    """One warm-up stream, `repeats` timed streams of `audio`, then per-chunk latencies of `long_audio`."""
+    one_stream(audio)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        one_stream(audio)
+        times.append(time.perf_counter() - start)
+    latencies: list[float] = []
+    one_stream(long_audio, latencies)
+    return {"times_s": times, "latencies_s": latencies}
 
 
 def run_nemo_fast(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
@@ -188,11 +195,7 @@ def run_nemo_fast(model_dir: Path, threads: int, audio, long_audio, repeats: int
         stream.input_finished()
         return stream.result().text
 
-    one_stream(audio)
-    times = [_timed(lambda: one_stream(audio)) for _ in range(repeats)]
-    latencies: list[float] = []
-    one_stream(long_audio, latencies)
-    return {"times_s": times, "latencies_s": latencies}
+    return _time_streams(one_stream, audio, long_audio, repeats)
 
 
 def run_bare_onnxruntime(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
@@ -236,12 +239,7 @@ def run_bare_onnxruntime(model_dir: Path, threads: int, audio, long_audio, repea
                 latencies.append(time.perf_counter() - start)
             channel, conv, channel_len = outputs[-3:]
 
-    prepared = chunks(audio)
-    one_stream(prepared)
-    times = [_timed(lambda: one_stream(prepared)) for _ in range(repeats)]
-    latencies: list[float] = []
-    one_stream(chunks(long_audio), latencies)
-    return {"times_s": times, "latencies_s": latencies}
+    return _time_streams(one_stream, chunks(audio), chunks(long_audio), repeats)
 
 
 def run_nemo(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
@@ -279,11 +277,7 @@ def run_nemo(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> 
                 if latencies is not None:
                     latencies.append(time.perf_counter() - start)
 
-    one_stream(audio)
-    times = [_timed(lambda: one_stream(audio)) for _ in range(repeats)]
-    latencies: list[float] = []
-    one_stream(long_audio, latencies)
-    return {"times_s": times, "latencies_s": latencies}
+    return _time_streams(one_stream, audio, long_audio, repeats)
 
 
 def run_sherpa_onnx(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
@@ -310,11 +304,7 @@ def run_sherpa_onnx(model_dir: Path, threads: int, audio, long_audio, repeats: i
             recognizer.decode_stream(stream)
         return recognizer.get_result(stream)
 
-    one_stream(audio)
-    times = [_timed(lambda: one_stream(audio)) for _ in range(repeats)]
-    latencies: list[float] = []
-    one_stream(long_audio, latencies)
-    return {"times_s": times, "latencies_s": latencies}
+    return _time_streams(one_stream, audio, long_audio, repeats)
 
 
 RUNNERS = {
