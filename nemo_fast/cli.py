@@ -44,7 +44,8 @@ def cmd_export(args) -> int:
     from nemo_fast.export import export_model
 
     out = export_model(args.nemo_file, args.out_dir, att_context_size=args.att_context_size, mode=args.mode,
-                       parity_check=not args.skip_parity_check, quantize=args.quantize)
+                       parity_check=not args.skip_parity_check, quantize=args.quantize,
+                       default_decoder=args.default_decoder)
     print(f"exported to {out}")
     return 0
 
@@ -112,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mode", default="auto", choices=["auto", "streaming", "offline"])
     e.add_argument("--skip-parity-check", action="store_true", help="do not compare with NeMo after export")
     e.add_argument("--quantize", choices=["int8"], help="dynamically quantize the encoder (after the parity check)")
+    e.add_argument("--default-decoder", choices=["ctc", "rnnt", "tdt"],
+                   help="the head transcription uses unless --decoder says otherwise (default: NeMo's, the "
+                        "transducer of a hybrid model)")
     e.set_defaults(func=cmd_export)
 
     i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")

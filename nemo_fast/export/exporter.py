@@ -134,7 +134,7 @@ def feature_metadata(model) -> dict[str, str]:
 
 
 def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", parity_check: bool = True,
-                 model=None, quantize: str | None = None) -> Path:
+                 model=None, quantize: str | None = None, default_decoder: str | None = None) -> Path:
     """Exports a checkpoint (or an already loaded `model`) into out_dir; returns out_dir.
 
     mode: "streaming" (cache-aware graph), "offline" (whole utterances) or "auto" (streaming when the
@@ -142,6 +142,8 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     graph, before any quantization). quantize: None, or "int8" for ONNX Runtime dynamic quantization of the
     encoder's matrix multiplications (int8 weights, activations quantized per call); its accuracy is
     measured by the shipped-model recipe's evaluate.py, not held to the parity tolerance.
+    default_decoder: the head the runtime decodes with unless told otherwise (default: NeMo's, the transducer
+    of a hybrid model).
     """
     if quantize not in (None, "int8"):
         raise ConfigError(f"quantize must be None or 'int8', got {quantize!r}")
@@ -168,12 +170,14 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     out.mkdir(parents=True, exist_ok=True)
     tokens, vocab_kind = vocabulary(model)
     heads = decoders(model)
+    if default_decoder is not None and default_decoder not in heads:
+        raise ConfigError(f"default_decoder {default_decoder!r} is not one of this model's heads: {', '.join(heads)}")
     meta = {
         "nemo_fast.schema_version": str(md.SCHEMA_VERSION),
         "model_class": type(model).__name__,
         "nemo_version": nemo.__version__,
         "decoders": ",".join(heads),
-        "default_decoder": heads[0],
+        "default_decoder": default_decoder or heads[0],
         "mode": "streaming" if streaming else "offline",
         "feat_in": str(encoder._feat_in),
         "subsampling_factor": str(encoder.subsampling_factor),

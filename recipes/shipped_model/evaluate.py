@@ -1,6 +1,7 @@
 """Step 4 of the shipped-model recipe: accuracy of the exported model, and agreement with NeMo.
 
-    python recipes/shipped_model/evaluate.py DATA_DIR MODEL_DIR [--nemo MODEL.nemo] [--out results.json]
+    python recipes/shipped_model/evaluate.py DATA_DIR MODEL_DIR [--nemo MODEL.nemo] [--decoder ctc|rnnt]
+                                             [--out results.json]
 
 Word error rate of nemo_fast (streaming, default mode) on test_seen_voices.json (held-out sentences,
 training voices) and test_unseen_voices.json (held-out sentences, held-out voices and engine). With --nemo,
@@ -36,18 +37,20 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--nemo", type=Path, help="the .nemo checkpoint, to compare with NeMo's streaming output")
+    parser.add_argument("--decoder", choices=["ctc", "rnnt"], help="the head to decode with (default: the model's)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
     import nemo_fast
 
-    recognizer = nemo_fast.Recognizer(args.model_dir)
+    recognizer = nemo_fast.Recognizer(args.model_dir, decoder=args.decoder)
+    transducer = recognizer.decoder != "ctc"
     nemo_model = None
     if args.nemo:
         import torch
 
         from nemo.collections.asr.models import ASRModel
-        from nemo_fast.export.reference import nemo_streaming_log_probs, nemo_text
+        from nemo_fast.export import reference
 
         torch.set_num_threads(2)
         nemo_model = ASRModel.restore_from(str(args.nemo), map_location="cpu").eval()
@@ -63,8 +66,12 @@ def main() -> None:
             if nemo_model is not None:
                 audio, _ = nemo_fast.audio.read_audio(row["audio_filepath"])
                 audio = audio.astype("float32") / 32768 if audio.dtype.kind == "i" else audio
-                _, tokens = nemo_streaming_log_probs(nemo_model, audio)
-                differ += nemo_text(nemo_model, tokens) != hyp
+                if transducer:
+                    tokens = reference.nemo_streaming_transducer_tokens(nemo_model, audio)
+                    differ += reference.nemo_transducer_text(nemo_model, tokens) != hyp
+                else:
+                    _, tokens = reference.nemo_streaming_log_probs(nemo_model, audio)
+                    differ += reference.nemo_text(nemo_model, tokens) != hyp
         results[name] = {
             "utterances": len(rows),
             "wer": wer(pairs),

@@ -2,8 +2,10 @@
 with NeMo on the CPU, resumable.
 
     python recipes/shipped_model/train.py DATA_DIR WORK_DIR [--max-steps N] [--threads 2]
+    python recipes/shipped_model/train.py DATA_DIR WORK_DIR --head hybrid --encoder-from CTC_WORK/model.nemo
 
-Seeded. Writes WORK_DIR/tokenizer/ (SentencePiece BPE, 2048 pieces, trained on the training text),
+The second form adds an RNN-T head to a trained CTC model: the encoder and CTC head are copied from it and
+frozen, and only the prediction network and joint train. Seeded. Writes WORK_DIR/tokenizer/ (SentencePiece BPE, 2048 pieces, trained on the training text),
 WORK_DIR/checkpoints/last.ckpt every 250 steps (a rerun resumes from it), and WORK_DIR/model.nemo at the end.
 """
 
@@ -21,7 +23,9 @@ VOCAB_SIZE = 2048
 D_MODEL = 144
 N_LAYERS = 8
 SUBSAMPLING_CHANNELS = 64
-PRED_HIDDEN = 160
+# Small enough that the hybrid model stays within the 25 MiB budget of models/ (with 2,048 pieces the
+# embedding and the joint's output layer dominate: 2 x 2,048 x 96 weights).
+PRED_HIDDEN = 96
 CTC_LOSS_WEIGHT = 0.5
 ATT_CONTEXT_SIZE = [70, 13]
 
@@ -120,7 +124,12 @@ def main() -> None:
     parser.add_argument("--head", choices=["ctc", "hybrid"], default="ctc",
                         help="CTC only, or hybrid RNN-T + CTC (EncDecHybridRNNTCTCBPEModel)")
     parser.add_argument("--spec-augment", action="store_true", help="mask time and frequency bands (off by default)")
+    parser.add_argument("--encoder-from", type=Path, metavar="CTC.nemo",
+                        help="with --head hybrid: copy and freeze this CTC model's encoder and CTC head, train the "
+                             "RNN-T head only")
     args = parser.parse_args()
+    if args.encoder_from and args.head != "hybrid":
+        parser.error("--encoder-from needs --head hybrid")
 
     import lightning.pytorch as pl
     import torch
@@ -137,16 +146,20 @@ def main() -> None:
     (args.data_dir / "val.json").write_text("\n".join(val_rows) + "\n")
     tokenizer_dir = train_tokenizer(args.data_dir / "train.json", args.work_dir / "tokenizer")
     cfg = OmegaConf.create(model_config(args.data_dir, tokenizer_dir, args.max_steps, args.head, args.spec_augment))
+    if args.encoder_from:
+        cfg.aux_ctc.ctc_loss_weight = 0.0  # the CTC head is frozen: its loss would only cost time
     checkpoints = args.work_dir / "checkpoints"
     trainer = pl.Trainer(
         accelerator="cpu", devices=1, max_steps=args.max_steps, precision=32, logger=False,
         enable_progress_bar=False, log_every_n_steps=50, val_check_interval=1000, check_val_every_n_epoch=None,
         num_sanity_val_steps=0, gradient_clip_val=1.0,
         callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0, every_n_train_steps=250),
-                   _Progress()],
+                   _Progress()] + ([_FrozenInEvalMode()] if args.encoder_from else []),
     )  # fmt: skip
     model_class = EncDecHybridRNNTCTCBPEModel if args.head == "hybrid" else EncDecCTCModelBPE
     model = model_class(cfg=cfg, trainer=trainer)
+    if args.encoder_from:
+        copy_and_freeze_ctc_model(model, args.encoder_from)
     model._train_dl = _bucketed_loader(model._train_dl, cfg.train_ds.batch_size)
     print(f"parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M", flush=True)
     resume = checkpoints / "last.ckpt"
@@ -154,6 +167,37 @@ def main() -> None:
     trainer.fit(model, ckpt_path=str(resume) if resume.exists() else None)
     print(f"training took {(time.time() - start) / 60:.1f} min", flush=True)
     model.save_to(str(args.work_dir / "model.nemo"))
+
+
+def copy_and_freeze_ctc_model(hybrid, ctc_nemo: Path) -> None:
+    """Loads a CTC model's encoder and CTC decoder into the hybrid model and freezes them, so the hybrid's
+    CTC head computes exactly what the CTC model did."""
+    from nemo.collections.asr.models import EncDecCTCModelBPE
+
+    ctc = EncDecCTCModelBPE.restore_from(str(ctc_nemo), map_location="cpu")
+    theirs = [ctc.tokenizer.ids_to_tokens([i])[0] for i in range(ctc.tokenizer.vocab_size)]
+    ours = [hybrid.tokenizer.ids_to_tokens([i])[0] for i in range(hybrid.tokenizer.vocab_size)]
+    if theirs != ours:
+        raise SystemExit(f"{ctc_nemo} has a different tokenizer than {hybrid.cfg.tokenizer.dir}")
+    hybrid.encoder.load_state_dict(ctc.encoder.state_dict())
+    hybrid.ctc_decoder.load_state_dict(ctc.decoder.state_dict())
+    for module in (hybrid.encoder, hybrid.ctc_decoder):
+        module.freeze()
+
+
+class _FrozenInEvalMode:
+    """Keeps the frozen encoder and CTC head in eval mode (no dropout) while the RNN-T head trains: Lightning
+    puts the whole model in train mode at every epoch and after every validation (a Lightning callback)."""
+
+    def __new__(cls):
+        import lightning.pytorch as pl
+
+        class FrozenInEvalMode(pl.Callback):
+            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+                pl_module.encoder.eval()
+                pl_module.ctc_decoder.eval()
+
+        return FrozenInEvalMode()
 
 
 def _bucketed_loader(loader, batch_size: int):
