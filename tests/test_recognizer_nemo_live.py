@@ -179,3 +179,17 @@ def test_int8_export_runs_and_says_so(nemo_models, tmp_path):
     ref = nemo_fast.Recognizer(float_dir, keep_log_probs=True).transcribe(audio, sample_rate=16000)
     assert ours.log_probs.shape == ref.log_probs.shape
     assert 0 < np.abs(ours.log_probs - ref.log_probs).max() < 1.0
+
+
+def test_export_names_the_chosen_default_head(nemo_models, tmp_path):
+    """--default-decoder ctc on a hybrid model: the runtime decodes with CTC unless told otherwise; a head the
+    model lacks is refused with its name."""
+    from nemo_fast.errors import ConfigError
+    from nemo_fast.export import export_model
+
+    hybrid = nemo_models["hybrid_bpe_d48_80mel"]
+    out = export_model(None, tmp_path / "hybrid", model=hybrid, parity_check=False, default_decoder="ctc")
+    assert nemo_fast.Recognizer(out).decoder == "ctc"
+    assert nemo_fast.Recognizer(out, decoder="rnnt").decoder == "rnnt"
+    with pytest.raises(ConfigError, match="'tdt' is not one of this model's heads: rnnt, ctc"):
+        export_model(None, tmp_path / "bad", model=hybrid, parity_check=False, default_decoder="tdt")
