@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -321,13 +320,15 @@ def measure_child(system: str, model_dir: Path, threads: int, seconds: float, re
     first, later = _chunk_samples(model_dir / "nemo_fast")
     audio = tiled_speech(seconds)
     long_audio = tiled_speech((first + later * (max(LATENCY_POSITIONS) + LATENCY_WINDOW)) / 16000)
+    audio_rss_mb = _memory_mb("VmRSS")
     raw = RUNNERS[system](model_dir, threads, audio, long_audio, repeats)
     latencies = raw["latencies_s"]
     out = {
         "rtf": statistics.median(raw["times_s"]) / seconds,
         "rtf_runs": [t / seconds for t in raw["times_s"]],
         "chunk_seconds": later / 16000,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _memory_mb("VmHWM"),
+        "audio_rss_mb": audio_rss_mb,  # the process with its test audio, before the system loads
         "latency_ms": {},
     }
     for position in LATENCY_POSITIONS:
@@ -338,6 +339,15 @@ def measure_child(system: str, model_dir: Path, threads: int, seconds: float, re
                 "p95": 1000 * window[min(len(window) - 1, int(0.95 * len(window)))],
             }
     print("RESULT " + json.dumps(out), flush=True)
+
+
+def _memory_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process. Not getrusage's ru_maxrss: Linux carries that across
+    fork and exec, so every child would report at least the parent's resident size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def speed(workdir: Path, threads_list, repeats: int, seconds: float, systems, models) -> None:
@@ -357,6 +367,7 @@ def speed(workdir: Path, threads_list, repeats: int, seconds: float, systems, mo
                 results["runs"].append(row)
                 lat = " ".join(f"@{k}: {v['p50']:.1f}/{v['p95']:.1f} ms" for k, v in row["latency_ms"].items())
                 print(f"{model:14s} {threads}t {system:17s} RTF {row['rtf']:.4f}  peak {row['peak_rss_mb']:.0f} MB"
+                      f" (audio {row['audio_rss_mb']:.0f} MB)"
                       f"  latency p50/p95 {lat}", flush=True)
                 write_json("streaming", results)
     print(markdown_table(results))
