@@ -5,7 +5,9 @@ with NeMo on the CPU, resumable.
     python recipes/shipped_model/train.py DATA_DIR WORK_DIR --head hybrid --encoder-from CTC_WORK/model.nemo
 
 The second form adds an RNN-T head to a trained CTC model: the encoder and CTC head are copied from it and
-frozen, and only the prediction network and joint train. Seeded. Writes WORK_DIR/tokenizer/ (SentencePiece BPE, 2048 pieces, trained on the training text),
+frozen, and only the prediction network and joint train.
+
+Seeded. Writes WORK_DIR/tokenizer/ (SentencePiece BPE, 2048 pieces, trained on the training text),
 WORK_DIR/checkpoints/last.ckpt every 250 steps (a rerun resumes from it), and WORK_DIR/model.nemo at the end.
 """
 
