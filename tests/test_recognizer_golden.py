@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from recognizer_cases import MODELS_DIR, audio_cases, exports, heads, load_golden
+from recognizer_cases import MODELS_DIR, audio_cases, exports, feed_in_pieces, heads, load_golden
 
 import nemo_fast
 
@@ -17,17 +17,6 @@ HEADS = {name: heads(spec) for spec, _, name in exports()}
 CTC_EXPORTS = [name for name in EXPORTS if HEADS[name][0]]
 TRANSDUCER_EXPORTS = [name for name in EXPORTS if HEADS[name][1]]
 FEEDS = {"whole": None, "10ms": 160, "1234_samples": 1234}
-
-
-def run(recognizer, audio, piece):
-    stream = recognizer.create_stream()
-    if piece is None:
-        stream.accept_waveform(audio, 16000)
-    else:
-        for i in range(0, len(audio), piece):
-            stream.accept_waveform(audio[i : i + piece], 16000)
-    stream.input_finished()
-    return stream.result()
 
 
 def modes(export):
@@ -42,7 +31,7 @@ def test_ctc_matches_nemo(export, feed):
         recognizer = nemo_fast.Recognizer(MODELS_DIR / export, decoder="ctc", keep_log_probs=True,
                                           streaming_mode="default" if mode == "offline" else mode)
         for case, audio in audio_cases().items():
-            result = run(recognizer, audio, FEEDS[feed])
+            result = feed_in_pieces(recognizer, audio, FEEDS[feed])
             ref = arrays[f"{case}.{mode}.log_probs"]
             where = f"{export} {mode} {case} fed {feed}"
             assert result.log_probs.shape == ref.shape, where
@@ -64,7 +53,7 @@ def test_transducer_matches_nemo(export, feed):
                                           streaming_mode="default" if mode == "offline" else mode)
         assert recognizer.decoder == head
         for case, audio in audio_cases().items():
-            result = run(recognizer, audio, FEEDS[feed])
+            result = feed_in_pieces(recognizer, audio, FEEDS[feed])
             where = f"{export} {head} {mode} {case} fed {feed}"
             assert result.token_ids == arrays[f"{case}.{mode}.transducer_tokens"].tolist(), where
             assert result.text == texts[f"{case}.{mode}.transducer"], where

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from recognizer_cases import MODEL_SPECS, MODELS_DIR, audio_cases, exports, heads
+from recognizer_cases import MODEL_SPECS, MODELS_DIR, audio_cases, exports, feed_in_pieces, heads
 
 import nemo_fast
 
@@ -17,14 +17,6 @@ def longer_audio() -> np.ndarray:
     rng = np.random.default_rng(3)
     y = np.concatenate([0.7 * x, 1.3 * x[: len(x) // 2]])
     return (y + rng.normal(0, 1e-3, len(y))).astype(np.float32)
-
-
-def feed_in_pieces(recognizer, audio, piece=2731):
-    stream = recognizer.create_stream()
-    for i in range(0, len(audio), piece):
-        stream.accept_waveform(audio[i : i + piece], 16000)
-    stream.input_finished()
-    return stream.result()
 
 
 @pytest.mark.parametrize("name", ["rnnt_bpe_d48_80mel", "tdt_bpe_d48_80mel"])
@@ -109,7 +101,7 @@ def test_committed_exports_match_live_nemo(nemo_models, spec, lookahead, name):
             else:
                 tokens = reference.nemo_offline_transducer_tokens(model, audio)
             recognizer = nemo_fast.Recognizer(MODELS_DIR / name, decoder=transducer, streaming_mode=mode)
-            assert feed_in_pieces(recognizer, audio).token_ids == tokens
+            assert feed_in_pieces(recognizer, audio, 2731).token_ids == tokens
         if not has_ctc:
             continue
         if spec.streaming:
@@ -117,7 +109,7 @@ def test_committed_exports_match_live_nemo(nemo_models, spec, lookahead, name):
         else:
             ref, tokens = reference.nemo_offline_log_probs(model, audio)
         recognizer = nemo_fast.Recognizer(MODELS_DIR / name, decoder="ctc", keep_log_probs=True, streaming_mode=mode)
-        ours = feed_in_pieces(recognizer, audio)
+        ours = feed_in_pieces(recognizer, audio, 2731)
         assert ours.log_probs.shape == ref.shape
         assert np.abs(ours.log_probs - ref).max() <= 1e-4
         assert ours.token_ids == tokens

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from recognizer_cases import feed_in_pieces
 from shipped_model_cases import EXAMPLE_WAV, GOLDEN, SHIPPED_MODEL, audio_cases
 
 import nemo_fast
@@ -41,14 +42,6 @@ def test_shipped_files_are_small():
     assert total <= 25 * 2**20
 
 
-def feed_and_finish(stream, audio: np.ndarray, piece: int | None):
-    piece = piece or len(audio)
-    for i in range(0, len(audio), piece):
-        stream.accept_waveform(audio[i : i + piece], 16000)
-    stream.input_finished()
-    return stream.result()
-
-
 @pytest.mark.parametrize("feed", sorted(FEEDS))
 @pytest.mark.parametrize("mode", ["default", "pad_and_drop_preencoded"])
 def test_trained_model_matches_nemo_streaming(mode, feed):
@@ -56,7 +49,7 @@ def test_trained_model_matches_nemo_streaming(mode, feed):
     texts = golden_texts()
     recognizer = nemo_fast.Recognizer(SHIPPED_MODEL, decoder="ctc", keep_log_probs=True, streaming_mode=mode)
     for case, audio in audio_cases().items():
-        result = feed_and_finish(recognizer.create_stream(), audio, FEEDS[feed])
+        result = feed_in_pieces(recognizer, audio, FEEDS[feed])
         ref = arrays[f"{case}.{mode}.log_probs"]
         where = f"{case} {mode} fed {feed}"
         assert result.log_probs.shape == ref.shape, where
@@ -80,7 +73,7 @@ def test_trained_transducer_matches_nemo_streaming(mode, feed):
     texts = golden_texts()
     recognizer = nemo_fast.Recognizer(SHIPPED_MODEL, decoder="rnnt", streaming_mode=mode)
     for case, audio in audio_cases().items():
-        result = feed_and_finish(recognizer.create_stream(), audio, FEEDS[feed])
+        result = feed_in_pieces(recognizer, audio, FEEDS[feed])
         where = f"{case} {mode} fed {feed}"
         assert result.token_ids == arrays[f"{case}.{mode}.transducer_tokens"].tolist(), where
         assert result.text == texts[f"{case}.{mode}.transducer"], where

@@ -70,3 +70,13 @@ def load_golden(name: str) -> tuple[dict, dict]:
     arrays = dict(np.load(GOLDEN_DIR / f"{name}.npz"))
     texts = json.loads((GOLDEN_DIR / f"{name}.json").read_text())
     return arrays, texts
+
+
+def feed_in_pieces(recognizer, audio: np.ndarray, piece: int | None):
+    """One stream fed `piece` samples at a time (None: all at once), then finished; its result."""
+    stream = recognizer.create_stream()
+    piece = piece or len(audio)
+    for i in range(0, len(audio), piece):
+        stream.accept_waveform(audio[i : i + piece], 16000)
+    stream.input_finished()
+    return stream.result()
