@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <mutex>
 #include <sstream>
 
@@ -43,37 +42,15 @@ GraphOptimizationLevel ToOrtLevel(int level) {
   Fail(ErrorCode::kInvalidConfig, "graph_optimization_level must be 0, 1, 2 or 99, got ", level);
 }
 
-// ONNX Runtime frees each weight's original copy after prepacking it, but glibc keeps freed heap memory
-// below its trim threshold, so a process held the weights twice after loading (large model: 780 instead of
-// 510 MB, peak and resident). While sessions load, ask glibc to return freed memory at once, then put its
-// threshold back (MALLOC_TRIM_THRESHOLD_ if the user set one, else glibc's default). Setting the threshold
-// fixes glibc's otherwise adaptive mmap threshold at its current value; nothing else changes.
-class ReturnFreedMemoryWhileLoading {
- public:
-  ReturnFreedMemoryWhileLoading() {
+// ONNX Runtime (1.3x) frees each weight's original copy after pre-packing it, but glibc keeps such freed heap
+// memory, so a process went on holding the weights twice (large model: 780 instead of 505 MB resident).
+// malloc_trim hands it back once; unlike changing glibc's thresholds it leaves the process's malloc tuning
+// alone. The transient peak while loading stays.
+void ReturnFreedHeapToSystem() {
 #if defined(__GLIBC__)
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (loading_++ == 0) mallopt(M_TRIM_THRESHOLD, 0);
+  malloc_trim(0);
 #endif
-  }
-  ~ReturnFreedMemoryWhileLoading() {
-#if defined(__GLIBC__)
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--loading_ == 0) {
-      const char* user = std::getenv("MALLOC_TRIM_THRESHOLD_");
-      mallopt(M_TRIM_THRESHOLD, user ? std::atoi(user) : kGlibcDefaultTrimThreshold);
-      malloc_trim(0);
-    }
-#endif
-  }
-  ReturnFreedMemoryWhileLoading(const ReturnFreedMemoryWhileLoading&) = delete;
-  ReturnFreedMemoryWhileLoading& operator=(const ReturnFreedMemoryWhileLoading&) = delete;
-
- private:
-  static constexpr int kGlibcDefaultTrimThreshold = 128 * 1024;
-  static inline std::mutex mutex_;
-  static inline int loading_ = 0;
-};
+}
 }  // namespace
 
 OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& config) : path_(model_path) {
@@ -83,7 +60,6 @@ OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& con
     Fail(ErrorCode::kInvalidConfig, "thread counts must be >= 0 (0: ONNX Runtime's default)");
   }
   Ort::Env& env = GlobalOrtEnv();
-  ReturnFreedMemoryWhileLoading return_freed_memory;
   try {
     Ort::SessionOptions options;
     options.SetIntraOpNumThreads(config.intra_op_threads);
@@ -91,6 +67,7 @@ OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& con
     options.SetGraphOptimizationLevel(ToOrtLevel(config.graph_optimization_level));
     for (const auto& [key, value] : config.config_entries) options.AddConfigEntry(key.c_str(), value.c_str());
     session_ = std::make_unique<Ort::Session>(env, model_path.c_str(), options);
+    ReturnFreedHeapToSystem();
     Ort::AllocatorWithDefaultOptions allocator;
     for (size_t i = 0; i < session_->GetInputCount(); ++i) {
       input_names_.emplace_back(session_->GetInputNameAllocated(i, allocator).get());
