@@ -219,6 +219,13 @@ RecognitionResult RecognizerStream::Result() const {
   return r;
 }
 
+namespace {
+// Buffers of one batched encoder call: stacked features and the stacked caches in and out.
+struct BatchScratch {
+  std::vector<float> features, channel, time, channel_next, time_next;
+};
+}  // namespace
+
 void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) const {
   const ModelSpec& s = spec();
   const int dim = s.feat_in;
@@ -236,7 +243,11 @@ void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) co
       for (size_t begin = 0; begin < members.size(); begin += config_.max_batch_size) {
         const size_t end = std::min(members.size(), begin + config_.max_batch_size);
         const int batch = static_cast<int>(end - begin);
-        std::vector<float> features(static_cast<size_t>(batch) * dim * frames);
+        // Scratch kept per thread: a batch of large-model caches is tens of MB, and allocating it afresh per
+        // call cost page faults on every tick (8 streams: 184 ms per tick against 131 ms for the encoder alone).
+        thread_local BatchScratch scratch;
+        std::vector<float>& features = scratch.features;
+        features.resize(static_cast<size_t>(batch) * dim * frames);
         std::vector<int64_t> lengths(batch, frames);
         for (int b = 0; b < batch; ++b) {
           members[begin + b].first->FillChunk(members[begin + b].second, features.data() + static_cast<size_t>(b) * dim * frames, frames);
@@ -255,7 +266,14 @@ void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) co
         } else {
           // Stack the rows' caches, run once, unstack into each stream's next-cache buffers.
           const int64_t ch = encoder_->cache_last_channel_row_size(), tm = encoder_->cache_last_time_row_size();
-          std::vector<float> channel(batch * ch), time(batch * tm), channel_next(batch * ch), time_next(batch * tm);
+          std::vector<float>& channel = scratch.channel;
+          std::vector<float>& time = scratch.time;
+          std::vector<float>& channel_next = scratch.channel_next;
+          std::vector<float>& time_next = scratch.time_next;
+          channel.resize(batch * ch);
+          time.resize(batch * tm);
+          channel_next.resize(batch * ch);
+          time_next.resize(batch * tm);
           std::vector<int64_t> cache_len(batch), cache_len_next(batch);
           for (int b = 0; b < batch; ++b) {
             RecognizerStream* st = members[begin + b].first;
