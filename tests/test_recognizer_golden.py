@@ -84,3 +84,19 @@ def test_token_times_are_output_frame_starts(export):
     for frame, token in zip(frames, result.token_ids):
         assert best[frame] == token != blank
         assert frame == 0 or best[frame - 1] != token  # the first frame of a run of this token
+
+
+@pytest.mark.parametrize("export", [name for name in EXPORTS if not name.endswith("_offline")])
+def test_streaming_exports_cache_keys_and_values_and_have_no_pointwise_convs(export):
+    """The two export rewrites the goldens above prove exact: the attention cache holds projected keys and
+    values (each frame projected once, not at every step of its window), and kernel-1 convolutions run as
+    MatMuls (batched over streams, weights pre-packed)."""
+    import onnx
+
+    model = onnx.load(str(MODELS_DIR / export / "model.onnx"))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["cache.last_channel_content"] == "keys_values"
+    assert int(meta["cache.last_channel_shape"].split(",")[2]) == 2 * int(meta["d_model"])
+    kernels = {tuple(a.ints) for n in model.graph.node if n.op_type == "Conv" for a in n.attribute
+               if a.name == "kernel_shape"}
+    assert (1,) not in kernels

@@ -158,7 +158,12 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     import nemo
     from nemo.core.classes.common import typecheck
 
-    from nemo_fast.export.wrappers import CacheAwareEncoderExport, OfflineEncoderExport
+    from nemo_fast.export.wrappers import (
+        CacheAwareEncoderExport,
+        OfflineEncoderExport,
+        key_value_attention_caches,
+        pointwise_convs_as_matmuls,
+    )
 
     encoder = model.encoder
     if mode not in ("auto", "streaming", "offline"):
@@ -195,13 +200,16 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     onnx_path = out / "model.onnx"
     with tempfile.TemporaryDirectory() as tmp:
         tmp_onnx = Path(tmp) / "model.onnx"
-        with typecheck.disable_checks(), torch.inference_mode():
+        with typecheck.disable_checks(), torch.inference_mode(), pointwise_convs_as_matmuls(model), \
+                key_value_attention_caches(encoder) as keys_values:
             if streaming:
                 lookahead = select_lookahead(encoder, att_context_size)
                 encoder.export_cache_support = True
                 encoder.setup_streaming_params()
                 cfg = encoder.streaming_cfg
                 channel, time, _ = encoder.get_initial_cache_state(batch_size=1)
+                if keys_values:
+                    channel = torch.cat([channel, channel], dim=-1)
                 meta.update({
                     "att_context_size": f"{lookahead[0]},{lookahead[1]}",
                     "att_context_sizes_available": ";".join(
@@ -215,6 +223,7 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
                     "streaming.last_channel_cache_size": str(int(cfg.last_channel_cache_size)),
                     "cache.last_channel_shape": f"{channel.shape[0]},{channel.shape[2]},{channel.shape[3]}",
                     "cache.last_time_shape": f"{time.shape[0]},{time.shape[2]},{time.shape[3]}",
+                    "cache.last_channel_content": "keys_values" if keys_values else "inputs",
                 })  # fmt: skip
                 _export_streaming(model, CacheAwareEncoderExport(model, encoder_heads), tmp_onnx, channel, time)
             else:

@@ -29,7 +29,11 @@ streaming.sampling_frames          "first,later": shorter final chunks are not r
 streaming.drop_extra_pre_encoded   frames dropped after subsampling (0 for the default first chunk)
 streaming.valid_out_len            outputs kept per chunk, all of them on the last chunk
 streaming.last_channel_cache_size  attention cache frames
-cache.last_channel_shape           "layers,frames,d_model" per batch row (batch-first layout)
+cache.last_channel_shape           "layers,frames,width" per batch row (batch-first layout); width is
+                                   2*d_model when the cache holds keys and values, else d_model
+cache.last_channel_content         "keys_values": each layer's projected keys then values of the past
+                                   frames (nemo_fast's export of relative-position attention);
+                                   "inputs": NeMo's own cache, the attention's normalized input
 cache.last_time_shape              "layers,d_model,kernel-1" per batch row
 quantization                       "int8" when the encoder graph was dynamically quantized (absent: float)
 transducer.decoder_file            (transducers) the prediction-network step graph beside model.onnx

@@ -52,7 +52,7 @@ struct ModelSpec {
   std::string tokens_file;      // relative to the model directory
   std::array<int, 2> att_context_size{};
   StreamingGeometry geometry;
-  std::array<int64_t, 3> cache_last_channel_shape{};  // per batch row: layers, cache frames, d_model
+  std::array<int64_t, 3> cache_last_channel_shape{};  // per batch row: layers, cache frames, width
   std::array<int64_t, 3> cache_last_time_shape{};     // per batch row: layers, d_model, kernel - 1
   TransducerSpec transducer;                          // when decoders holds "rnnt" or "tdt"
 
