@@ -328,6 +328,7 @@ def measure_child(system: str, model_dir: Path, threads: int, seconds: float, re
         "rtf_runs": [t / seconds for t in raw["times_s"]],
         "chunk_seconds": later / 16000,
         "peak_rss_mb": _memory_mb("VmHWM"),
+        "final_rss_mb": _memory_mb("VmRSS"),  # resident after the runs, the system still loaded
         "audio_rss_mb": audio_rss_mb,  # the process with its test audio, before the system loads
         "latency_ms": {},
     }
@@ -366,7 +367,7 @@ def speed(workdir: Path, threads_list, repeats: int, seconds: float, systems, mo
                 row = {"model": model, "system": system, "threads": threads, **json.loads(line[7:])}
                 results["runs"].append(row)
                 lat = " ".join(f"@{k}: {v['p50']:.1f}/{v['p95']:.1f} ms" for k, v in row["latency_ms"].items())
-                print(f"{model:14s} {threads}t {system:17s} RTF {row['rtf']:.4f}  peak {row['peak_rss_mb']:.0f} MB"
+                print(f"{model:14s} {threads}t {system:17s} RTF {row['rtf']:.4f}  peak {row['peak_rss_mb']:.0f} MB, final {row['final_rss_mb']:.0f} MB"
                       f" (audio {row['audio_rss_mb']:.0f} MB)"
                       f"  latency p50/p95 {lat}", flush=True)
                 write_json("streaming", results)
