@@ -97,6 +97,35 @@ def check_batched_equals_single(recognizer):
             np.testing.assert_allclose(batched.log_probs, single.log_probs, atol=1e-5)
 
 
+def test_batches_that_change_between_ticks_equal_single_streams(recognizer):
+    """decode_streams reuses the last call's stacked caches when the same streams come back in the same
+    order; a stream decoded alone in between, a reset stream or a new order must each invalidate that."""
+    audios = [SPEECH, SPEECH[3000:], SPEECH[7000:]]
+    singles = [recognizer.transcribe(a, sample_rate=16000) for a in audios]
+    streams = [recognizer.create_stream() for _ in audios]
+    order = [0, 1, 2]
+    for tick, start in enumerate(range(0, len(SPEECH), 1600)):
+        if tick == 6:  # one stream goes on alone for a while, decoding as it is fed
+            for alone in range(start, start + 3 * 1600, 1600):
+                streams[1].accept_waveform(audios[1][alone : alone + 1600], 16000)
+        if tick == 12:  # a stream starts over
+            streams[2].reset()
+            streams[2].accept_waveform_only(audios[2][:start], 16000)
+        if tick == 15:
+            order = [2, 0, 1]
+        for i in order:
+            offset = start + (3 * 1600 if i == 1 and tick >= 6 else 0)
+            streams[i].accept_waveform_only(audios[i][offset : offset + 1600], 16000)
+        recognizer.decode_streams([streams[i] for i in order])
+    for stream in streams:
+        stream.input_finished_only()
+    recognizer.decode_streams(streams)
+    for stream, single in zip(streams, singles):
+        batched = stream.result()
+        assert batched.token_ids == single.token_ids
+        np.testing.assert_allclose(batched.log_probs, single.log_probs, atol=1e-5)
+
+
 def test_reset_equals_a_fresh_stream(recognizer):
     stream = recognizer.create_stream()
     feed(stream, SPEECH[:20000], [7000])

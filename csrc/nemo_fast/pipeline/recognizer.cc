@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -11,7 +12,13 @@
 #include "nemo_fast/common/error.h"
 
 namespace nemo_fast {
+
 namespace {
+
+uint64_t NewCacheVersion() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 bool IsDirectory(const std::string& path) {
   struct stat st;
@@ -82,6 +89,7 @@ void RecognizerStream::Reset() {
     cache_time_next_.assign(enc.cache_last_time_row_size(), 0.0f);
   }
   cache_len_ = cache_len_next_ = 0;
+  cache_version_ = NewCacheVersion();
   ctc_decoder_.Reset();
   if (transducer_decoder_) transducer_decoder_->Reset();
   log_probs_.clear();
@@ -193,6 +201,7 @@ void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_ou
     std::swap(cache_channel_, cache_channel_next_);
     std::swap(cache_time_, cache_time_next_);
     std::swap(cache_len_, cache_len_next_);
+    cache_version_ = NewCacheVersion();
   }
   ++step_;
   next_start_ = plan.start + plan.shift;
@@ -223,6 +232,9 @@ namespace {
 // Buffers of one batched encoder call: stacked features and the stacked caches in and out.
 struct BatchScratch {
   std::vector<float> features, channel, time, channel_next, time_next;
+  // Cache versions of the streams whose current caches channel_next/time_next hold, row by row: when the
+  // same streams come back in the same order (lock-step serving), the last outputs are the next inputs.
+  std::vector<uint64_t> versions;
 };
 }  // namespace
 
@@ -270,6 +282,15 @@ void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) co
           std::vector<float>& time = scratch.time;
           std::vector<float>& channel_next = scratch.channel_next;
           std::vector<float>& time_next = scratch.time_next;
+          bool stacked = scratch.versions.size() == static_cast<size_t>(batch);
+          for (int b = 0; stacked && b < batch; ++b) {
+            stacked = members[begin + b].first->cache_version_ == scratch.versions[b];
+          }
+          scratch.versions.clear();
+          if (stacked) {
+            std::swap(channel, channel_next);
+            std::swap(time, time_next);
+          }
           channel.resize(batch * ch);
           time.resize(batch * tm);
           channel_next.resize(batch * ch);
@@ -277,8 +298,10 @@ void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) co
           std::vector<int64_t> cache_len(batch), cache_len_next(batch);
           for (int b = 0; b < batch; ++b) {
             RecognizerStream* st = members[begin + b].first;
-            std::memcpy(channel.data() + b * ch, st->cache_channel_.data(), ch * sizeof(float));
-            std::memcpy(time.data() + b * tm, st->cache_time_.data(), tm * sizeof(float));
+            if (!stacked) {
+              std::memcpy(channel.data() + b * ch, st->cache_channel_.data(), ch * sizeof(float));
+              std::memcpy(time.data() + b * tm, st->cache_time_.data(), tm * sizeof(float));
+            }
             cache_len[b] = st->cache_len_;
           }
           EncoderBatch eb{batch, frames, features.data(), lengths.data(), std::get<1>(shape), channel.data(),
@@ -294,6 +317,9 @@ void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) co
         for (int b = 0; b < batch; ++b) {
           const float* rows = out.frames_data.data() + static_cast<size_t>(b) * out.frames * out.dim;
           members[begin + b].first->CompleteChunk(members[begin + b].second, rows, out.lengths[b]);
+        }
+        if (s.streaming && batch > 1) {
+          for (int b = 0; b < batch; ++b) scratch.versions.push_back(members[begin + b].first->cache_version_);
         }
       }
     }

@@ -123,6 +123,7 @@ class RecognizerStream {
   std::vector<float> cache_channel_, cache_channel_next_;
   std::vector<float> cache_time_, cache_time_next_;
   int64_t cache_len_ = 0, cache_len_next_ = 0;
+  uint64_t cache_version_ = 0;  // new, process-wide unique value whenever the caches change (DecodeStreams)
   CtcGreedyDecoder ctc_decoder_;
   std::unique_ptr<TransducerGreedyDecoder> transducer_decoder_;  // when the recognizer uses the transducer
   std::vector<float> log_probs_;
