@@ -67,19 +67,25 @@ def _is_pointwise_conv(module: nn.Module) -> bool:
 
 
 @contextlib.contextmanager
+def _modules_swapped(swaps: list[tuple[nn.Module, str, nn.Module]]):
+    """Sets each (parent, attribute name, replacement) for the duration, then puts the originals back."""
+    originals = [(parent, name, getattr(parent, name)) for parent, name, _ in swaps]
+    for parent, name, replacement in swaps:
+        setattr(parent, name, replacement)
+    try:
+        yield
+    finally:
+        for parent, name, original in originals:
+            setattr(parent, name, original)
+
+
+@contextlib.contextmanager
 def pointwise_convs_as_matmuls(model: nn.Module):
     """While exporting, swap every pointwise nn.Conv1d of the model for _PointwiseConvAsMatMul."""
-    swapped = []
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if _is_pointwise_conv(child):
-                setattr(parent, name, _PointwiseConvAsMatMul(child))
-                swapped.append((parent, name, child))
-    try:
-        yield len(swapped)
-    finally:
-        for parent, name, child in swapped:
-            setattr(parent, name, child)
+    swaps = [(parent, name, _PointwiseConvAsMatMul(child)) for parent in model.modules()
+             for name, child in parent.named_children() if _is_pointwise_conv(child)]
+    with _modules_swapped(swaps):
+        yield
 
 
 class _KeyValueCachedAttention(nn.Module):
@@ -127,18 +133,12 @@ def key_value_attention_caches(encoder: nn.Module):
     from nemo.collections.asr.parts.submodules.multi_head_attention import RelPositionMultiHeadAttention
 
     layers = list(encoder.layers)
+    swaps = [(layer, "self_attn", _KeyValueCachedAttention(layer.self_attn)) for layer in layers]
     if not all(type(layer.self_attn) is RelPositionMultiHeadAttention and layer.self_attention_model == "rel_pos"
                for layer in layers):
-        yield False
-        return
-    originals = [layer.self_attn for layer in layers]
-    for layer in layers:
-        layer.self_attn = _KeyValueCachedAttention(layer.self_attn)
-    try:
-        yield True
-    finally:
-        for layer, attention in zip(layers, originals):
-            layer.self_attn = attention
+        swaps = []
+    with _modules_swapped(swaps):
+        yield bool(swaps)
 
 
 class _EncoderHeads(nn.Module):
