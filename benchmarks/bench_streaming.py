@@ -1,7 +1,8 @@
 """Streaming speed of nemo_fast against what users would run instead, on the same model and audio.
 
     python benchmarks/bench_streaming.py prepare WORKDIR [--shipped-nemo MODEL.nemo]   # needs NeMo
-    python benchmarks/bench_streaming.py speed WORKDIR [--threads 1 2] [--repeats 3] [--seconds 60]
+    python benchmarks/bench_streaming.py speed WORKDIR [--threads 1 2] [--repeats 3] [--rounds 1] [--seconds 60]
+        [--systems ...] [--models ...] [--no-latency] [--output NAME]
     python benchmarks/bench_streaming.py capacity WORKDIR [--lookahead 70,1] [--threads 2]
     python benchmarks/bench_streaming.py plot
 
@@ -22,10 +23,10 @@ peak memory is its own), one after the other:
 * sherpa-onnx: `OnlineRecognizer.from_nemo_ctc` on the stock export, pieces of one chunk shift.
 
 Real-time factor = compute seconds / audio seconds over `--seconds` of speech, median of `--repeats` after
-a warm-up. Latency: the time from handing over one chunk's audio to having its result, at stream positions
+a warm-up; with `--rounds R` the whole sequence runs R times and the median pools all R x repeats streams. Latency: the time from handing over one chunk's audio to having its result, at stream positions
 1, 100 and 1000 (p50/p95 over the 20 chunks from each position, one long stream); for NeMo and the bare
 loop the time of one encoder step (their features are computed up front). Peak memory: the process's
-maximum resident set size. Results: benchmarks/results/streaming.json.
+maximum resident set size. Results: benchmarks/results/streaming.json (`--output NAME`: NAME.json).
 
 `capacity` feeds N simulated real-time streams in lock step, one chunk each per tick, and finds the most
 streams whose p95 tick time stays under the chunk duration: batched (`Recognizer.decode_streams`, one
@@ -166,7 +167,8 @@ def _pieces(audio, first: int, later: int):
 
 
 def _time_streams(one_stream, audio, long_audio, repeats: int) -> dict:
-    """One warm-up stream, `repeats` timed streams of `audio`, then per-chunk latencies of `long_audio`."""
+    """One warm-up stream, `repeats` timed streams of `audio`, then per-chunk latencies of `long_audio`
+    (skipped when it is None)."""
     one_stream(audio)
     times = []
     for _ in range(repeats):
@@ -174,7 +176,8 @@ def _time_streams(one_stream, audio, long_audio, repeats: int) -> dict:
         one_stream(audio)
         times.append(time.perf_counter() - start)
     latencies: list[float] = []
-    one_stream(long_audio, latencies)
+    if long_audio is not None:
+        one_stream(long_audio, latencies)
     return {"times_s": times, "latencies_s": latencies}
 
 
@@ -238,7 +241,7 @@ def run_bare_onnxruntime(model_dir: Path, threads: int, audio, long_audio, repea
                 latencies.append(time.perf_counter() - start)
             channel, conv, channel_len = outputs[-3:]
 
-    return _time_streams(one_stream, chunks(audio), chunks(long_audio), repeats)
+    return _time_streams(one_stream, chunks(audio), None if long_audio is None else chunks(long_audio), repeats)
 
 
 def run_nemo(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
@@ -315,11 +318,11 @@ RUNNERS = {
 }
 
 
-def measure_child(system: str, model_dir: Path, threads: int, seconds: float, repeats: int) -> None:
+def measure_child(system: str, model_dir: Path, threads: int, seconds: float, repeats: int, latency: bool) -> None:
     """One system, one model, one thread count, in this (fresh) process; prints one JSON line."""
     first, later = _chunk_samples(model_dir / "nemo_fast")
     audio = tiled_speech(seconds)
-    long_audio = tiled_speech((first + later * (max(LATENCY_POSITIONS) + LATENCY_WINDOW)) / 16000)
+    long_audio = tiled_speech((first + later * (max(LATENCY_POSITIONS) + LATENCY_WINDOW)) / 16000) if latency else None
     audio_rss_mb = _memory_mb("VmRSS")
     raw = RUNNERS[system](model_dir, threads, audio, long_audio, repeats)
     latencies = raw["latencies_s"]
@@ -351,27 +354,37 @@ def _memory_mb(field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def speed(workdir: Path, threads_list, repeats: int, seconds: float, systems, models) -> None:
-    results = {"stamp": stamp(), "seconds": seconds, "repeats": repeats, "runs": []}
-    for model in models:
-        write_contract(workdir / model / "nemo_fast")
-        for threads in threads_list:
-            for system in systems:
-                cmd = [sys.executable, __file__, "measure", system, str(workdir / model), "--threads", str(threads),
-                       "--seconds", str(seconds), "--repeats", str(repeats)]  # fmt: skip
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
-                if line is None:
-                    print(f"{model} {system} {threads} thread(s) FAILED:\n{proc.stderr[-3000:]}", flush=True)
-                    continue
-                row = {"model": model, "system": system, "threads": threads, **json.loads(line[7:])}
-                results["runs"].append(row)
-                lat = " ".join(f"@{k}: {v['p50']:.1f}/{v['p95']:.1f} ms" for k, v in row["latency_ms"].items())
-                print(f"{model:14s} {threads}t {system:17s} RTF {row['rtf']:.4f}  peak {row['peak_rss_mb']:.0f} MB, final {row['final_rss_mb']:.0f} MB"
-                      f" (audio {row['audio_rss_mb']:.0f} MB)"
-                      f"  latency p50/p95 {lat}", flush=True)
-                write_json("streaming", results)
+def speed(workdir: Path, threads_list, repeats: int, rounds: int, seconds: float, systems, models, output: str,
+          latency: bool) -> None:  # fmt: skip
+    results = {"stamp": stamp(), "seconds": seconds, "repeats": repeats, "rounds": rounds, "runs": []}
+    for round_index in range(rounds):
+        for model in models:
+            write_contract(workdir / model / "nemo_fast")
+            for threads in threads_list:
+                for system in systems:
+                    cmd = [sys.executable, __file__, "measure", system, str(workdir / model), "--threads",
+                           str(threads), "--seconds", str(seconds), "--repeats", str(repeats)]  # fmt: skip
+                    cmd += [] if latency else ["--no-latency"]
+                    proc = subprocess.run(cmd, capture_output=True, text=True)
+                    line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
+                    if line is None:
+                        print(f"{model} {system} {threads} thread(s) FAILED:\n{proc.stderr[-3000:]}", flush=True)
+                        continue
+                    row = {"round": round_index, "model": model, "system": system, "threads": threads,
+                           **json.loads(line[7:])}  # fmt: skip
+                    results["runs"].append(row)
+                    lat = " ".join(f"@{k}: {v['p50']:.1f}/{v['p95']:.1f} ms" for k, v in row["latency_ms"].items())
+                    print(f"round {round_index + 1}/{rounds} {model:14s} {threads}t {system:17s} RTF {row['rtf']:.4f}"
+                          f"  peak {row['peak_rss_mb']:.0f} MB, final {row['final_rss_mb']:.0f} MB"
+                          f" (audio {row['audio_rss_mb']:.0f} MB)  latency p50/p95 {lat}", flush=True)
+                    write_json(output, results)
     print(markdown_table(results))
+
+
+def median_rtf(rows: list[dict], model: str, threads: int, system: str) -> float | None:
+    """Median real-time factor of one system over every timed stream of every round (None if not run)."""
+    runs = [t for r in rows if (r["model"], r["threads"], r["system"]) == (model, threads, system) for t in r["rtf_runs"]]
+    return statistics.median(runs) if runs else None
 
 
 def markdown_table(results: dict) -> str:
@@ -381,10 +394,10 @@ def markdown_table(results: dict) -> str:
     lines = ["| model, threads | " + " | ".join(systems) + " | nemo_fast / bare |",
              "|---|" + "---:|" * (len(systems) + 1)]
     for model, threads in keys:
-        by = {r["system"]: r for r in rows if r["model"] == model and r["threads"] == threads}
-        cells = [f"{by[s]['rtf']:.4f}" if s in by else "–" for s in systems]
-        ratio = (f"{by['nemo_fast']['rtf'] / by['bare_onnxruntime']['rtf']:.3f}"
-                 if "nemo_fast" in by and "bare_onnxruntime" in by else "–")  # fmt: skip
+        rtf = {s: median_rtf(rows, model, threads, s) for s in systems}
+        cells = [f"{rtf[s]:.4f}" if rtf[s] is not None else "–" for s in systems]
+        ratio = (f"{rtf['nemo_fast'] / rtf['bare_onnxruntime']:.3f}"
+                 if rtf.get("nemo_fast") and rtf.get("bare_onnxruntime") else "–")  # fmt: skip
         lines.append(f"| {model}, {threads} | " + " | ".join(cells) + f" | {ratio} |")
     return "\n".join(lines)
 
@@ -473,13 +486,12 @@ def plot() -> None:
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.8 / len(systems)
     for i, system in enumerate(systems):
-        values = [next((r["rtf"] for r in rows if (r["model"], r["threads"], r["system"]) == (*k, system)), 0)
-                  for k in keys]  # fmt: skip
+        values = [median_rtf(rows, *k, system) or 0 for k in keys]
         ax.bar([x + i * width for x in range(len(keys))], values, width, label=system)
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(keys))])
     ax.set_xticklabels([f"{m}\n{t} thread{'s' if t > 1 else ''}" for m, t in keys], fontsize=8)
     ax.set_ylabel("real-time factor (lower is faster)")
-    ax.set_title(f"Streaming CTC, {results['stamp']['cores']}-core CPU, median of {results['repeats']}")
+    ax.set_title(f"Streaming CTC, {results['stamp']['cores']}-core CPU, median of {results['repeats'] * results.get('rounds', 1)}")
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = RESULTS_DIR / "streaming.png"
@@ -497,6 +509,12 @@ def main() -> None:
     p.add_argument("workdir", type=Path)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run every system this many times, interleaved, so that a slow spell of a shared machine "
+                        "hits all systems alike; medians pool every round")
+    p.add_argument("--output", default="streaming", help="results/NAME.json")
+    p.add_argument("--no-latency", dest="latency", action="store_false",
+                   help="skip the per-chunk latencies (and their 1,000-chunk stream): real-time factors only")
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
@@ -506,6 +524,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--seconds", type=float, required=True)
     p.add_argument("--repeats", type=int, required=True)
+    p.add_argument("--no-latency", dest="latency", action="store_false")
     p = sub.add_parser("capacity")
     p.add_argument("workdir", type=Path)
     p.add_argument("--model", default="large_70_1")
@@ -517,12 +536,12 @@ def main() -> None:
 
     if args.command == "measure":
         limit_threads(args.threads)
-        measure_child(args.system, args.model_dir, args.threads, args.seconds, args.repeats)
+        measure_child(args.system, args.model_dir, args.threads, args.seconds, args.repeats, args.latency)
     elif args.command == "prepare":
         prepare(args.workdir, args.shipped_nemo)
     elif args.command == "speed":
-        speed(args.workdir, args.threads, args.repeats, args.seconds, args.systems,
-              [m for m in args.models if (args.workdir / m).exists()])
+        speed(args.workdir, args.threads, args.repeats, args.rounds, args.seconds, args.systems,
+              [m for m in args.models if (args.workdir / m).exists()], args.output, args.latency)
     elif args.command == "capacity":
         limit_threads(args.threads)
         capacity(args.workdir, args.model, args.threads, args.warmup_ticks, args.ticks)
