@@ -2,10 +2,13 @@
 with NeMo on the CPU, resumable.
 
     python recipes/shipped_model/train.py DATA_DIR WORK_DIR [--max-steps N] [--threads 2]
+    python recipes/shipped_model/train.py DATA_DIR WORK_DIR --continue-from EARLIER_WORK/model.nemo --max-steps N
     python recipes/shipped_model/train.py DATA_DIR WORK_DIR --head hybrid --encoder-from CTC_WORK/model.nemo
 
-The second form adds an RNN-T head to a trained CTC model: the encoder and CTC head are copied from it and
-frozen, and only the prediction network and joint train.
+The second form goes on training a finished model with a fresh learning-rate schedule (a short warmup, no
+plateau to leave). The third adds an RNN-T head to a trained CTC model: the encoder and CTC head are copied
+from it and frozen, and only the prediction network and joint train (with --continue-from HYBRID.nemo they
+start from that model's RNN-T head instead of random weights).
 
 Seeded. Writes WORK_DIR/tokenizer/ (SentencePiece BPE, 2048 pieces, trained on the training text),
 WORK_DIR/checkpoints/last.ckpt every 250 steps (a rerun resumes from it), and WORK_DIR/model.nemo at the end.
@@ -53,9 +56,14 @@ def train_tokenizer(manifest: Path, out: Path) -> Path:
 # this peak, a warmup over the first quarter and no SpecAugment left it by step 1,500 (see README).
 PEAK_LR = 1e-3
 WARMUP_FRACTION = 0.25
+# A model that goes on training is past the plateau; it only needs the optimizer's moments re-estimated.
+CONTINUED_WARMUP_FRACTION = 0.05
 
 
-def model_config(data: Path, tokenizer_dir: Path, max_steps: int, head: str = "ctc", spec_augment: bool = False) -> dict:
+def model_config(
+    data: Path, tokenizer_dir: Path, max_steps: int, head: str = "ctc", spec_augment: bool = False,
+    warmup_fraction: float = WARMUP_FRACTION,
+) -> dict:  # fmt: skip
     cfg = {
         "sample_rate": 16000,
         "tokenizer": {"dir": str(tokenizer_dir), "type": "bpe"},
@@ -91,7 +99,7 @@ def model_config(data: Path, tokenizer_dir: Path, max_steps: int, head: str = "c
         },
         "optim": {
             "name": "adamw", "lr": PEAK_LR, "betas": [0.9, 0.98], "weight_decay": 1e-3,
-            "sched": {"name": "CosineAnnealing", "warmup_steps": int(max_steps * WARMUP_FRACTION), "min_lr": 1e-5,
+            "sched": {"name": "CosineAnnealing", "warmup_steps": int(max_steps * warmup_fraction), "min_lr": 1e-5,
                       "max_steps": max_steps},
         },
     }  # fmt: skip
@@ -129,6 +137,9 @@ def main() -> None:
     parser.add_argument("--encoder-from", type=Path, metavar="CTC.nemo",
                         help="with --head hybrid: copy and freeze this CTC model's encoder and CTC head, train the "
                              "RNN-T head only")
+    parser.add_argument("--continue-from", type=Path, metavar="MODEL.nemo",
+                        help="start from this trained model's weights (same head type and tokenizer) with a fresh "
+                             "schedule")
     args = parser.parse_args()
     if args.encoder_from and args.head != "hybrid":
         parser.error("--encoder-from needs --head hybrid")
@@ -147,7 +158,10 @@ def main() -> None:
     val_rows = (args.data_dir / "test_seen_voices.json").read_text().splitlines()[:192]
     (args.data_dir / "val.json").write_text("\n".join(val_rows) + "\n")
     tokenizer_dir = train_tokenizer(args.data_dir / "train.json", args.work_dir / "tokenizer")
-    cfg = OmegaConf.create(model_config(args.data_dir, tokenizer_dir, args.max_steps, args.head, args.spec_augment))
+    warmup = CONTINUED_WARMUP_FRACTION if args.continue_from else WARMUP_FRACTION
+    cfg = OmegaConf.create(
+        model_config(args.data_dir, tokenizer_dir, args.max_steps, args.head, args.spec_augment, warmup)
+    )
     if args.encoder_from:
         cfg.aux_ctc.ctc_loss_weight = 0.0  # the CTC head is frozen: its loss would only cost time
     checkpoints = args.work_dir / "checkpoints"
@@ -160,6 +174,8 @@ def main() -> None:
     )  # fmt: skip
     model_class = EncDecHybridRNNTCTCBPEModel if args.head == "hybrid" else EncDecCTCModelBPE
     model = model_class(cfg=cfg, trainer=trainer)
+    if args.continue_from:
+        copy_weights(model, model_class.restore_from(str(args.continue_from), map_location="cpu"), args.continue_from)
     if args.encoder_from:
         copy_and_freeze_ctc_model(model, args.encoder_from)
     model._train_dl = _bucketed_loader(model._train_dl, cfg.train_ds.batch_size)
@@ -171,16 +187,27 @@ def main() -> None:
     model.save_to(str(args.work_dir / "model.nemo"))
 
 
+def _check_same_tokenizer(model, source, source_path: Path) -> None:
+    theirs = [source.tokenizer.ids_to_tokens([i])[0] for i in range(source.tokenizer.vocab_size)]
+    ours = [model.tokenizer.ids_to_tokens([i])[0] for i in range(model.tokenizer.vocab_size)]
+    if theirs != ours:
+        raise SystemExit(f"{source_path} has a different tokenizer than {model.cfg.tokenizer.dir}")
+
+
+def copy_weights(model, source, source_path: Path) -> None:
+    """All weights of a trained model of the same architecture (strict: a missing or extra tensor is an
+    error)."""
+    _check_same_tokenizer(model, source, source_path)
+    model.load_state_dict(source.state_dict())
+
+
 def copy_and_freeze_ctc_model(hybrid, ctc_nemo: Path) -> None:
     """Loads a CTC model's encoder and CTC decoder into the hybrid model and freezes them, so the hybrid's
     CTC head computes exactly what the CTC model did."""
     from nemo.collections.asr.models import EncDecCTCModelBPE
 
     ctc = EncDecCTCModelBPE.restore_from(str(ctc_nemo), map_location="cpu")
-    theirs = [ctc.tokenizer.ids_to_tokens([i])[0] for i in range(ctc.tokenizer.vocab_size)]
-    ours = [hybrid.tokenizer.ids_to_tokens([i])[0] for i in range(hybrid.tokenizer.vocab_size)]
-    if theirs != ours:
-        raise SystemExit(f"{ctc_nemo} has a different tokenizer than {hybrid.cfg.tokenizer.dir}")
+    _check_same_tokenizer(hybrid, ctc, ctc_nemo)
     hybrid.encoder.load_state_dict(ctc.encoder.state_dict())
     hybrid.ctc_decoder.load_state_dict(ctc.decoder.state_dict())
     for module in (hybrid.encoder, hybrid.ctc_decoder):
