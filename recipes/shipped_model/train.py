@@ -8,7 +8,8 @@ with NeMo on the CPU, resumable.
 The second form goes on training a finished model with a fresh learning-rate schedule (a short warmup, no
 plateau to leave). The third adds an RNN-T head to a trained CTC model: the encoder and CTC head are copied
 from it and frozen, and only the prediction network and joint train (with --continue-from HYBRID.nemo they
-start from that model's RNN-T head instead of random weights).
+start from that model's RNN-T head instead of random weights). Both check that the source model has the same
+tokenizer: copy its WORK_DIR/tokenizer/ into the new WORK_DIR first.
 
 Seeded. Writes WORK_DIR/tokenizer/ (SentencePiece BPE, 2048 pieces, trained on the training text),
 WORK_DIR/checkpoints/last.ckpt every 250 steps (a rerun resumes from it), and WORK_DIR/model.nemo at the end.
