@@ -23,8 +23,9 @@ peak memory is its own), one after the other:
 * sherpa-onnx: `OnlineRecognizer.from_nemo_ctc` on the stock export, pieces of one chunk shift.
 
 Real-time factor = compute seconds / audio seconds over `--seconds` of speech, median of `--repeats` after
-a warm-up; with `--rounds R` the whole sequence runs R times and the median pools all R x repeats streams. Latency: the time from handing over one chunk's audio to having its result, at stream positions
-1, 100 and 1000 (p50/p95 over the 20 chunks from each position, one long stream); for NeMo and the bare
+a warm-up; with `--rounds R` the whole sequence runs R times, the median pools all R x repeats streams
+and the table also gives the nemo_fast / bare ratio within each round. Latency: the time from handing over
+one chunk's audio to having its result, at stream positions 1, 100 and 1000 (p50/p95 over the 20 chunks from each position, one long stream); for NeMo and the bare
 loop the time of one encoder step (their features are computed up front). Peak memory: the process's
 maximum resident set size. Results: benchmarks/results/streaming.json (`--output NAME`: NAME.json).
 
@@ -357,9 +358,10 @@ def _memory_mb(field: str) -> float:
 def speed(workdir: Path, threads_list, repeats: int, rounds: int, seconds: float, systems, models, output: str,
           latency: bool) -> None:  # fmt: skip
     results = {"stamp": stamp(), "seconds": seconds, "repeats": repeats, "rounds": rounds, "runs": []}
+    for model in models:
+        write_contract(workdir / model / "nemo_fast")
     for round_index in range(rounds):
         for model in models:
-            write_contract(workdir / model / "nemo_fast")
             for threads in threads_list:
                 for system in systems:
                     cmd = [sys.executable, __file__, "measure", system, str(workdir / model), "--threads",
@@ -381,9 +383,11 @@ def speed(workdir: Path, threads_list, repeats: int, rounds: int, seconds: float
     print(markdown_table(results))
 
 
-def median_rtf(rows: list[dict], model: str, threads: int, system: str) -> float | None:
-    """Median real-time factor of one system over every timed stream of every round (None if not run)."""
-    runs = [t for r in rows if (r["model"], r["threads"], r["system"]) == (model, threads, system) for t in r["rtf_runs"]]
+def median_rtf(rows: list[dict], model: str, threads: int, system: str, round_index: int | None = None) -> float | None:
+    """Median real-time factor of one system over every timed stream of every round, or of one round (None if
+    not run)."""
+    runs = [t for r in rows if (r["model"], r["threads"], r["system"]) == (model, threads, system)
+            and round_index in (None, r.get("round", 0)) for t in r["rtf_runs"]]  # fmt: skip
     return statistics.median(runs) if runs else None
 
 
@@ -391,14 +395,22 @@ def markdown_table(results: dict) -> str:
     rows = results["runs"]
     keys = sorted({(r["model"], r["threads"]) for r in rows})
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
-    lines = ["| model, threads | " + " | ".join(systems) + " | nemo_fast / bare |",
-             "|---|" + "---:|" * (len(systems) + 1)]
+    rounds = results.get("rounds", 1)
+    lines = ["| model, threads | " + " | ".join(systems) + " | nemo_fast / bare |"
+             + (" nemo_fast / bare by round |" if rounds > 1 else ""),
+             "|---|" + "---:|" * (len(systems) + 1 + (rounds > 1))]  # fmt: skip
+
+    def ratio(model: str, threads: int, round_index: int | None = None) -> str:
+        ours = median_rtf(rows, model, threads, "nemo_fast", round_index)
+        floor = median_rtf(rows, model, threads, "bare_onnxruntime", round_index)
+        return f"{ours / floor:.3f}" if ours and floor else "–"
+
     for model, threads in keys:
         rtf = {s: median_rtf(rows, model, threads, s) for s in systems}
         cells = [f"{rtf[s]:.4f}" if rtf[s] is not None else "–" for s in systems]
-        ratio = (f"{rtf['nemo_fast'] / rtf['bare_onnxruntime']:.3f}"
-                 if rtf.get("nemo_fast") and rtf.get("bare_onnxruntime") else "–")  # fmt: skip
-        lines.append(f"| {model}, {threads} | " + " | ".join(cells) + f" | {ratio} |")
+        by_round = ", ".join(ratio(model, threads, i) for i in range(rounds))
+        lines.append(f"| {model}, {threads} | " + " | ".join(cells) + f" | {ratio(model, threads)} |"
+                     + (f" {by_round} |" if rounds > 1 else ""))  # fmt: skip
     return "\n".join(lines)
 
 
