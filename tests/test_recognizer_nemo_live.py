@@ -185,3 +185,23 @@ def test_export_names_the_chosen_default_head(nemo_models, tmp_path):
     assert nemo_fast.Recognizer(out, decoder="rnnt").decoder == "rnnt"
     with pytest.raises(ConfigError, match="'tdt' is not one of this model's heads: rnnt, ctc"):
         export_model(None, tmp_path / "bad", model=hybrid, parity_check=False, default_decoder="tdt")
+
+
+@pytest.mark.parametrize("name", ["bpe_d48_128mel", "offline_char_d32_80mel"])
+def test_lean_subsampling_masks_equal_nemo_on_a_padded_batch(nemo_models, name):
+    """The exporter's subsampling convolutions (masked only before layers that mix frames) give NeMo's
+    MaskedConvSequential output bit for bit on a batch of three lengths, padding included, and its lengths."""
+    import torch
+
+    from nemo_fast.export.wrappers import _MaskedSubsamplingConvs
+
+    convs = nemo_models[name].encoder.pre_encode.conv
+    feat_in = nemo_models[name].encoder._feat_in
+    x = torch.randn(3, 203, feat_in, generator=torch.Generator().manual_seed(0)) * 3 - 5
+    lengths = torch.tensor([203, 150, 37])
+    with torch.inference_mode():
+        ref, ref_lengths = convs(x, lengths)
+        ours, our_lengths = _MaskedSubsamplingConvs(convs)(x, lengths)
+    assert torch.equal(our_lengths, ref_lengths)
+    assert torch.equal(ours, ref)
+    assert ours[2, :, int(ref_lengths[2]):].abs().max() == 0  # padding is zero, as in NeMo

@@ -6,6 +6,7 @@ metadata.py) and tokens.txt.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -162,6 +163,7 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
         CacheAwareEncoderExport,
         OfflineEncoderExport,
         key_value_attention_caches,
+        lean_subsampling_masks,
         pointwise_convs_as_matmuls,
     )
 
@@ -201,11 +203,12 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_onnx = Path(tmp) / "model.onnx"
         with typecheck.disable_checks(), torch.inference_mode(), pointwise_convs_as_matmuls(model), \
-                key_value_attention_caches(encoder) as keys_values:
+                lean_subsampling_masks(encoder), contextlib.ExitStack() as streaming_swaps:
             if streaming:
                 lookahead = select_lookahead(encoder, att_context_size)
                 encoder.export_cache_support = True
                 encoder.setup_streaming_params()
+                keys_values = streaming_swaps.enter_context(key_value_attention_caches(encoder))
                 cfg = encoder.streaming_cfg
                 channel, time, _ = encoder.get_initial_cache_state(batch_size=1)
                 if keys_values:
