@@ -87,10 +87,11 @@ def test_token_times_are_output_frame_starts(export):
 
 
 @pytest.mark.parametrize("export", [name for name in EXPORTS if not name.endswith("_offline")])
-def test_streaming_exports_cache_keys_and_values_and_have_no_pointwise_convs(export):
-    """The two export rewrites the goldens above prove exact: the attention cache holds projected keys and
-    values (each frame projected once, not at every step of its window), and kernel-1 convolutions run as
-    MatMuls (batched over streams, weights pre-packed)."""
+def test_streaming_exports_cache_keys_and_values_and_have_no_1d_convs(export):
+    """The export rewrites the goldens above prove exact: the attention cache holds projected keys and
+    values (each frame projected once, not at every step of its window), kernel-1 convolutions run as
+    MatMuls (batched over streams, weights pre-packed) and depthwise ones as 2-D Convs (ONNX Runtime's 1-D
+    depthwise kernel is several times slower)."""
     import onnx
 
     model = onnx.load(str(MODELS_DIR / export / "model.onnx"))
@@ -99,4 +100,4 @@ def test_streaming_exports_cache_keys_and_values_and_have_no_pointwise_convs(exp
     assert int(meta["cache.last_channel_shape"].split(",")[2]) == 2 * int(meta["d_model"])
     kernels = {tuple(a.ints) for n in model.graph.node if n.op_type == "Conv" for a in n.attribute
                if a.name == "kernel_shape"}
-    assert (1,) not in kernels
+    assert kernels and all(len(kernel) == 2 for kernel in kernels)

@@ -162,9 +162,9 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     from nemo_fast.export.wrappers import (
         CacheAwareEncoderExport,
         OfflineEncoderExport,
+        convolutions_for_onnxruntime,
         key_value_attention_caches,
         lean_subsampling_masks,
-        pointwise_convs_as_matmuls,
     )
 
     encoder = model.encoder
@@ -202,16 +202,16 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     onnx_path = out / "model.onnx"
     with tempfile.TemporaryDirectory() as tmp:
         tmp_onnx = Path(tmp) / "model.onnx"
-        with typecheck.disable_checks(), torch.inference_mode(), pointwise_convs_as_matmuls(model), \
+        with typecheck.disable_checks(), torch.inference_mode(), convolutions_for_onnxruntime(model), \
                 lean_subsampling_masks(encoder), contextlib.ExitStack() as streaming_swaps:
             if streaming:
                 lookahead = select_lookahead(encoder, att_context_size)
                 encoder.export_cache_support = True
                 encoder.setup_streaming_params()
-                keys_values = streaming_swaps.enter_context(key_value_attention_caches(encoder))
+                key_value_attentions = streaming_swaps.enter_context(key_value_attention_caches(encoder))
                 cfg = encoder.streaming_cfg
                 channel, time, _ = encoder.get_initial_cache_state(batch_size=1)
-                if keys_values:
+                if key_value_attentions:
                     channel = torch.cat([channel, channel], dim=-1)
                 meta.update({
                     "att_context_size": f"{lookahead[0]},{lookahead[1]}",
@@ -226,9 +226,10 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
                     "streaming.last_channel_cache_size": str(int(cfg.last_channel_cache_size)),
                     "cache.last_channel_shape": f"{channel.shape[0]},{channel.shape[2]},{channel.shape[3]}",
                     "cache.last_time_shape": f"{time.shape[0]},{time.shape[2]},{time.shape[3]}",
-                    "cache.last_channel_content": "keys_values" if keys_values else "inputs",
+                    "cache.last_channel_content": "keys_values" if key_value_attentions else "inputs",
                 })  # fmt: skip
-                _export_streaming(model, CacheAwareEncoderExport(model, encoder_heads), tmp_onnx, channel, time)
+                step = CacheAwareEncoderExport(model, encoder_heads, key_value_attentions)
+                _export_streaming(model, step, tmp_onnx, channel, time)
             else:
                 if att_context_size is not None:
                     select_lookahead(encoder, att_context_size)
