@@ -62,8 +62,6 @@ def main() -> None:
     all_sentences = text.sentences()
     rng.shuffle(all_sentences)
     test, train = all_sentences[:TEST_SENTENCES], all_sentences[TEST_SENTENCES:]
-    if args.max_train:
-        train = train[: args.max_train]
     train_voices, held_out_voices = split_voices()
     jobs = {"train": [], "test_seen_voices": [], "test_unseen_voices": []}
     for name, sentences, pool in [("train", train, train_voices), ("test_seen_voices", test, train_voices),
@@ -73,6 +71,8 @@ def main() -> None:
         for i, s in enumerate(sentences):
             voice = rng.choice(pool)
             jobs[name].append((out / f"{i:06d}.wav", voice, s, rng.uniform(0.85, 1.25), rng.randint(30, 70)))
+    if args.max_train:  # cut after the draws, so that the test sets are the same whatever --max-train is
+        jobs["train"] = jobs["train"][: args.max_train]
     (args.data_dir / "voices.json").write_text(json.dumps(
         {"train": [v.id for v in train_voices], "held_out": [v.id for v in held_out_voices]}, indent=1))
     start = time.time()
