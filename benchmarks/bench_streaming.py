@@ -167,9 +167,12 @@ def _pieces(audio, first: int, later: int):
         yield audio[start : start + later]
 
 
-def _time_streams(one_stream, audio, long_audio, repeats: int) -> dict:
+def _time_streams(system, audio, long_audio, repeats: int) -> dict:
     """One warm-up stream, `repeats` timed streams of `audio`, then per-chunk latencies of `long_audio`
-    (skipped when it is None)."""
+    (skipped when it is None). system: (prepare, one_stream) from one of the *_system builders."""
+    prepare, one_stream = system
+    audio = prepare(audio)
+    long_audio = None if long_audio is None else prepare(long_audio)
     one_stream(audio)
     times = []
     for _ in range(repeats):
@@ -182,7 +185,16 @@ def _time_streams(one_stream, audio, long_audio, repeats: int) -> dict:
     return {"times_s": times, "latencies_s": latencies}
 
 
-def run_nemo_fast(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
+def _as_given(audio):
+    return audio
+
+
+# Each *_system builder loads one system and returns (prepare, one_stream): prepare(audio) does what the
+# system may do before the clock starts (nothing, or the bare loop's features), one_stream(prepared,
+# latencies=None) recognizes one stream, appending per-chunk latencies when given a list.
+
+
+def nemo_fast_system(model_dir: Path, threads: int):
     import nemo_fast
 
     recognizer = nemo_fast.Recognizer(model_dir, num_threads=threads)
@@ -198,10 +210,10 @@ def run_nemo_fast(model_dir: Path, threads: int, audio, long_audio, repeats: int
         stream.input_finished()
         return stream.result().text
 
-    return _time_streams(one_stream, audio, long_audio, repeats)
+    return _as_given, one_stream
 
 
-def run_bare_onnxruntime(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
+def bare_onnxruntime_system(model_dir: Path, threads: int):
     import numpy as np
     import onnxruntime as ort
 
@@ -242,10 +254,10 @@ def run_bare_onnxruntime(model_dir: Path, threads: int, audio, long_audio, repea
                 latencies.append(time.perf_counter() - start)
             channel, conv, channel_len = outputs[-3:]
 
-    return _time_streams(one_stream, chunks(audio), None if long_audio is None else chunks(long_audio), repeats)
+    return chunks, one_stream
 
 
-def run_nemo(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
+def nemo_system(model_dir: Path, threads: int):
     import torch
 
     torch.set_num_threads(threads)
@@ -280,10 +292,10 @@ def run_nemo(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> 
                 if latencies is not None:
                     latencies.append(time.perf_counter() - start)
 
-    return _time_streams(one_stream, audio, long_audio, repeats)
+    return _as_given, one_stream
 
 
-def run_sherpa_onnx(model_dir: Path, threads: int, audio, long_audio, repeats: int) -> dict:
+def sherpa_onnx_system(model_dir: Path, threads: int):
     import sherpa_onnx
 
     sherpa_dir = model_dir.parent / "sherpa_onnx"
@@ -307,15 +319,15 @@ def run_sherpa_onnx(model_dir: Path, threads: int, audio, long_audio, repeats: i
             recognizer.decode_stream(stream)
         return recognizer.get_result(stream)
 
-    return _time_streams(one_stream, audio, long_audio, repeats)
+    return _as_given, one_stream
 
 
-RUNNERS = {
-    "nemo_fast": lambda d, *a: run_nemo_fast(d / "nemo_fast", *a),
-    "nemo_fast_int8": lambda d, *a: run_nemo_fast(d / "nemo_fast_int8", *a),
-    "bare_onnxruntime": lambda d, *a: run_bare_onnxruntime(d / "nemo_fast", *a),
-    "nemo": lambda d, *a: run_nemo(d / "nemo_fast", *a),
-    "sherpa_onnx": lambda d, *a: run_sherpa_onnx(d / "nemo_fast", *a),
+BUILDERS = {  # system name -> builder(model directory of one model and lookahead, threads)
+    "nemo_fast": lambda d, threads: nemo_fast_system(d / "nemo_fast", threads),
+    "nemo_fast_int8": lambda d, threads: nemo_fast_system(d / "nemo_fast_int8", threads),
+    "bare_onnxruntime": lambda d, threads: bare_onnxruntime_system(d / "nemo_fast", threads),
+    "nemo": lambda d, threads: nemo_system(d / "nemo_fast", threads),
+    "sherpa_onnx": lambda d, threads: sherpa_onnx_system(d / "nemo_fast", threads),
 }
 
 
@@ -325,7 +337,7 @@ def measure_child(system: str, model_dir: Path, threads: int, seconds: float, re
     audio = tiled_speech(seconds)
     long_audio = tiled_speech((first + later * (max(LATENCY_POSITIONS) + LATENCY_WINDOW)) / 16000) if latency else None
     audio_rss_mb = _memory_mb("VmRSS")
-    raw = RUNNERS[system](model_dir, threads, audio, long_audio, repeats)
+    raw = _time_streams(BUILDERS[system](model_dir, threads), audio, long_audio, repeats)
     latencies = raw["latencies_s"]
     out = {
         "rtf": statistics.median(raw["times_s"]) / seconds,
@@ -411,6 +423,79 @@ def markdown_table(results: dict) -> str:
         by_round = ", ".join(ratio(model, threads, i) for i in range(rounds))
         lines.append(f"| {model}, {threads} | " + " | ".join(cells) + f" | {ratio(model, threads)} |"
                      + (f" {by_round} |" if rounds > 1 else ""))  # fmt: skip
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- paired
+
+
+def measure_paired_child(systems, model_dir: Path, threads: int, seconds: float, pairs: int) -> None:
+    """Every system loaded in this one process; `pairs` rounds of one timed stream per system, the order
+    rotating each round. Prints one JSON line."""
+    first, later = _chunk_samples(model_dir / "nemo_fast")
+    audio = tiled_speech(seconds)
+    loaded = {}
+    for name in systems:
+        prepare, one_stream = BUILDERS[name](model_dir, threads)
+        loaded[name] = (prepare(audio), one_stream)
+        one_stream(loaded[name][0])  # warm-up
+    times = {name: [] for name in systems}
+    for round_index in range(pairs):
+        order = systems[round_index % len(systems):] + systems[: round_index % len(systems)]
+        for name in order:
+            prepared, one_stream = loaded[name]
+            start = time.perf_counter()
+            one_stream(prepared)
+            times[name].append(time.perf_counter() - start)
+    print("RESULT " + json.dumps({"chunk_seconds": later / 16000, "times_s": times}), flush=True)
+
+
+def paired(workdir: Path, threads_list, systems, models, seconds: float, pairs: int, output: str) -> None:
+    """Side-by-side ratios in one process per model and thread count: the machine's slow and fast spells
+    fall on every system within a round, so the per-round ratio is steadier than ratios of separate runs."""
+    results = {"stamp": stamp(), "seconds": seconds, "pairs": pairs, "systems": systems, "runs": []}
+    for model in models:
+        write_contract(workdir / model / "nemo_fast")
+        for threads in threads_list:
+            cmd = [sys.executable, __file__, "measure-paired", str(workdir / model), "--threads", str(threads),
+                   "--seconds", str(seconds), "--pairs", str(pairs), "--systems", *systems]  # fmt: skip
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
+            if line is None:
+                print(f"{model} {threads} thread(s) FAILED:\n{proc.stderr[-3000:]}", flush=True)
+                continue
+            times = json.loads(line[7:])["times_s"]
+            row = {"model": model, "threads": threads,
+                   "rtf": {name: statistics.median(t) / seconds for name, t in times.items()},
+                   "times_s": times}  # fmt: skip
+            results["runs"].append(row)
+            write_json(output, results)
+            print(f"{model:14s} {threads}t " + "  ".join(f"{k} {v:.4f}" for k, v in row["rtf"].items())
+                  + "  | " + "  ".join(f"{a}/{b} {r}" for a, b, r in paired_ratios(row, systems)), flush=True)
+    print(paired_table(results))
+
+
+def paired_ratios(row: dict, systems) -> list[tuple[str, str, str]]:
+    """nemo_fast (or, without it, the first system) against each other system: the median of the per-round
+    ratios and their range."""
+    ours = "nemo_fast" if "nemo_fast" in systems else systems[0]
+    out = []
+    for other in systems:
+        if other == ours:
+            continue
+        ratios = sorted(a / b for a, b in zip(row["times_s"][ours], row["times_s"][other]))
+        out.append((ours, other, f"{statistics.median(ratios):.3f} ({ratios[0]:.3f}-{ratios[-1]:.3f})"))
+    return out
+
+
+def paired_table(results: dict) -> str:
+    systems = results["systems"]
+    ratio_names = [f"{a} / {b}" for a, b, _ in paired_ratios(results["runs"][0], systems)] if results["runs"] else []
+    lines = ["| model, threads | " + " | ".join(systems) + " | " + " | ".join(ratio_names) + " |",
+             "|---|" + "---:|" * (len(systems) + len(ratio_names))]  # fmt: skip
+    for row in results["runs"]:
+        lines.append(f"| {row['model']}, {row['threads']} | " + " | ".join(f"{row['rtf'][s]:.4f}" for s in systems)
+                     + " | " + " | ".join(r for _, _, r in paired_ratios(row, systems)) + " |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -537,6 +622,21 @@ def main() -> None:
     p.add_argument("--seconds", type=float, required=True)
     p.add_argument("--repeats", type=int, required=True)
     p.add_argument("--no-latency", dest="latency", action="store_false")
+    p = sub.add_parser("paired")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--pairs", type=int, default=7, help="rounds of one stream per system")
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--systems", nargs="+", default=["nemo_fast", "bare_onnxruntime", "nemo_fast_int8"],
+                   choices=SYSTEMS)
+    p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
+    p.add_argument("--output", default="paired", help="results/NAME.json")
+    p = sub.add_parser("measure-paired")  # internal: one paired measurement in a fresh process
+    p.add_argument("model_dir", type=Path)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--pairs", type=int, required=True)
+    p.add_argument("--systems", nargs="+", required=True, choices=SYSTEMS)
     p = sub.add_parser("capacity")
     p.add_argument("workdir", type=Path)
     p.add_argument("--model", default="large_70_1")
@@ -549,6 +649,12 @@ def main() -> None:
     if args.command == "measure":
         limit_threads(args.threads)
         measure_child(args.system, args.model_dir, args.threads, args.seconds, args.repeats, args.latency)
+    elif args.command == "measure-paired":
+        limit_threads(args.threads)
+        measure_paired_child(args.systems, args.model_dir, args.threads, args.seconds, args.pairs)
+    elif args.command == "paired":
+        paired(args.workdir, args.threads, args.systems, [m for m in args.models if (args.workdir / m).exists()],
+               args.seconds, args.pairs, args.output)
     elif args.command == "prepare":
         prepare(args.workdir, args.shipped_nemo)
     elif args.command == "speed":
