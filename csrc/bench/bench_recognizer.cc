@@ -50,25 +50,22 @@ int main(int argc, char** argv) try {
     const int frames = g.chunk_size_frames[1] + g.pre_encode_cache_size_frames[1];
     const auto& encoder = recognizer.encoder();
     std::vector<float> chunk(static_cast<std::size_t>(spec.feat_in) * frames, -5.0f);
-    std::vector<float> channel(encoder.cache_last_channel_row_size()), time(encoder.cache_last_time_row_size());
-    std::vector<float> channel_next(channel.size()), time_next(time.size());
+    nemo_fast::CacheTensor channel, time;
+    channel.Zeros(encoder.cache_last_channel_row_size());
+    time.Zeros(encoder.cache_last_time_row_size());
     const int64_t length = frames;
     int64_t cache_len = 0, cache_len_next = 0;
-    nemo_fast::EncoderBatch batch{1, frames, chunk.data(), &length, g.drop_extra_pre_encoded, channel.data(),
-                                  time.data(), &cache_len, channel_next.data(), time_next.data(), &cache_len_next};
     nemo_fast::EncoderOutput out;
     std::vector<double> steps;
     for (int i = 0; i < 20 * repeats + 1; ++i) {
+      const nemo_fast::EncoderBatch batch{1, frames, chunk.data(), &length, g.drop_extra_pre_encoded,
+                                          channel.data(), time.data(), &cache_len, &cache_len_next};
       const auto start = std::chrono::steady_clock::now();
       out = encoder.RunChunk(batch);
       if (i > 0) steps.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      std::swap(channel, channel_next);
-      std::swap(time, time_next);
+      channel.Adopt(std::move(out.cache_last_channel_next));
+      time.Adopt(std::move(out.cache_last_time_next));
       cache_len = cache_len_next;
-      batch.cache_last_channel = channel.data();
-      batch.cache_last_time = time.data();
-      batch.cache_last_channel_out = channel_next.data();
-      batch.cache_last_time_out = time_next.data();
     }
     const double chunk_seconds = static_cast<double>(g.shift_size_frames[1]) * spec.features.hop_length_samples / rate;
     std::printf("encoder step      %10.3f ms per %.2f s chunk (%d input frames)\n", Median(steps) * 1e3, chunk_seconds,

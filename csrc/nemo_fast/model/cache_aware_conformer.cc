@@ -102,12 +102,10 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_time), time_count, time_shape, 4));
   inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.cache_last_channel_len), B, batch_shape, 1));
   inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, &drop, 1, nullptr, 0));
-  // The next caches go straight into the caller's buffers; ONNX Runtime allocates only the log-probs.
+  // ONNX Runtime allocates the outputs but the cache lengths: a caller's buffer for the next caches would
+  // cost a copy of them (see CacheTensor).
   std::vector<Ort::Value> outputs;
-  outputs.emplace_back(nullptr);
-  outputs.emplace_back(nullptr);
-  outputs.push_back(Ort::Value::CreateTensor<float>(memory, b.cache_last_channel_out, channel_count, channel_shape, 4));
-  outputs.push_back(Ort::Value::CreateTensor<float>(memory, b.cache_last_time_out, time_count, time_shape, 4));
+  for (int i = 0; i < 4; ++i) outputs.emplace_back(nullptr);
   outputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, b.cache_last_channel_len_out, B, batch_shape, 1));
   try {
     session_->get().Run(Ort::RunOptions{nullptr}, input_names_.data(), inputs.data(), inputs.size(),
@@ -115,7 +113,38 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   } catch (const Ort::Exception& e) {
     Fail(ErrorCode::kOnnxRuntime, "encoder step failed: ", e.what());
   }
-  return CollectOutputs(outputs, b.batch);
+  EncoderOutput out = CollectOutputs(outputs, b.batch);
+  const auto check = [&](const Ort::Value& cache, int64_t count, const char* name) {
+    if (cache.GetTensorTypeAndShapeInfo().GetElementCount() != static_cast<size_t>(count)) {
+      Fail(ErrorCode::kInvalidModel, name, " output has an unexpected size; expected ", count, " values");
+    }
+  };
+  check(outputs[2], channel_count, output_names_[2]);
+  check(outputs[3], time_count, output_names_[3]);
+  out.cache_last_channel_next = std::move(outputs[2]);
+  out.cache_last_time_next = std::move(outputs[3]);
+  return out;
+}
+
+void CacheTensor::Zeros(size_t count) {
+  value_ = Ort::Value{nullptr};
+  owned_.assign(count, 0.0f);
+  data_ = owned_.data();
+  size_ = count;
+}
+
+float* CacheTensor::Owned(size_t count) {
+  value_ = Ort::Value{nullptr};
+  owned_.resize(count);
+  data_ = owned_.data();
+  size_ = count;
+  return owned_.data();
+}
+
+void CacheTensor::Adopt(Ort::Value value) {
+  value_ = std::move(value);
+  data_ = value_.GetTensorData<float>();
+  size_ = value_.GetTensorTypeAndShapeInfo().GetElementCount();
 }
 
 EncoderOutput NeMoCacheAwareConformer::RunUtterances(int batch, int frames, const float* features,

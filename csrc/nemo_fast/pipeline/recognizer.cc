@@ -83,10 +83,8 @@ void RecognizerStream::Reset() {
   const auto& enc = recognizer_.encoder();
   if (recognizer_.spec().streaming) {
     // NeMo's get_initial_cache_state: zeros, and zero valid cache frames.
-    cache_channel_.assign(enc.cache_last_channel_row_size(), 0.0f);
-    cache_channel_next_.assign(enc.cache_last_channel_row_size(), 0.0f);
-    cache_time_.assign(enc.cache_last_time_row_size(), 0.0f);
-    cache_time_next_.assign(enc.cache_last_time_row_size(), 0.0f);
+    cache_channel_.Zeros(enc.cache_last_channel_row_size());
+    cache_time_.Zeros(enc.cache_last_time_row_size());
   }
   cache_len_ = cache_len_next_ = 0;
   cache_version_ = NewCacheVersion();
@@ -231,9 +229,10 @@ RecognitionResult RecognizerStream::Result() const {
 namespace {
 // Buffers of one batched encoder call: stacked features and the stacked caches in and out.
 struct BatchScratch {
-  std::vector<float> features, channel, time, channel_next, time_next;
-  // Cache versions of the streams whose current caches channel_next/time_next hold, row by row: when the
-  // same streams come back in the same order (lock-step serving), the last outputs are the next inputs.
+  std::vector<float> features;
+  CacheTensor channel, time;  // the stacked caches of the last batch: gathered inputs, then its outputs
+  // Cache versions of the streams whose current caches channel/time hold, row by row: when the same streams
+  // come back in the same order (lock-step serving), the last outputs are the next inputs.
   std::vector<uint64_t> versions;
 };
 }  // namespace
@@ -272,45 +271,39 @@ void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) co
         } else if (batch == 1) {
           RecognizerStream* st = members[begin].first;
           EncoderBatch eb{1, frames, features.data(), lengths.data(), std::get<1>(shape),
-                          st->cache_channel_.data(), st->cache_time_.data(), &st->cache_len_,
-                          st->cache_channel_next_.data(), st->cache_time_next_.data(), &st->cache_len_next_};
+                          st->cache_channel_.data(), st->cache_time_.data(), &st->cache_len_, &st->cache_len_next_};
           out = encoder_->RunChunk(eb);
+          st->cache_channel_next_.Adopt(std::move(out.cache_last_channel_next));
+          st->cache_time_next_.Adopt(std::move(out.cache_last_time_next));
         } else {
-          // Stack the rows' caches, run once, unstack into each stream's next-cache buffers.
+          // Stack the rows' caches, run once, unstack into each stream's next-cache buffers. When these streams
+          // come back in this order with the caches this call gave them, its outputs are the next inputs.
           const int64_t ch = encoder_->cache_last_channel_row_size(), tm = encoder_->cache_last_time_row_size();
-          std::vector<float>& channel = scratch.channel;
-          std::vector<float>& time = scratch.time;
-          std::vector<float>& channel_next = scratch.channel_next;
-          std::vector<float>& time_next = scratch.time_next;
           bool stacked = scratch.versions.size() == static_cast<size_t>(batch);
           for (int b = 0; stacked && b < batch; ++b) {
             stacked = members[begin + b].first->cache_version_ == scratch.versions[b];
           }
           scratch.versions.clear();
-          if (stacked) {
-            std::swap(channel, channel_next);
-            std::swap(time, time_next);
-          }
-          channel.resize(batch * ch);
-          time.resize(batch * tm);
-          channel_next.resize(batch * ch);
-          time_next.resize(batch * tm);
-          std::vector<int64_t> cache_len(batch), cache_len_next(batch);
-          for (int b = 0; b < batch; ++b) {
-            RecognizerStream* st = members[begin + b].first;
-            if (!stacked) {
-              std::memcpy(channel.data() + b * ch, st->cache_channel_.data(), ch * sizeof(float));
-              std::memcpy(time.data() + b * tm, st->cache_time_.data(), tm * sizeof(float));
+          if (!stacked) {
+            float* channel = scratch.channel.Owned(batch * ch);
+            float* time = scratch.time.Owned(batch * tm);
+            for (int b = 0; b < batch; ++b) {
+              RecognizerStream* st = members[begin + b].first;
+              std::memcpy(channel + b * ch, st->cache_channel_.data(), ch * sizeof(float));
+              std::memcpy(time + b * tm, st->cache_time_.data(), tm * sizeof(float));
             }
-            cache_len[b] = st->cache_len_;
           }
-          EncoderBatch eb{batch, frames, features.data(), lengths.data(), std::get<1>(shape), channel.data(),
-                          time.data(), cache_len.data(), channel_next.data(), time_next.data(), cache_len_next.data()};
+          std::vector<int64_t> cache_len(batch), cache_len_next(batch);
+          for (int b = 0; b < batch; ++b) cache_len[b] = members[begin + b].first->cache_len_;
+          EncoderBatch eb{batch, frames, features.data(), lengths.data(), std::get<1>(shape), scratch.channel.data(),
+                          scratch.time.data(), cache_len.data(), cache_len_next.data()};
           out = encoder_->RunChunk(eb);
+          scratch.channel.Adopt(std::move(out.cache_last_channel_next));
+          scratch.time.Adopt(std::move(out.cache_last_time_next));
           for (int b = 0; b < batch; ++b) {
             RecognizerStream* st = members[begin + b].first;
-            std::memcpy(st->cache_channel_next_.data(), channel_next.data() + b * ch, ch * sizeof(float));
-            std::memcpy(st->cache_time_next_.data(), time_next.data() + b * tm, tm * sizeof(float));
+            std::memcpy(st->cache_channel_next_.Owned(ch), scratch.channel.data() + b * ch, ch * sizeof(float));
+            std::memcpy(st->cache_time_next_.Owned(tm), scratch.time.data() + b * tm, tm * sizeof(float));
             st->cache_len_next_ = cache_len_next[b];
           }
         }

@@ -119,9 +119,9 @@ class RecognizerStream {
   bool done_ = false;                // no more chunks
   int64_t next_start_ = 0;
   int step_ = 0;
-  // Caches, double-buffered: the encoder reads *_ and writes *_next_, then they swap.
-  std::vector<float> cache_channel_, cache_channel_next_;
-  std::vector<float> cache_time_, cache_time_next_;
+  // Caches, double-buffered: the encoder reads *_ and its outputs become *_next_, then they swap.
+  CacheTensor cache_channel_, cache_channel_next_;
+  CacheTensor cache_time_, cache_time_next_;
   int64_t cache_len_ = 0, cache_len_next_ = 0;
   uint64_t cache_version_ = 0;  // new, process-wide unique value whenever the caches change (DecodeStreams)
   CtcGreedyDecoder ctc_decoder_;
