@@ -3,7 +3,8 @@
     python benchmarks/bench_streaming.py prepare WORKDIR [--shipped-nemo MODEL.nemo]   # needs NeMo
     python benchmarks/bench_streaming.py speed WORKDIR [--threads 1 2] [--repeats 3] [--rounds 1] [--seconds 60]
         [--systems ...] [--models ...] [--no-latency] [--output NAME]
-    python benchmarks/bench_streaming.py capacity WORKDIR [--lookahead 70,1] [--threads 2]
+    python benchmarks/bench_streaming.py paired WORKDIR [--threads 1 2] [--pairs 7] [--systems ...] [--models ...]
+    python benchmarks/bench_streaming.py capacity WORKDIR [--model large_70_1] [--threads 2]
     python benchmarks/bench_streaming.py plot
 
 `prepare` builds NVIDIA's large streaming FastConformer architecture with NeMo (d_model 512, 17 layers,
@@ -28,6 +29,13 @@ and the table also gives the nemo_fast / bare ratio within each round. Latency: 
 one chunk's audio to having its result, at stream positions 1, 100 and 1000 (p50/p95 over the 20 chunks from each position, one long stream); for NeMo and the bare
 loop the time of one encoder step (their features are computed up front). Peak memory: the process's
 maximum resident set size. Results: benchmarks/results/streaming.json (`--output NAME`: NAME.json).
+
+`paired` loads several systems (default nemo_fast, the bare loop and nemo_fast int8) into one process per
+model and thread count and runs `--pairs` rounds of one 60 s stream per system, the order rotating each
+round; it reports each system's median real-time factor and, per round, nemo_fast's time over each other
+system's: the ratios the targets are about, measured seconds apart on the same machine state (the `speed`
+mode's separate processes run minutes apart). Peak memory is not measured there. Results:
+benchmarks/results/paired.json (`--output NAME`: NAME.json).
 
 `capacity` feeds N simulated real-time streams in lock step, one chunk each per tick, and finds the most
 streams whose p95 tick time stays under the chunk duration: batched (`Recognizer.decode_streams`, one
