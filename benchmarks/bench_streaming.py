@@ -5,6 +5,7 @@
         [--systems ...] [--models ...] [--no-latency] [--output NAME]
     python benchmarks/bench_streaming.py paired WORKDIR [--threads 1 2] [--pairs 7] [--systems ...] [--models ...]
     python benchmarks/bench_streaming.py capacity WORKDIR [--model large_70_1] [--threads 2]
+    python benchmarks/bench_streaming.py table [NAME]     # the tables of results/NAME.json again
     python benchmarks/bench_streaming.py plot
 
 `prepare` builds NVIDIA's large streaming FastConformer architecture with NeMo (d_model 512, 17 layers,
@@ -401,6 +402,9 @@ def speed(workdir: Path, threads_list, repeats: int, rounds: int, seconds: float
                           f" (audio {row['audio_rss_mb']:.0f} MB)  latency p50/p95 {lat}", flush=True)
                     write_json(output, results)
     print(markdown_table(results))
+    if latency:
+        print()
+        print(latency_memory_table(results))
 
 
 def median_rtf(rows: list[dict], model: str, threads: int, system: str, round_index: int | None = None) -> float | None:
@@ -412,26 +416,53 @@ def median_rtf(rows: list[dict], model: str, threads: int, system: str, round_in
 
 
 def markdown_table(results: dict) -> str:
+    """Real-time factors (median over every round) and nemo_fast's time over each other system's; with
+    several rounds also nemo_fast / bare within each round."""
     rows = results["runs"]
     keys = sorted({(r["model"], r["threads"]) for r in rows})
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
+    others = [s for s in systems if s != "nemo_fast"]
     rounds = results.get("rounds", 1)
-    lines = ["| model, threads | " + " | ".join(systems) + " | nemo_fast / bare |"
-             + (" nemo_fast / bare by round |" if rounds > 1 else ""),
-             "|---|" + "---:|" * (len(systems) + 1 + (rounds > 1))]  # fmt: skip
+    lines = ["| model, threads | " + " | ".join(systems) + " | " + " | ".join(f"nemo_fast / {s}" for s in others)
+             + " |" + (" nemo_fast / bare by round |" if rounds > 1 else ""),
+             "|---|" + "---:|" * (len(systems) + len(others) + (rounds > 1))]  # fmt: skip
 
-    def ratio(model: str, threads: int, round_index: int | None = None) -> str:
+    def ratio(model: str, threads: int, other: str, round_index: int | None = None) -> str:
         ours = median_rtf(rows, model, threads, "nemo_fast", round_index)
-        floor = median_rtf(rows, model, threads, "bare_onnxruntime", round_index)
-        return f"{ours / floor:.3f}" if ours and floor else "–"
+        theirs = median_rtf(rows, model, threads, other, round_index)
+        return f"{ours / theirs:.3f}" if ours and theirs else "–"
 
     for model, threads in keys:
         rtf = {s: median_rtf(rows, model, threads, s) for s in systems}
         cells = [f"{rtf[s]:.4f}" if rtf[s] is not None else "–" for s in systems]
-        by_round = ", ".join(ratio(model, threads, i) for i in range(rounds))
-        lines.append(f"| {model}, {threads} | " + " | ".join(cells) + f" | {ratio(model, threads)} |"
-                     + (f" {by_round} |" if rounds > 1 else ""))  # fmt: skip
+        cells += [ratio(model, threads, s) for s in others]
+        by_round = ", ".join(ratio(model, threads, "bare_onnxruntime", i) for i in range(rounds))
+        lines.append(f"| {model}, {threads} | " + " | ".join(cells) + " |" + (f" {by_round} |" if rounds > 1 else ""))
     return "\n".join(lines)
+
+
+def latency_memory_table(results: dict) -> str:
+    """Per-chunk latency p50/p95 (ms) at each stream position, and peak and final resident memory (MB)."""
+    lines = ["| model, threads, system | " + " | ".join(f"@{p}" for p in LATENCY_POSITIONS) + " | peak MB | final MB |",
+             "|---|" + "---:|" * (len(LATENCY_POSITIONS) + 2)]  # fmt: skip
+    for r in sorted(results["runs"], key=lambda r: (r["model"], r["threads"], SYSTEMS.index(r["system"]))):
+        if r.get("round", 0) != 0 or not r["latency_ms"]:
+            continue
+        lat = [r["latency_ms"].get(str(p)) for p in LATENCY_POSITIONS]
+        cells = [f"{v['p50']:.0f}/{v['p95']:.0f}" if v else "–" for v in lat]
+        lines.append(f"| {r['model']}, {r['threads']}, {r['system']} | " + " | ".join(cells)
+                     + f" | {r['peak_rss_mb']:.0f} | {r['final_rss_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def show_tables(name: str) -> None:
+    results = json.loads((RESULTS_DIR / f"{name}.json").read_text())
+    if "pairs" in results:
+        print(paired_table(results))
+    else:
+        print(markdown_table(results))
+        print()
+        print(latency_memory_table(results))
 
 
 # ---------------------------------------------------------------------------------------------- paired
@@ -651,6 +682,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup-ticks", type=int, default=40)
     p.add_argument("--ticks", type=int, default=60)
+    p = sub.add_parser("table", help="print the tables of a saved result")
+    p.add_argument("name", nargs="?", default="streaming", help="results/NAME.json")
     sub.add_parser("plot")
     args = parser.parse_args()
 
@@ -671,6 +704,8 @@ def main() -> None:
     elif args.command == "capacity":
         limit_threads(args.threads)
         capacity(args.workdir, args.model, args.threads, args.warmup_ticks, args.ticks)
+    elif args.command == "table":
+        show_tables(args.name)
     else:
         plot()
 
