@@ -221,11 +221,7 @@ class _KeyValueCachedAttention(nn.Module):
         qkv = nn.functional.linear(query, self.qkv_weight, self.qkv_bias)  # (B, T, 3D): q, then the cache entries
         keys_values = qkv[:, :, d:]  # (B, T, 2D), new frames only
         window = torch.cat([cache, keys_values], dim=1)  # (B, C + T, 2D)
-        if a.cache_drop_size == 0:
-            self.cache_next = window[:, -cache_len:, :]
-        else:
-            keep = new_len - a.cache_drop_size
-            self.cache_next = torch.cat([cache[:, keep:, :], keys_values[:, :keep, :]], dim=1)
+        self.cache_next = window[:, -cache_len:, :]  # no frames dropped (cache_drop_size 0, chunked_limited)
 
         q = qkv[:, :, :d].reshape(n, -1, a.h, a.d_k)  # (B, T, H, d_k)
         k = window[:, :, :d].reshape(n, -1, a.h, a.d_k).transpose(1, 2)  # (B, H, C + T, d_k)
@@ -267,13 +263,14 @@ def key_value_attention_caches(encoder: nn.Module):
     """While exporting a streaming encoder, cache keys and values in cache_last_channel and take the
     position projections from a table (see _KeyValueCachedAttention); the encoder's streaming parameters
     must be set up. Yields the swapped attention modules, one per layer, or an empty list when some layer
-    has another attention kind (absolute or local positions): then every layer keeps NeMo's input cache."""
+    has another attention kind (absolute or local positions) or drops cache frames (NeMo's cache_drop_size,
+    0 for chunked_limited attention): then every layer keeps NeMo's input cache."""
     from nemo.collections.asr.parts.submodules.multi_head_attention import RelPositionMultiHeadAttention
 
     layers = list(encoder.layers)
     swaps = []
     if all(type(layer.self_attn) is RelPositionMultiHeadAttention and layer.self_attention_model == "rel_pos"
-           for layer in layers):
+           and layer.self_attn.cache_drop_size == 0 for layer in layers):  # fmt: skip
         max_len = _max_streaming_input_len(encoder)
         swaps = [(layer, "self_attn", _KeyValueCachedAttention(
             layer.self_attn, _projected_positions_t(encoder, layer.self_attn, max_len), max_len)) for layer in layers]
