@@ -37,7 +37,10 @@ class Stream:
         self._core = core
 
     def accept_waveform(self, samples: np.ndarray, sample_rate: int) -> None:
-        """Add mono samples (float32/float64 in [-1, 1], or int16) and decode every chunk now ready."""
+        """Add mono samples (float32/float64 in [-1, 1], or int16) and decode every chunk now ready.
+
+        Audio at another rate than the model's (:attr:`Recognizer.sample_rate`) is resampled; a stream keeps
+        the rate of its first samples until :meth:`reset`."""
         self._core.accept_waveform(samples, sample_rate)
         self._recognizer._core.decode_streams([self._core])
 
@@ -129,7 +132,8 @@ class Recognizer:
         self._core.decode_streams([s._core for s in streams])
 
     def transcribe(self, audio: np.ndarray | str | Path, sample_rate: int | None = None) -> Result:
-        """Recognize a whole input: a mono sample array (give its sample_rate) or an audio file path."""
+        """Recognize a whole input: a mono sample array (give its sample_rate) or an audio file path, at any
+        sample rate (resampled to the model's)."""
         if isinstance(audio, (str, Path)):
             audio, file_rate = read_audio(audio)
             if sample_rate is not None and sample_rate != file_rate:

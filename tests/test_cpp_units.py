@@ -1,5 +1,5 @@
-"""Builds the C++ unit tests (GoogleTest: FFT, mel filterbank, ImprovedFbank) with the project's CMake and
-runs them, so they belong to the same test command as everything else."""
+"""Builds the C++ unit tests (GoogleTest: FFT, mel filterbank, ImprovedFbank, resampler, decoding) with the
+project's CMake and runs them, so they belong to the same test command as everything else."""
 
 from __future__ import annotations
 

@@ -123,7 +123,9 @@ def test_not_an_onnx_file(tmp_path):
 @pytest.mark.parametrize(
     "samples, rate, error, words",
     [
-        (np.zeros(16000, np.float32), 8000, errors.SampleRateMismatchError, "8000 Hz but the model expects 16000"),
+        (np.zeros(16000, np.float32), 0, errors.ConfigError, "sample rate 0 Hz is out of range"),
+        (np.zeros(16000, np.float32), 16001, errors.ConfigError, "16001 Hz to 16000 Hz.*too small a factor"),
+        (np.array([0.1, np.nan], np.float32), 8000, errors.NonFiniteAudioError, "index 1"),
         (np.zeros((16000, 2), np.float32), 16000, errors.AudioError, "mono"),
         (np.array([0.1, np.nan], np.float32), 16000, errors.NonFiniteAudioError, "index 1"),
         (np.zeros(100, np.uint8), 16000, errors.AudioError, "uint8"),
@@ -138,6 +140,15 @@ def test_bad_audio(recognizer, samples, rate, error, words):
     stream.accept_waveform(speech, 16000)
     stream.input_finished()
     assert stream.result().token_ids == recognizer.transcribe(speech, sample_rate=16000).token_ids
+
+
+def test_sample_rate_cannot_change_within_a_stream(recognizer):
+    stream = recognizer.create_stream()
+    stream.accept_waveform(np.zeros(800, np.float32), 8000)
+    with pytest.raises(errors.SampleRateMismatchError, match="16000 Hz but this stream's audio so far is at 8000 Hz"):
+        stream.accept_waveform(np.zeros(1600, np.float32), 16000)
+    stream.reset()
+    stream.accept_waveform(np.zeros(1600, np.float32), 16000)
 
 
 def test_audio_after_input_finished(recognizer):

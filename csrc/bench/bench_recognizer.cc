@@ -86,7 +86,7 @@ int main(int argc, char** argv) try {
     auto stream = recognizer.CreateStream();
     for (std::size_t start = 0; start < audio.size(); start += piece) {
       const std::size_t n = std::min<std::size_t>(piece, audio.size() - start);
-      stream->AcceptWaveform(nemo_fast::SampleView::Float32(audio.data() + start, n));
+      stream->AcceptWaveform(nemo_fast::SampleView::Float32(audio.data() + start, n), stream->sample_rate());
       recognizer.DecodeStreams({stream.get()});
     }
     stream->InputFinished();

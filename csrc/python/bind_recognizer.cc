@@ -119,10 +119,9 @@ void BindRecognizer(py::module_& m) {
       .def(
           "accept_waveform",
           [](RecognizerStream& self, const py::array& samples, int sample_rate) {
-            CheckSampleRate(sample_rate, self.sample_rate(), "the model");
             SampleView view = ToSampleView(samples);
             py::gil_scoped_release release;
-            self.AcceptWaveform(view);
+            self.AcceptWaveform(view, sample_rate);
           },
           py::arg("samples"), py::arg("sample_rate"))
       .def("input_finished",

@@ -75,6 +75,8 @@ RecognizerStream::RecognizerStream(const Recognizer& recognizer)
 
 void RecognizerStream::Reset() {
   fbank_->Reset();
+  if (resampler_) resampler_->Reset();  // kept: a stream reused at the same rate needs no new filter
+  input_rate_ = 0;
   frames_.clear();
   frames_begin_ = num_frames_ = valid_frames_ = 0;
   finished_ = done_ = false;
@@ -98,16 +100,35 @@ void RecognizerStream::AppendFrames(const std::vector<float>& frames) {
   num_frames_ += static_cast<int64_t>(frames.size()) / recognizer_.spec().feat_in;
 }
 
-void RecognizerStream::AcceptWaveform(const SampleView& samples) {
+void RecognizerStream::AcceptWaveform(const SampleView& samples, int sample_rate) {
   if (finished_) Fail(ErrorCode::kInvalidState, "accept_waveform() called after input_finished(); call reset() first");
+  if (input_rate_ != 0 && sample_rate != input_rate_) {
+    Fail(ErrorCode::kSampleRateMismatch, "audio at ", sample_rate, " Hz but this stream's audio so far is at ",
+         input_rate_, " Hz; a stream takes one sample rate (reset() it to change)");
+  }
   pending_.clear();
-  fbank_->AcceptWaveform(samples, &pending_);
+  if (sample_rate == this->sample_rate()) {
+    fbank_->AcceptWaveform(samples, &pending_);
+  } else {
+    if (!resampler_ || resampler_->input_rate() != sample_rate) {
+      resampler_ = std::make_unique<StreamingResampler>(sample_rate, this->sample_rate());
+    }
+    resampled_.clear();
+    resampler_->Accept(samples, &resampled_);
+    fbank_->AcceptWaveform(SampleView::Float32(resampled_.data(), resampled_.size()), &pending_);
+  }
+  input_rate_ = sample_rate;
   AppendFrames(pending_);
 }
 
 void RecognizerStream::InputFinished() {
   if (finished_) return;
   pending_.clear();
+  if (resampler_ && input_rate_ == resampler_->input_rate()) {
+    resampled_.clear();
+    resampler_->Flush(&resampled_);
+    fbank_->AcceptWaveform(SampleView::Float32(resampled_.data(), resampled_.size()), &pending_);
+  }
   fbank_->InputFinished(&pending_);
   AppendFrames(pending_);
   valid_frames_ = num_frames_;

@@ -12,6 +12,7 @@
 #include "nemo_fast/decoding/transducer_greedy.h"
 #include "nemo_fast/decoding/vocabulary.h"
 #include "nemo_fast/features/improved_fbank.h"
+#include "nemo_fast/features/resampler.h"
 #include "nemo_fast/model/cache_aware_conformer.h"
 #include "nemo_fast/model/transducer.h"
 
@@ -76,8 +77,9 @@ class RecognizerStream {
  public:
   explicit RecognizerStream(const Recognizer& recognizer);
 
-  // Throws on bad samples or after InputFinished, leaving the stream unchanged.
-  void AcceptWaveform(const SampleView& samples);
+  // Throws on bad samples or after InputFinished, leaving the stream unchanged. Audio at another rate than
+  // the model's is resampled; a stream takes one rate from its first samples until Reset.
+  void AcceptWaveform(const SampleView& samples, int sample_rate);
   void InputFinished();
   // Whether a chunk can be decoded now (DecodeStreams would run it).
   bool IsReady() const;
@@ -110,6 +112,9 @@ class RecognizerStream {
 
   const Recognizer& recognizer_;
   std::unique_ptr<FbankStream> fbank_;
+  std::unique_ptr<StreamingResampler> resampler_;  // when the audio is at another rate than the model's
+  int input_rate_ = 0;                // the rate of this stream's audio; 0 before the first samples
+  std::vector<float> resampled_;      // scratch for resampled audio
   std::vector<float> pending_;       // scratch for new feature frames
   std::vector<float> frames_;        // time-major feature frames from frames_begin_ to num_frames_
   int64_t frames_begin_ = 0;

@@ -1,0 +1,49 @@
+// Sample-rate conversion for audio that arrives in pieces (telephone, microphone, files at other rates):
+// a polyphase Kaiser-windowed sinc low-pass between two integer rates. The output does not depend on how
+// the input is split. NeMo resamples with librosa (soxr) instead, so audio at another rate than the
+// model's gives close, not identical, features.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "nemo_fast/common/samples.h"
+
+namespace nemo_fast {
+
+class StreamingResampler {
+ public:
+  // Throws kInvalidConfig for rates outside 1..kMaxSampleRate or a ratio whose filter table would be too
+  // large (rates whose greatest common divisor is tiny, e.g. 16001 Hz).
+  StreamingResampler(int input_rate, int output_rate);
+
+  static constexpr int kMaxSampleRate = 768000;
+
+  int input_rate() const { return input_rate_; }
+  int output_rate() const { return output_rate_; }
+
+  // Appends every output sample whose filter window lies inside the input received so far.
+  void Accept(const SampleView& samples, std::vector<float>* out);
+  // Appends the rest, with the signal taken as zero after its end: ceil(inputs * output_rate / input_rate)
+  // output samples in all. Later Accept calls are an error until Reset.
+  void Flush(std::vector<float>* out);
+  void Reset();
+
+  std::int64_t num_input_samples() const { return num_input_; }
+
+ private:
+  void Emit(std::int64_t end, std::vector<float>* out);  // output samples next_output_ .. end-1
+  float Output(std::int64_t n) const;
+
+  int input_rate_, output_rate_;
+  std::int64_t up_, down_;  // output_rate / input_rate in lowest terms
+  int half_taps_;           // input samples taken on each side of an output instant
+  std::vector<float> filters_;  // up_ phases x 2 * half_taps_ coefficients
+  std::vector<float> input_;    // input samples from input_begin_ on
+  std::int64_t input_begin_ = 0;
+  std::int64_t num_input_ = 0;
+  std::int64_t next_output_ = 0;
+  bool flushed_ = false;
+};
+
+}  // namespace nemo_fast
