@@ -34,6 +34,10 @@ SUBSAMPLING_CHANNELS = 64
 PRED_HIDDEN = 96
 CTC_LOSS_WEIGHT = 0.5
 ATT_CONTEXT_SIZE = [70, 13]
+# No dropout: with 0.1 the model was still under-fitted after two hours (training-batch WER as high as the
+# validation WER), and drawing the dropout masks took 13% of the CPU step (torch profiler); without it a step
+# is about 20% faster.
+DROPOUT = 0.0
 
 
 def train_tokenizer(manifest: Path, out: Path) -> Path:
@@ -56,7 +60,7 @@ def train_tokenizer(manifest: Path, out: Path) -> Path:
 # Runs at 2e-3 with a 500-step warmup (and SpecAugment) stayed at the CTC plateau for thousands of steps;
 # this peak, a warmup over the first quarter and no SpecAugment left it by step 1,500 (see README).
 PEAK_LR = 1e-3
-WARMUP_FRACTION = 0.25
+WARMUP_FRACTION = 0.15
 # A model that goes on training is past the plateau; it only needs the optimizer's moments re-estimated.
 CONTINUED_WARMUP_FRACTION = 0.05
 
@@ -85,8 +89,8 @@ def model_config(
             "causal_downsampling": True, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
             "n_heads": 4, "att_context_size": ATT_CONTEXT_SIZE, "att_context_style": "chunked_limited",
             "xscaling": True, "untie_biases": True, "pos_emb_max_len": 5000, "conv_kernel_size": 9,
-            "conv_norm_type": "layer_norm", "conv_context_size": "causal", "dropout": 0.1,
-            "dropout_pre_encoder": 0.1, "dropout_emb": 0.0, "dropout_att": 0.1,
+            "conv_norm_type": "layer_norm", "conv_context_size": "causal", "dropout": DROPOUT,
+            "dropout_pre_encoder": DROPOUT, "dropout_emb": 0.0, "dropout_att": DROPOUT,
         },
         "decoder": {"_target_": "nemo.collections.asr.modules.ConvASRDecoder", "feat_in": D_MODEL,
                     "num_classes": -1, "vocabulary": []},
@@ -130,7 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("work_dir", type=Path)
-    parser.add_argument("--max-steps", type=int, default=6000)
+    parser.add_argument("--max-steps", type=int, default=9000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--head", choices=["ctc", "hybrid"], default="ctc",
                         help="CTC only, or hybrid RNN-T + CTC (EncDecHybridRNNTCTCBPEModel)")
