@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "nemo_fast/common/error.h"
 
@@ -28,7 +29,7 @@ double BesselI0(double x) {
 
 }  // namespace
 
-StreamingResampler::StreamingResampler(int input_rate, int output_rate)
+ResamplingFilter::ResamplingFilter(int input_rate, int output_rate)
     : input_rate_(input_rate), output_rate_(output_rate) {
   for (int rate : {input_rate, output_rate}) {
     if (rate <= 0 || rate > kMaxSampleRate) {
@@ -47,14 +48,15 @@ StreamingResampler::StreamingResampler(int input_rate, int output_rate)
     Fail(ErrorCode::kInvalidConfig, "cannot resample ", input_rate, " Hz to ", output_rate,
          " Hz: the rates share too small a factor (", g, " Hz) for a filter table; resample the audio first");
   }
-  filters_.resize(static_cast<std::size_t>(up_) * taps);
+  coefficients_.resize(static_cast<std::size_t>(up_) * taps);
   const double i0_beta = BesselI0(kKaiserBeta);
+  std::vector<double> h(taps);
   for (std::int64_t phase = 0; phase < up_; ++phase) {
     // Output instant = base input sample + phase / up_; tap j weighs input sample base - half_taps_ + 1 + j,
     // which lies (half_taps_ - 1 - j + phase / up_) input samples before the instant.
-    float* row = filters_.data() + phase * taps;
+    float* row = coefficients_.data() + phase * taps;
     double sum = 0.0;
-    std::vector<double> h(taps);
+    std::fill(h.begin(), h.end(), 0.0);
     for (std::size_t j = 0; j < taps; ++j) {
       const double t = static_cast<double>(half_taps_) - 1.0 - static_cast<double>(j) +
                        static_cast<double>(phase) / static_cast<double>(up_);
@@ -70,6 +72,8 @@ StreamingResampler::StreamingResampler(int input_rate, int output_rate)
   }
 }
 
+StreamingResampler::StreamingResampler(std::shared_ptr<const ResamplingFilter> filter) : filter_(std::move(filter)) {}
+
 void StreamingResampler::Reset() {
   input_.clear();
   input_begin_ = num_input_ = next_output_ = 0;
@@ -77,12 +81,13 @@ void StreamingResampler::Reset() {
 }
 
 float StreamingResampler::Output(std::int64_t n) const {
-  const std::int64_t position = n * down_;
-  const std::int64_t base = position / up_;
-  const std::int64_t phase = position % up_;
-  const std::size_t taps = 2 * static_cast<std::size_t>(half_taps_);
-  const float* h = filters_.data() + phase * static_cast<std::int64_t>(taps);
-  const std::int64_t first = base - half_taps_ + 1;
+  const ResamplingFilter& f = *filter_;
+  const std::int64_t position = n * f.down_;
+  const std::int64_t base = position / f.up_;
+  const std::int64_t phase = position % f.up_;
+  const std::size_t taps = 2 * static_cast<std::size_t>(f.half_taps_);
+  const float* h = f.coefficients_.data() + phase * static_cast<std::int64_t>(taps);
+  const std::int64_t first = base - f.half_taps_ + 1;
   // Input outside [0, num_input_) is zero.
   const std::int64_t lo = std::max<std::int64_t>(first, 0);
   const std::int64_t hi = std::min<std::int64_t>(first + static_cast<std::int64_t>(taps), num_input_);
@@ -90,8 +95,8 @@ float StreamingResampler::Output(std::int64_t n) const {
   const float* x = input_.data() + (lo - input_begin_);
   const std::int64_t count = hi - lo;
   // Eight independent partial sums, so that the compiler vectorizes the dot product (a single float sum
-  // is a dependency chain it may not reorder). The order depends on the output index alone: any split of the input
-  // gives the same bits.
+  // is a dependency chain it may not reorder). The order depends on the output index alone: any split
+  // of the input gives the same bits.
   float partial[8] = {};
   std::int64_t k = 0;
   for (; k + 8 <= count; k += 8) {
@@ -104,7 +109,8 @@ float StreamingResampler::Output(std::int64_t n) const {
 void StreamingResampler::Emit(std::int64_t end, std::vector<float>* out) {
   for (; next_output_ < end; ++next_output_) out->push_back(Output(next_output_));
   // Keep only the input that later outputs can still reach.
-  const std::int64_t keep_from = std::max<std::int64_t>(input_begin_, next_output_ * down_ / up_ - half_taps_ + 1);
+  const ResamplingFilter& f = *filter_;
+  const std::int64_t keep_from = std::max<std::int64_t>(input_begin_, next_output_ * f.down_ / f.up_ - f.half_taps_ + 1);
   if (keep_from > input_begin_) {
     const std::int64_t drop = std::min<std::int64_t>(keep_from, num_input_) - input_begin_;
     input_.erase(input_.begin(), input_.begin() + drop);
@@ -120,15 +126,16 @@ void StreamingResampler::Accept(const SampleView& samples, std::vector<float>* o
   num_input_ += static_cast<std::int64_t>(samples.size);
   // Output n is complete once input sample floor(n * down / up) + half_taps_ has arrived, that is for
   // floor(n * down / up) < complete_bases.
-  const std::int64_t complete_bases = num_input_ - half_taps_;
-  const std::int64_t end = complete_bases <= 0 ? 0 : (complete_bases * up_ + down_ - 1) / down_;
+  const ResamplingFilter& f = *filter_;
+  const std::int64_t complete_bases = num_input_ - f.half_taps_;
+  const std::int64_t end = complete_bases <= 0 ? 0 : (complete_bases * f.up_ + f.down_ - 1) / f.down_;
   Emit(std::max(end, next_output_), out);
 }
 
 void StreamingResampler::Flush(std::vector<float>* out) {
   if (flushed_) return;
   flushed_ = true;
-  Emit((num_input_ * up_ + down_ - 1) / down_, out);
+  Emit((num_input_ * filter_->up_ + filter_->down_ - 1) / filter_->down_, out);
 }
 
 }  // namespace nemo_fast

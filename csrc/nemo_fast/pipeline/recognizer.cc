@@ -73,6 +73,15 @@ RecognizerStream::RecognizerStream(const Recognizer& recognizer)
   Reset();
 }
 
+std::shared_ptr<const ResamplingFilter> Recognizer::ResamplingFilterFrom(int input_rate) const {
+  std::lock_guard<std::mutex> lock(resampling_mutex_);
+  auto found = resampling_filters_.find(input_rate);
+  if (found != resampling_filters_.end()) return found->second;
+  auto filter = std::make_shared<const ResamplingFilter>(input_rate, spec().features.sample_rate);  // may throw
+  resampling_filters_.emplace(input_rate, filter);
+  return filter;
+}
+
 void RecognizerStream::Reset() {
   fbank_->Reset();
   if (resampler_) resampler_->Reset();  // kept: a stream reused at the same rate needs no new filter
@@ -111,7 +120,7 @@ void RecognizerStream::AcceptWaveform(const SampleView& samples, int sample_rate
     fbank_->AcceptWaveform(samples, &pending_);
   } else {
     if (!resampler_ || resampler_->input_rate() != sample_rate) {
-      resampler_ = std::make_unique<StreamingResampler>(sample_rate, this->sample_rate());
+      resampler_ = std::make_unique<StreamingResampler>(recognizer_.ResamplingFilterFrom(sample_rate));
     }
     resampled_.clear();
     resampler_->Accept(samples, &resampled_);

@@ -1,9 +1,12 @@
-// Recognizer (immutable: model spec, features, ONNX Runtime session, vocabulary; share it across threads)
-// and RecognizerStream (one utterance: incremental features, NeMo's chunk schedule, caches, decoder).
+// Recognizer (immutable but for a locked cache of resampling filters: model spec, features, ONNX Runtime session,
+// vocabulary; share it across threads) and RecognizerStream (one utterance: incremental features, NeMo's chunk
+// schedule, caches, decoder).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -66,11 +69,16 @@ class Recognizer {
 
  private:
   friend class RecognizerStream;
+  // The filter from input_rate to the model's rate, built on first use and shared by every stream.
+  std::shared_ptr<const ResamplingFilter> ResamplingFilterFrom(int input_rate) const;
+
   RecognizerConfig config_;
   std::unique_ptr<NeMoCacheAwareConformer> encoder_;
   std::unique_ptr<NeMoTransducerHead> transducer_;  // when decoding with the transducer head
   std::unique_ptr<ImprovedFbank> fbank_;
   std::unique_ptr<Vocabulary> vocabulary_;
+  mutable std::mutex resampling_mutex_;
+  mutable std::map<int, std::shared_ptr<const ResamplingFilter>> resampling_filters_;  // by input rate
 };
 
 class RecognizerStream {
