@@ -80,3 +80,16 @@ def test_files_at_other_rates_are_transcribed(recognizer, speech, tmp_path):
     assert expected in out.stdout
     lines = [line for line in out.stdout.splitlines() if line.strip()]
     assert len(lines) == 2 and all(line.endswith(expected) for line in lines), out.stdout
+
+
+def test_streams_at_other_rates_in_parallel_threads(speech):
+    """The recognizer's shared resampling filters are safe to use from many threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    recognizer = nemo_fast.Recognizer(SHIPPED_MODEL, decoder="ctc")  # fresh: no filter built yet
+    inputs = [(ideal_resample(speech, 16000, rate), rate) for rate in [22050, 44100, 48000, 8000] * 2]
+    alone = [nemo_fast.Recognizer(SHIPPED_MODEL, decoder="ctc").transcribe(a, sample_rate=r).token_ids
+             for a, r in inputs]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda job: recognizer.transcribe(job[0], sample_rate=job[1]).token_ids, inputs))
+    assert together == alone
