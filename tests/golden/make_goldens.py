@@ -15,7 +15,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np

@@ -13,13 +13,15 @@ from nemo_model_factory import ModelRecipe
 MODELS_DIR = Path(__file__).resolve().parent / "exported"
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "recognizer"
 
-# Two widths, 80 and 128 mel features, char and BPE vocabularies, CTC-only, hybrid RNN-T/CTC and RNN-T
-# (two LSTM layers, a max_symbols limit it reaches), four lookaheads, and two offline (non-streaming)
-# models, one of them a TDT transducer. blank_bias makes the untrained joints emit blanks and runs of
-# symbols both.
+# Two widths, 80 and 128 mel features, 8x and 4x subsampling (the shipped model's is 4x), char and BPE
+# vocabularies, CTC-only, hybrid RNN-T/CTC and RNN-T (two LSTM layers, a max_symbols limit it reaches),
+# four lookaheads, and two offline (non-streaming) models, one of them a TDT transducer. blank_bias makes
+# the untrained joints emit blanks and runs of symbols both.
 MODEL_SPECS = [
     ModelRecipe(name="char_d32_80mel", model_class="EncDecCTCModel", features=80, d_model=32, n_heads=2,
                   att_context_size=((70, 13), (70, 6), (70, 1), (70, 0)), seed=1),
+    ModelRecipe(name="char_d32_80mel_4x", model_class="EncDecCTCModel", features=80, d_model=32, n_heads=2,
+                  subsampling_factor=4, att_context_size=((70, 13), (70, 1)), seed=7),
     ModelRecipe(name="bpe_d48_128mel", model_class="EncDecCTCModelBPE", features=128, d_model=48, n_heads=4,
                   att_context_size=((70, 6),), vocab_size=40, seed=2),
     ModelRecipe(name="hybrid_bpe_d48_80mel", model_class="EncDecHybridRNNTCTCBPEModel", features=80, d_model=48,
