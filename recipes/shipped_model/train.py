@@ -61,7 +61,8 @@ def train_tokenizer(manifest: Path, out: Path) -> Path:
 
 
 # Runs at 2e-3 with a 500-step warmup (and SpecAugment) stayed at the CTC plateau for thousands of steps;
-# this peak, a warmup over the first quarter and no SpecAugment left it by step 1,500 (see README).
+# this peak, a warmup over the first quarter and no SpecAugment left it by step 1,500 (run 4, see README).
+# Runs 7 and 8 left it as early with a warmup over the first 15%.
 PEAK_LR = 1e-3
 WARMUP_FRACTION = 0.15
 # A model that goes on training is past the plateau; it only needs the optimizer's moments re-estimated.
