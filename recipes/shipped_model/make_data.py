@@ -2,7 +2,8 @@
 
     python recipes/shipped_model/make_data.py DATA_DIR [--workers 2]
 
-Sentences: WordNet's example sentences (text.py). A fixed 600 are held out for testing. Voices: every
+Text (text.py): WordNet's example sentences, of which a fixed 600 are held out for testing, and 50,000 of
+WordNet's definitions, which only train (more distinct words and word contexts). Voices: every
 espeak-ng English accent and variant and every flite voice train, except the espeak-ng West Midlands
 accent (en-gb-x-gbcwmd), which is held out with the whole festival engine. Each training sentence is spoken
 once by a voice drawn at random, at a random rate (0.85-1.25) and pitch (30-70). Writes 16 kHz mono WAV
@@ -28,6 +29,9 @@ import voices  # noqa: E402
 
 SEED = 20261124
 TEST_SENTENCES = 600
+# Run 8 fitted its 41,679 training sentences (training-batch WER 0.05 against 0.19 on held-out ones), and
+# 5.6% of the test words never occur in them; with these definitions, 3.4%.
+TRAIN_DEFINITIONS = 50_000
 HELD_OUT_ACCENT = "en-gb-x-gbcwmd"
 
 
@@ -71,6 +75,12 @@ def main() -> None:
         for i, s in enumerate(sentences):
             voice = rng.choice(pool)
             jobs[name].append((out / f"{i:06d}.wav", voice, s, rng.uniform(0.85, 1.25), rng.randint(30, 70)))
+    # Drawn after the test sets, so that those are the same as without definitions.
+    definitions = text.definitions()
+    rng.shuffle(definitions)
+    for i, s in enumerate(definitions[:TRAIN_DEFINITIONS], start=len(jobs["train"])):
+        jobs["train"].append((args.data_dir / "train" / f"{i:06d}.wav", rng.choice(train_voices), s,
+                              rng.uniform(0.85, 1.25), rng.randint(30, 70)))
     if args.max_train:  # cut after the draws, so that the test sets are the same whatever --max-train is
         jobs["train"] = jobs["train"][: args.max_train]
     (args.data_dir / "voices.json").write_text(json.dumps(

@@ -1,6 +1,6 @@
-"""English sentences for the shipped model, from offline sources on a Debian machine: the example
-sentences of WordNet 3.0 (Debian package wordnet-base), normalized to lowercase letters, apostrophes and
-spaces, with numbers spelled out."""
+"""English text for the shipped model, from offline sources on a Debian machine: the example sentences
+and the definitions of WordNet 3.0 (Debian package wordnet-base), normalized to lowercase letters,
+apostrophes and spaces, with numbers spelled out."""
 
 from __future__ import annotations
 
@@ -42,22 +42,40 @@ def normalize(text: str) -> str | None:
     return text
 
 
-def wordnet_examples() -> list[str]:
-    """Every quoted example sentence in WordNet's glosses, in file order."""
-    examples = []
+def _glosses() -> list[str]:
+    """The gloss of every synset (definition, then quoted examples), in file order."""
+    glosses = []
     for part in ["noun", "verb", "adj", "adv"]:
         for line in (WORDNET_DIR / f"data.{part}").read_text(encoding="latin-1").splitlines():
-            if line.startswith("  ") or "|" not in line:
-                continue
-            examples += re.findall(r'"([^"]+)"', line.split("|", 1)[1])
-    return examples
+            if not line.startswith("  ") and "|" in line:
+                glosses.append(line.split("|", 1)[1])
+    return glosses
+
+
+def wordnet_examples() -> list[str]:
+    """Every quoted example sentence in WordNet's glosses, in file order."""
+    return [example for gloss in _glosses() for example in re.findall(r'"([^"]+)"', gloss)]
+
+
+def wordnet_definitions() -> list[str]:
+    """The definitions in WordNet's glosses (the text outside the quoted examples), cut at semicolons."""
+    return [part for gloss in _glosses() for part in re.sub(r'"[^"]*"', ";", gloss).split(";")]
+
+
+def _normalized(texts: list[str], min_words: int, max_words: int) -> set[str]:
+    out = set()
+    for t in texts:
+        s = normalize(t)
+        if s and min_words <= len(s.split()) <= max_words:
+            out.add(s)
+    return out
 
 
 def sentences(min_words: int = 3, max_words: int = 16) -> list[str]:
-    """Normalized, deduplicated sentences of min..max words, sorted (deterministic)."""
-    out = set()
-    for example in wordnet_examples():
-        s = normalize(example)
-        if s and min_words <= len(s.split()) <= max_words:
-            out.add(s)
-    return sorted(out)
+    """Normalized, deduplicated example sentences of min..max words, sorted (deterministic)."""
+    return sorted(_normalized(wordnet_examples(), min_words, max_words))
+
+
+def definitions(min_words: int = 3, max_words: int = 16) -> list[str]:
+    """Normalized, deduplicated definitions of min..max words that are not also example sentences, sorted."""
+    return sorted(_normalized(wordnet_definitions(), min_words, max_words) - set(sentences(min_words, max_words)))
