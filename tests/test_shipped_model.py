@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 from recognizer_cases import feed_in_pieces
-from shipped_model_cases import EXAMPLE_WAV, GOLDEN, SHIPPED_MODEL, audio_cases
+from shipped_model_cases import EXAMPLE_WAV, GOLDEN, REPO, SHIPPED_MODEL, audio_cases
 
 import nemo_fast
 from nemo_fast.models import default_model_dir
@@ -38,6 +38,15 @@ def test_main_job_transcribes_the_example(tmp_path):
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == golden_texts()["example.default"]
+
+
+def test_readme_shows_what_the_main_job_prints():
+    """The README's first command is the main job; the line under it must be the transcript it prints."""
+    readme = (REPO / "README.md").read_text()
+    command = "nemo-fast transcribe examples/speech_example.wav"
+    lines = readme.splitlines()
+    at = next(i for i, line in enumerate(lines) if command in line)
+    assert lines[at + 1].strip() == "# -> " + golden_texts()["example.default"]
 
 
 def test_shipped_files_are_small():
