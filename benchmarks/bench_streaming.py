@@ -5,6 +5,7 @@
         [--systems ...] [--models ...] [--no-latency] [--output NAME]
     python benchmarks/bench_streaming.py paired WORKDIR [--threads 1 2] [--pairs 7] [--systems ...] [--models ...]
     python benchmarks/bench_streaming.py capacity WORKDIR [--model large_70_1] [--threads 2]
+    python benchmarks/bench_streaming.py profile WORKDIR [--threads 1 2] [--seconds 20] [--models ...]
     python benchmarks/bench_streaming.py table [NAME]     # the tables of results/NAME.json again
     python benchmarks/bench_streaming.py plot
 
@@ -41,6 +42,11 @@ benchmarks/results/paired.json (`--output NAME`: NAME.json).
 `capacity` feeds N simulated real-time streams in lock step, one chunk each per tick, and finds the most
 streams whose p95 tick time stays under the chunk duration: batched (`Recognizer.decode_streams`, one
 encoder call per tick) against one stream at a time. Results: benchmarks/results/capacity.json.
+
+`profile` runs the bare loop on the fp32 and the int8 graph with ONNX Runtime's profiler and splits one
+encoder step into time per operator type and the time outside any operator (the session's own overhead
+between nodes). It gives the most any MatMul-only speed-up (int8 included) can bring: the step's time over
+its time without MatMuls. Results: benchmarks/results/profile.json.
 """
 
 from __future__ import annotations
@@ -457,7 +463,9 @@ def latency_memory_table(results: dict) -> str:
 
 def show_tables(name: str) -> None:
     results = json.loads((RESULTS_DIR / f"{name}.json").read_text())
-    if "pairs" in results:
+    if results.get("kind") == "profile":
+        print(profile_table(results))
+    elif "pairs" in results:
         print(paired_table(results))
     else:
         print(markdown_table(results))
@@ -535,6 +543,85 @@ def paired_table(results: dict) -> str:
     for row in results["runs"]:
         lines.append(f"| {row['model']}, {row['threads']} | " + " | ".join(f"{row['rtf'][s]:.4f}" for s in systems)
                      + " | " + " | ".join(r for _, _, r in paired_ratios(row, systems)) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- profile
+
+# The operators that dynamic int8 quantization replaces or speeds up; everything else costs the same in both graphs.
+MATMUL_OPS = ("MatMul", "DynamicQuantizeMatMul", "MatMulInteger", "MatMulIntegerToFloat", "FusedMatMul")
+
+
+def profile_graph(model_dir: Path, graph: str, threads: int, seconds: float) -> dict:
+    """One warm-up stream and one profiled stream of the bare loop on model_dir/graph/model.onnx; the
+    per-step means of the profiled stream (ms)."""
+    import tempfile
+
+    import numpy as np
+    import onnxruntime as ort
+
+    chunks, _ = bare_onnxruntime_system(model_dir / "nemo_fast", threads)
+    prepared = chunks(tiled_speech(seconds))
+    spec = _contract(model_dir / "nemo_fast")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.enable_profiling = True
+    options.profile_file_prefix = str(Path(tempfile.mkdtemp()) / "ort")
+    session = ort.InferenceSession(str(model_dir / graph / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+    def one_stream():
+        channel = np.zeros((1, *spec["cache_last_channel_shape"]), np.float32)
+        conv = np.zeros((1, *spec["cache_last_time_shape"]), np.float32)
+        channel_len = np.zeros(1, np.int64)
+        for feats, drop in prepared:
+            outputs = session.run(None, {
+                "audio_signal": feats, "length": np.array([feats.shape[2]], np.int64),
+                "cache_last_channel": channel, "cache_last_time": conv, "cache_last_channel_len": channel_len,
+                "drop_extra_pre_encoded": np.array(drop, np.int64),
+            })  # fmt: skip
+            channel, conv, channel_len = outputs[-3:]
+
+    one_stream()  # warm-up
+    one_stream()
+    events = json.loads(Path(session.end_profiling()).read_text())
+    runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
+    measured_from = runs[len(prepared)]["ts"]  # the second stream's first step
+    steps = len(runs) - len(prepared)
+    by_op: dict[str, float] = {}
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= measured_from:
+            by_op[e["args"]["op_name"]] = by_op.get(e["args"]["op_name"], 0.0) + e["dur"] / 1000 / steps
+    step_ms = sum(e["dur"] for e in runs[len(prepared):]) / 1000 / steps
+    kernels_ms = sum(by_op.values())
+    return {"step_ms": step_ms, "kernels_ms": kernels_ms, "outside_kernels_ms": step_ms - kernels_ms,
+            "matmul_ms": sum(v for k, v in by_op.items() if k in MATMUL_OPS),
+            "by_op_ms": dict(sorted(by_op.items(), key=lambda kv: -kv[1]))}  # fmt: skip
+
+
+def profile(workdir: Path, threads_list, models, seconds: float) -> None:
+    results = {"stamp": stamp(), "kind": "profile", "seconds": seconds, "runs": []}
+    for model in models:
+        write_contract(workdir / model / "nemo_fast")
+        for threads in threads_list:
+            row = {"model": model, "threads": threads}
+            for graph in ("nemo_fast", "nemo_fast_int8"):
+                row[graph] = profile_graph(workdir / model, graph, threads, seconds)
+            results["runs"].append(row)
+            write_json("profile", results)
+            print(profile_table({"runs": [row]}).splitlines()[-1], flush=True)
+    print(profile_table(results))
+
+
+def profile_table(results: dict) -> str:
+    lines = ["| model, threads | graph | step (ms) | MatMul | other operators | outside operators | "
+             "step / step without MatMul |", "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for row in results["runs"]:
+        for graph in ("nemo_fast", "nemo_fast_int8"):
+            p = row[graph]
+            other = p["kernels_ms"] - p["matmul_ms"]
+            lines.append(f"| {row['model']}, {row['threads']} | {graph} | {p['step_ms']:.1f} | {p['matmul_ms']:.1f} | "
+                         f"{other:.1f} | {p['outside_kernels_ms']:.1f} | {p['step_ms'] / (p['step_ms'] - p['matmul_ms']):.2f} |")
     return "\n".join(lines)
 
 
@@ -682,6 +769,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup-ticks", type=int, default=40)
     p.add_argument("--ticks", type=int, default=60)
+    p = sub.add_parser("profile")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
     p = sub.add_parser("table", help="print the tables of a saved result")
     p.add_argument("name", nargs="?", default="streaming", help="results/NAME.json")
     sub.add_parser("plot")
@@ -704,6 +796,8 @@ def main() -> None:
     elif args.command == "capacity":
         limit_threads(args.threads)
         capacity(args.workdir, args.model, args.threads, args.warmup_ticks, args.ticks)
+    elif args.command == "profile":
+        profile(args.workdir, args.threads, [m for m in args.models if (args.workdir / m).exists()], args.seconds)
     elif args.command == "table":
         show_tables(args.name)
     else:
