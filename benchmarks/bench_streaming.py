@@ -228,17 +228,21 @@ def nemo_fast_system(model_dir: Path, threads: int):
     return _as_given, one_stream
 
 
-def bare_onnxruntime_system(model_dir: Path, threads: int):
+def bare_onnxruntime_system(model_dir: Path, threads: int, profile_prefix: str | None = None):
+    """With profile_prefix, ONNX Runtime's profiler records every step; one_stream.session ends it."""
     import numpy as np
     import onnxruntime as ort
 
     import nemo_fast
 
-    spec = _contract(model_dir)
+    spec = _contract(model_dir.parent / "nemo_fast")  # int8 shares the float contract
     geometry = spec["streaming"]
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
     fbank = nemo_fast.ImprovedFbank(nemo_fast.FbankOptions.from_key_values(spec["features"]))
 
@@ -269,6 +273,7 @@ def bare_onnxruntime_system(model_dir: Path, threads: int):
                 latencies.append(time.perf_counter() - start)
             channel, conv, channel_len = outputs[-3:]
 
+    one_stream.session = session
     return chunks, one_stream
 
 
@@ -557,33 +562,11 @@ def profile_graph(model_dir: Path, graph: str, threads: int, seconds: float) -> 
     per-step means of the profiled stream (ms)."""
     import tempfile
 
-    import numpy as np
-    import onnxruntime as ort
-
-    chunks, _ = bare_onnxruntime_system(model_dir / "nemo_fast", threads)
+    chunks, one_stream = bare_onnxruntime_system(model_dir / graph, threads, str(Path(tempfile.mkdtemp()) / "ort"))
     prepared = chunks(tiled_speech(seconds))
-    spec = _contract(model_dir / "nemo_fast")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.enable_profiling = True
-    options.profile_file_prefix = str(Path(tempfile.mkdtemp()) / "ort")
-    session = ort.InferenceSession(str(model_dir / graph / "model.onnx"), options, providers=["CPUExecutionProvider"])
-
-    def one_stream():
-        channel = np.zeros((1, *spec["cache_last_channel_shape"]), np.float32)
-        conv = np.zeros((1, *spec["cache_last_time_shape"]), np.float32)
-        channel_len = np.zeros(1, np.int64)
-        for feats, drop in prepared:
-            outputs = session.run(None, {
-                "audio_signal": feats, "length": np.array([feats.shape[2]], np.int64),
-                "cache_last_channel": channel, "cache_last_time": conv, "cache_last_channel_len": channel_len,
-                "drop_extra_pre_encoded": np.array(drop, np.int64),
-            })  # fmt: skip
-            channel, conv, channel_len = outputs[-3:]
-
-    one_stream()  # warm-up
-    one_stream()
+    one_stream(prepared)  # warm-up
+    one_stream(prepared)
+    session = one_stream.session
     events = json.loads(Path(session.end_profiling()).read_text())
     runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
     measured_from = runs[len(prepared)]["ts"]  # the second stream's first step
