@@ -6,6 +6,7 @@
     python benchmarks/bench_streaming.py paired WORKDIR [--threads 1 2] [--pairs 7] [--systems ...] [--models ...]
     python benchmarks/bench_streaming.py capacity WORKDIR [--model large_70_1] [--threads 2]
     python benchmarks/bench_streaming.py profile WORKDIR [--threads 1 2] [--seconds 20] [--models ...]
+    python benchmarks/bench_streaming.py static-shapes WORKDIR [--threads 1 2] [--rounds 7] [--models ...]  # onnxsim
     python benchmarks/bench_streaming.py table [NAME]     # the tables of results/NAME.json again
     python benchmarks/bench_streaming.py plot
 
@@ -42,6 +43,12 @@ benchmarks/results/paired.json (`--output NAME`: NAME.json).
 `capacity` feeds N simulated real-time streams in lock step, one chunk each per tick, and finds the most
 streams whose p95 tick time stays under the chunk duration: batched (`Recognizer.decode_streams`, one
 encoder call per tick) against one stream at a time. Results: benchmarks/results/capacity.json.
+
+`static-shapes` asks whether a graph specialized to one chunk size would run faster: it fixes every input
+shape of the exported graph (fp32 and int8) to the later chunks' and folds the shape arithmetic that
+becomes constant (onnxsim, `pip install onnxsim`; not a dependency of nemo_fast), then times the bare
+loop's later chunks on both graphs in one process, alternating `--rounds` times. Results:
+benchmarks/results/static_shapes.json.
 
 `profile` runs the bare loop on the fp32 and the int8 graph with ONNX Runtime's profiler and splits one
 encoder step into time per operator type and the time outside any operator (the session's own overhead
@@ -228,7 +235,9 @@ def nemo_fast_system(model_dir: Path, threads: int):
     return _as_given, one_stream
 
 
-def bare_onnxruntime_system(model_dir: Path, threads: int, profile_prefix: str | None = None):
+def bare_onnxruntime_system(
+    model_dir: Path, threads: int, profile_prefix: str | None = None, graph_file: str = "model.onnx"
+):  # fmt: skip
     """With profile_prefix, ONNX Runtime's profiler records every step; one_stream.session ends it."""
     import numpy as np
     import onnxruntime as ort
@@ -243,7 +252,7 @@ def bare_onnxruntime_system(model_dir: Path, threads: int, profile_prefix: str |
     if profile_prefix:
         options.enable_profiling = True
         options.profile_file_prefix = profile_prefix
-    session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(model_dir / graph_file), options, providers=["CPUExecutionProvider"])
     fbank = nemo_fast.ImprovedFbank(nemo_fast.FbankOptions.from_key_values(spec["features"]))
 
     def chunks(x):
@@ -470,6 +479,8 @@ def show_tables(name: str) -> None:
     results = json.loads((RESULTS_DIR / f"{name}.json").read_text())
     if results.get("kind") == "profile":
         print(profile_table(results))
+    elif results.get("kind") == "static_shapes":
+        print(static_shapes_table(results))
     elif "pairs" in results:
         print(paired_table(results))
     else:
@@ -605,6 +616,113 @@ def profile_table(results: dict) -> str:
             other = p["kernels_ms"] - p["matmul_ms"]
             lines.append(f"| {row['model']}, {row['threads']} | {graph} | {p['step_ms']:.1f} | {p['matmul_ms']:.1f} | "
                          f"{other:.1f} | {p['outside_kernels_ms']:.1f} | {p['step_ms'] / (p['step_ms'] - p['matmul_ms']):.2f} |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ static shapes
+
+
+def _static_graph(model_dir: Path, frames: int) -> tuple[str, int, int]:
+    """model_dir/model.onnx with every input shape fixed to one later chunk's (batch 1, `frames` feature
+    frames) and the shape arithmetic that this makes constant folded away (onnxsim); (file name, nodes
+    before, nodes after)."""
+    import onnx
+    import onnxsim
+
+    graph = onnx.load(str(model_dir / "model.onnx"))
+    shapes = {}
+    for value in graph.graph.input:
+        dims = [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]  # the free dims are batch and frames
+        if value.name == "audio_signal":
+            dims[2] = frames
+        shapes[value.name] = dims
+    static, ok = onnxsim.simplify(graph, overwrite_input_shapes=shapes)
+    if not ok:
+        raise SystemExit(f"onnxsim could not check its simplification of {model_dir / 'model.onnx'}")
+    onnx.save(static, str(model_dir / "model_static.onnx"))
+    return "model_static.onnx", len(graph.graph.node), len(static.graph.node)
+
+
+def _optimized_nodes(model_dir: Path, graph_file: str) -> int:
+    """Nodes left after ONNX Runtime's own graph optimizations (what a session runs)."""
+    import tempfile
+
+    import onnx
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(Path(tempfile.mkdtemp()) / "optimized.onnx")
+    ort.InferenceSession(str(model_dir / graph_file), options, providers=["CPUExecutionProvider"])
+    return len(onnx.load(options.optimized_model_filepath, load_external_data=False).graph.node)
+
+
+def static_shapes_pair(model_dir: Path, threads: int, seconds: float, rounds: int) -> dict:
+    """The bare loop on the graph as exported against the same graph specialized to the later chunks' fixed
+    shapes, in one process, alternating; only the later chunks of full size are timed (the first chunk and a
+    short last one would need the general graph anyway)."""
+    import numpy as np
+
+    chunks, general = bare_onnxruntime_system(model_dir, threads)
+    prepared = chunks(tiled_speech(seconds))
+    later_frames = prepared[1][0].shape[2]
+    steady = [c for c in prepared[1:] if c[0].shape[2] == later_frames]
+    static_file, nodes, static_nodes = _static_graph(model_dir, later_frames)
+    _, static = bare_onnxruntime_system(model_dir, threads, graph_file=static_file)
+
+    def outputs(session):
+        feeds = {"cache_last_channel_len": np.zeros(1, np.int64)}
+        for value in session.get_inputs()[2:4]:
+            feeds[value.name] = np.zeros([1, *value.shape[1:]], np.float32)
+        log_probs = []
+        for feats, drop in steady[:50]:
+            feeds.update(audio_signal=feats, length=np.array([feats.shape[2]], np.int64),
+                         drop_extra_pre_encoded=np.array(drop, np.int64))  # fmt: skip
+            out = session.run(None, feeds)
+            log_probs.append(out[0])
+            feeds["cache_last_channel"], feeds["cache_last_time"], feeds["cache_last_channel_len"] = out[-3:]
+        return np.concatenate(log_probs, axis=1)
+
+    max_difference = float(np.abs(outputs(general.session) - outputs(static.session)).max())
+    general(steady), static(steady)  # warm-up
+    times = {"general": [], "static": []}
+    for index in range(rounds):
+        for name in (["general", "static"] if index % 2 == 0 else ["static", "general"]):
+            start = time.perf_counter()
+            (general if name == "general" else static)(steady)
+            times[name].append((time.perf_counter() - start) / len(steady) * 1000)
+    ratios = [g / s for g, s in zip(times["general"], times["static"])]
+    return {
+        "nodes": nodes, "static_nodes": static_nodes, "optimized_nodes": _optimized_nodes(model_dir, "model.onnx"),
+        "optimized_static_nodes": _optimized_nodes(model_dir, static_file), "max_log_prob_difference": max_difference,
+        "step_ms": statistics.median(times["general"]), "static_step_ms": statistics.median(times["static"]),
+        "general_over_static": statistics.median(ratios), "ratio_range": [min(ratios), max(ratios)],
+    }  # fmt: skip
+
+
+def static_shapes(workdir: Path, threads_list, models, seconds: float, rounds: int) -> None:
+    results = {"stamp": stamp(), "kind": "static_shapes", "seconds": seconds, "rounds": rounds, "runs": []}
+    for model in models:
+        write_contract(workdir / model / "nemo_fast")
+        for threads in threads_list:
+            for graph in ("nemo_fast", "nemo_fast_int8"):
+                row = {"model": model, "threads": threads, "graph": graph}
+                row.update(static_shapes_pair(workdir / model / graph, threads, seconds, rounds))
+                results["runs"].append(row)
+                write_json("static_shapes", results)
+                print(static_shapes_table({"runs": [row]}).splitlines()[-1], flush=True)
+    print(static_shapes_table(results))
+
+
+def static_shapes_table(results: dict) -> str:
+    header = ("| model, threads | graph | nodes (after ONNX Runtime) | static | step (ms) | static "
+              "| general / static | max log-prob difference |")  # fmt: skip
+    lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results["runs"]:
+        lo, hi = r["ratio_range"]
+        lines.append(f"| {r['model']}, {r['threads']} | {r['graph']} | {r['optimized_nodes']} | "
+                     f"{r['optimized_static_nodes']} | {r['step_ms']:.2f} | {r['static_step_ms']:.2f} | "
+                     f"{r['general_over_static']:.3f} ({lo:.3f}-{hi:.3f}) | "
+                     f"{r['max_log_prob_difference']:.1e} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -757,6 +875,12 @@ def main() -> None:
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
+    p = sub.add_parser("static-shapes")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
     p = sub.add_parser("table", help="print the tables of a saved result")
     p.add_argument("name", nargs="?", default="streaming", help="results/NAME.json")
     sub.add_parser("plot")
@@ -781,6 +905,9 @@ def main() -> None:
         capacity(args.workdir, args.model, args.threads, args.warmup_ticks, args.ticks)
     elif args.command == "profile":
         profile(args.workdir, args.threads, [m for m in args.models if (args.workdir / m).exists()], args.seconds)
+    elif args.command == "static-shapes":
+        static_shapes(args.workdir, args.threads, [m for m in args.models if (args.workdir / m).exists()],
+                      args.seconds, args.rounds)
     elif args.command == "table":
         show_tables(args.name)
     else:
