@@ -670,9 +670,10 @@ def static_shapes_pair(model_dir: Path, threads: int, seconds: float, rounds: in
     _, static = bare_onnxruntime_system(model_dir, threads, graph_file=static_file)
 
     def outputs(session):
+        shapes = {value.name: value.shape for value in session.get_inputs()}
         feeds = {"cache_last_channel_len": np.zeros(1, np.int64)}
-        for value in session.get_inputs()[2:4]:
-            feeds[value.name] = np.zeros([1, *value.shape[1:]], np.float32)
+        for name in ("cache_last_channel", "cache_last_time"):
+            feeds[name] = np.zeros([1, *shapes[name][1:]], np.float32)
         log_probs = []
         for feats, drop in steady[:50]:
             feeds.update(audio_signal=feats, length=np.array([feats.shape[2]], np.int64),
