@@ -266,7 +266,7 @@ def bare_onnxruntime_system(
             out.append((np.ascontiguousarray(piece), geometry["drop_extra_pre_encoded"]))
         return out
 
-    def one_stream(prepared, latencies=None):
+    def one_stream(prepared, latencies=None, log_probs=None):
         channel = np.zeros((1, *spec["cache_last_channel_shape"]), np.float32)
         conv = np.zeros((1, *spec["cache_last_time_shape"]), np.float32)
         channel_len = np.zeros(1, np.int64)
@@ -280,6 +280,8 @@ def bare_onnxruntime_system(
             outputs = session.run(None, inputs)
             if latencies is not None:
                 latencies.append(time.perf_counter() - start)
+            if log_probs is not None:
+                log_probs.append(outputs[0])
             channel, conv, channel_len = outputs[-3:]
 
     one_stream.session = session
@@ -669,21 +671,12 @@ def static_shapes_pair(model_dir: Path, threads: int, seconds: float, rounds: in
     static_file, nodes, static_nodes = _static_graph(model_dir, later_frames)
     _, static = bare_onnxruntime_system(model_dir, threads, graph_file=static_file)
 
-    def outputs(session):
-        shapes = {value.name: value.shape for value in session.get_inputs()}
-        feeds = {"cache_last_channel_len": np.zeros(1, np.int64)}
-        for name in ("cache_last_channel", "cache_last_time"):
-            feeds[name] = np.zeros([1, *shapes[name][1:]], np.float32)
-        log_probs = []
-        for feats, drop in steady[:50]:
-            feeds.update(audio_signal=feats, length=np.array([feats.shape[2]], np.int64),
-                         drop_extra_pre_encoded=np.array(drop, np.int64))  # fmt: skip
-            out = session.run(None, feeds)
-            log_probs.append(out[0])
-            feeds["cache_last_channel"], feeds["cache_last_time"], feeds["cache_last_channel_len"] = out[-3:]
-        return np.concatenate(log_probs, axis=1)
+    def log_probs(one_stream):
+        steps = []
+        one_stream(steady[:50], log_probs=steps)
+        return np.concatenate(steps, axis=1)
 
-    max_difference = float(np.abs(outputs(general.session) - outputs(static.session)).max())
+    max_difference = float(np.abs(log_probs(general) - log_probs(static)).max())
     general(steady), static(steady)  # warm-up
     times = {"general": [], "static": []}
     for index in range(rounds):
