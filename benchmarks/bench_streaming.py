@@ -7,6 +7,7 @@
     python benchmarks/bench_streaming.py capacity WORKDIR [--model large_70_1] [--threads 2]
     python benchmarks/bench_streaming.py profile WORKDIR [--threads 1 2] [--seconds 20] [--models ...]
     python benchmarks/bench_streaming.py static-shapes WORKDIR [--threads 1 2] [--rounds 7] [--models ...]  # onnxsim
+    python benchmarks/bench_streaming.py int8-kernels WORKDIR [--threads 1 2] [--rounds 7] [--models ...]  # onnx_ir
     python benchmarks/bench_streaming.py table [NAME]     # the tables of results/NAME.json again
     python benchmarks/bench_streaming.py plot
 
@@ -49,6 +50,12 @@ shape of the exported graph (fp32 and int8) to the later chunks' and folds the s
 becomes constant (onnxsim, `pip install onnxsim`; not a dependency of nemo_fast), then times the bare
 loop's later chunks on both graphs in one process, alternating `--rounds` times. Results:
 benchmarks/results/static_shapes.json.
+
+`int8-kernels` times ONNX Runtime's two int8 forms of the encoder's weight products on the bare loop's later
+chunks, in one process, alternating `--rounds` times: the exporter's dynamic quantization (DynamicQuantizeMatMul,
+as `--quantize int8` ships it) and MatMulNBits with 8-bit blocks (weight-only quantization with int8
+activations, the kernel ONNX Runtime optimizes for products of few rows; its quantizer needs
+`pip install onnx_ir`), each against the fp32 graph. Results: benchmarks/results/int8_kernels.json.
 
 `profile` runs the bare loop on the fp32 and the int8 graph with ONNX Runtime's profiler and splits one
 encoder step into time per operator type and the time outside any operator (the session's own overhead
@@ -483,6 +490,8 @@ def show_tables(name: str) -> None:
         print(profile_table(results))
     elif results.get("kind") == "static_shapes":
         print(static_shapes_table(results))
+    elif results.get("kind") == "int8_kernels":
+        print(int8_kernels_table(results))
     elif "pairs" in results:
         print(paired_table(results))
     else:
@@ -658,6 +667,27 @@ def _optimized_nodes(model_dir: Path, graph_file: str) -> int:
     return len(onnx.load(options.optimized_model_filepath, load_external_data=False).graph.node)
 
 
+def _steady_chunks(chunks, seconds: float) -> list:
+    """The bare loop's inputs for the later chunks of full size of `seconds` of speech (the first chunk and a
+    short last one have other shapes)."""
+    prepared = chunks(tiled_speech(seconds))
+    return [c for c in prepared[1:] if c[0].shape[2] == prepared[1][0].shape[2]]
+
+
+def _alternating_step_ms(loops: dict, steady: list, rounds: int) -> dict[str, list[float]]:
+    """Mean step time (ms) of each bare loop over `steady`, per round; one warm-up each, then `rounds`
+    rounds, the order reversed every other round so that neither graph always runs first."""
+    for one_stream in loops.values():
+        one_stream(steady)
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for index in range(rounds):
+        for name in list(loops) if index % 2 == 0 else list(loops)[::-1]:
+            start = time.perf_counter()
+            loops[name](steady)
+            times[name].append((time.perf_counter() - start) / len(steady) * 1000)
+    return times
+
+
 def static_shapes_pair(model_dir: Path, threads: int, seconds: float, rounds: int) -> dict:
     """The bare loop on the graph as exported against the same graph specialized to the later chunks' fixed
     shapes, in one process, alternating; only the later chunks of full size are timed (the first chunk and a
@@ -665,10 +695,8 @@ def static_shapes_pair(model_dir: Path, threads: int, seconds: float, rounds: in
     import numpy as np
 
     chunks, general = bare_onnxruntime_system(model_dir, threads)
-    prepared = chunks(tiled_speech(seconds))
-    later_frames = prepared[1][0].shape[2]
-    steady = [c for c in prepared[1:] if c[0].shape[2] == later_frames]
-    static_file, nodes, static_nodes = _static_graph(model_dir, later_frames)
+    steady = _steady_chunks(chunks, seconds)
+    static_file, nodes, static_nodes = _static_graph(model_dir, steady[0][0].shape[2])
     _, static = bare_onnxruntime_system(model_dir, threads, graph_file=static_file)
 
     def log_probs(one_stream):
@@ -677,13 +705,7 @@ def static_shapes_pair(model_dir: Path, threads: int, seconds: float, rounds: in
         return np.concatenate(steps, axis=1)
 
     max_difference = float(np.abs(log_probs(general) - log_probs(static)).max())
-    general(steady), static(steady)  # warm-up
-    times = {"general": [], "static": []}
-    for index in range(rounds):
-        for name in (["general", "static"] if index % 2 == 0 else ["static", "general"]):
-            start = time.perf_counter()
-            (general if name == "general" else static)(steady)
-            times[name].append((time.perf_counter() - start) / len(steady) * 1000)
+    times = _alternating_step_ms({"general": general, "static": static}, steady, rounds)
     ratios = [g / s for g, s in zip(times["general"], times["static"])]
     return {
         "nodes": nodes, "static_nodes": static_nodes, "optimized_nodes": _optimized_nodes(model_dir, "model.onnx"),
@@ -717,6 +739,74 @@ def static_shapes_table(results: dict) -> str:
                      f"{r['optimized_static_nodes']} | {r['step_ms']:.2f} | {r['static_step_ms']:.2f} | "
                      f"{r['general_over_static']:.3f} ({lo:.3f}-{hi:.3f}) | "
                      f"{r['max_log_prob_difference']:.1e} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------- int8 kernels
+
+INT8_GRAPHS = ("fp32", "dynamic_int8", "matmul_nbits_int8")
+
+
+def _matmul_nbits_graph(model_dir: Path) -> str:
+    """model_dir/nemo_fast/model.onnx with every MatMul of a constant weight as ONNX Runtime's MatMulNBits,
+    8 bits, blocks of 32, symmetric, accuracy level 4 (int8 activations: the kernel made for products of
+    few rows); the file name, relative to model_dir/nemo_fast."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    graph_file = "model_matmul_nbits_int8.onnx"
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(model_dir / "nemo_fast" / "model.onnx")), bits=8, block_size=32,
+                                     is_symmetric=True, accuracy_level=4)  # fmt: skip
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(model_dir / "nemo_fast" / graph_file), False)
+    return graph_file
+
+
+def int8_kernels_row(model_dir: Path, threads: int, seconds: float, rounds: int) -> dict:
+    """The bare loop's later chunks on the fp32 graph, the exporter's int8 graph (dynamic quantization,
+    DynamicQuantizeMatMul) and a MatMulNBits 8-bit graph, in one process, alternating."""
+    import numpy as np
+
+    nbits_file = _matmul_nbits_graph(model_dir)
+    chunks, fp32 = bare_onnxruntime_system(model_dir / "nemo_fast", threads)
+    loops = {"fp32": fp32, "dynamic_int8": bare_onnxruntime_system(model_dir / "nemo_fast_int8", threads)[1],
+             "matmul_nbits_int8": bare_onnxruntime_system(model_dir / "nemo_fast", threads, graph_file=nbits_file)[1]}
+    steady = _steady_chunks(chunks, seconds)
+    log_probs = {}
+    for name, one_stream in loops.items():
+        steps: list = []
+        one_stream(steady[:50], log_probs=steps)
+        log_probs[name] = np.concatenate(steps, axis=1)
+    times = _alternating_step_ms(loops, steady, rounds)
+    row = {"step_ms": {name: statistics.median(t) for name, t in times.items()}, "fp32_over": {}, "argmax_agreement": {}}
+    for name in INT8_GRAPHS[1:]:
+        ratios = [a / b for a, b in zip(times["fp32"], times[name])]
+        row["fp32_over"][name] = {"median": statistics.median(ratios), "range": [min(ratios), max(ratios)]}
+        row["argmax_agreement"][name] = float((log_probs[name].argmax(-1) == log_probs["fp32"].argmax(-1)).mean())
+    return row
+
+
+def int8_kernels(workdir: Path, threads_list, models, seconds: float, rounds: int) -> None:
+    results = {"stamp": stamp(), "kind": "int8_kernels", "seconds": seconds, "rounds": rounds, "runs": []}
+    for model in models:
+        write_contract(workdir / model / "nemo_fast")
+        for threads in threads_list:
+            row = {"model": model, "threads": threads, **int8_kernels_row(workdir / model, threads, seconds, rounds)}
+            results["runs"].append(row)
+            write_json("int8_kernels", results)
+            print(int8_kernels_table({"runs": [row]}).splitlines()[-1], flush=True)
+    print(int8_kernels_table(results))
+
+
+def int8_kernels_table(results: dict) -> str:
+    header = ("| model, threads | fp32 step (ms) | dynamic int8 | MatMulNBits int8 | fp32 / dynamic | "
+              "fp32 / MatMulNBits | same top piece as fp32: dynamic, MatMulNBits |")  # fmt: skip
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results["runs"]:
+        ms, over, agree = r["step_ms"], r["fp32_over"], r["argmax_agreement"]
+        ratios = [f"{over[g]['median']:.2f} ({over[g]['range'][0]:.2f}-{over[g]['range'][1]:.2f})" for g in INT8_GRAPHS[1:]]
+        lines.append(f"| {r['model']}, {r['threads']} | " + " | ".join(f"{ms[g]:.2f}" for g in INT8_GRAPHS) + " | "
+                     + " | ".join(ratios) + f" | {agree['dynamic_int8']:.0%}, {agree['matmul_nbits_int8']:.0%} |")
     return "\n".join(lines)
 
 
@@ -875,6 +965,12 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
+    p = sub.add_parser("int8-kernels")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
     p = sub.add_parser("table", help="print the tables of a saved result")
     p.add_argument("name", nargs="?", default="streaming", help="results/NAME.json")
     sub.add_parser("plot")
@@ -902,6 +998,9 @@ def main() -> None:
     elif args.command == "static-shapes":
         static_shapes(args.workdir, args.threads, [m for m in args.models if (args.workdir / m).exists()],
                       args.seconds, args.rounds)
+    elif args.command == "int8-kernels":
+        int8_kernels(args.workdir, args.threads, [m for m in args.models if (args.workdir / m).exists()],
+                     args.seconds, args.rounds)
     elif args.command == "table":
         show_tables(args.name)
     else:
