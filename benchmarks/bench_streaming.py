@@ -604,18 +604,27 @@ def profile_graph(model_dir: Path, graph: str, threads: int, seconds: float) -> 
             "by_op_ms": dict(sorted(by_op.items(), key=lambda kv: -kv[1]))}  # fmt: skip
 
 
-def profile(workdir: Path, threads_list, models, seconds: float) -> None:
-    results = {"stamp": stamp(), "kind": "profile", "seconds": seconds, "runs": []}
+def _sweep(kind: str, table, workdir: Path, models, threads_list, rows_for, **settings) -> None:
+    """Results of one mode over every model and thread count, saved to results/KIND.json after every row;
+    rows_for(model, threads) yields the rows of one model and thread count, table(results) formats them."""
+    results = {"stamp": stamp(), "kind": kind, **settings, "runs": []}
     for model in models:
         write_contract(workdir / model / "nemo_fast")
         for threads in threads_list:
-            row = {"model": model, "threads": threads}
-            for graph in ("nemo_fast", "nemo_fast_int8"):
-                row[graph] = profile_graph(workdir / model, graph, threads, seconds)
-            results["runs"].append(row)
-            write_json("profile", results)
-            print(profile_table({"runs": [row]}).splitlines()[-1], flush=True)
-    print(profile_table(results))
+            for row in rows_for(model, threads):
+                results["runs"].append(row)
+                write_json(kind, results)
+                print(table({"runs": [row]}).splitlines()[-1], flush=True)
+    print(table(results))
+
+
+def profile(workdir: Path, threads_list, models, seconds: float) -> None:
+    def rows_for(model, threads):
+        graphs = ("nemo_fast", "nemo_fast_int8")
+        yield {"model": model, "threads": threads,
+               **{graph: profile_graph(workdir / model, graph, threads, seconds) for graph in graphs}}  # fmt: skip
+
+    _sweep("profile", profile_table, workdir, models, threads_list, rows_for, seconds=seconds)
 
 
 def profile_table(results: dict) -> str:
@@ -716,17 +725,13 @@ def static_shapes_pair(model_dir: Path, threads: int, seconds: float, rounds: in
 
 
 def static_shapes(workdir: Path, threads_list, models, seconds: float, rounds: int) -> None:
-    results = {"stamp": stamp(), "kind": "static_shapes", "seconds": seconds, "rounds": rounds, "runs": []}
-    for model in models:
-        write_contract(workdir / model / "nemo_fast")
-        for threads in threads_list:
-            for graph in ("nemo_fast", "nemo_fast_int8"):
-                row = {"model": model, "threads": threads, "graph": graph}
-                row.update(static_shapes_pair(workdir / model / graph, threads, seconds, rounds))
-                results["runs"].append(row)
-                write_json("static_shapes", results)
-                print(static_shapes_table({"runs": [row]}).splitlines()[-1], flush=True)
-    print(static_shapes_table(results))
+    def rows_for(model, threads):
+        for graph in ("nemo_fast", "nemo_fast_int8"):
+            yield {"model": model, "threads": threads, "graph": graph,
+                   **static_shapes_pair(workdir / model / graph, threads, seconds, rounds)}  # fmt: skip
+
+    _sweep("static_shapes", static_shapes_table, workdir, models, threads_list, rows_for,
+           seconds=seconds, rounds=rounds)  # fmt: skip
 
 
 def static_shapes_table(results: dict) -> str:
@@ -778,7 +783,8 @@ def int8_kernels_row(model_dir: Path, threads: int, seconds: float, rounds: int)
         one_stream(steady[:50], log_probs=steps)
         log_probs[name] = np.concatenate(steps, axis=1)
     times = _alternating_step_ms(loops, steady, rounds)
-    row = {"step_ms": {name: statistics.median(t) for name, t in times.items()}, "fp32_over": {}, "argmax_agreement": {}}
+    row: dict = {"step_ms": {name: statistics.median(t) for name, t in times.items()}}
+    row["fp32_over"], row["argmax_agreement"] = {}, {}
     for name in INT8_GRAPHS[1:]:
         ratios = [a / b for a, b in zip(times["fp32"], times[name])]
         row["fp32_over"][name] = {"median": statistics.median(ratios), "range": [min(ratios), max(ratios)]}
@@ -787,15 +793,10 @@ def int8_kernels_row(model_dir: Path, threads: int, seconds: float, rounds: int)
 
 
 def int8_kernels(workdir: Path, threads_list, models, seconds: float, rounds: int) -> None:
-    results = {"stamp": stamp(), "kind": "int8_kernels", "seconds": seconds, "rounds": rounds, "runs": []}
-    for model in models:
-        write_contract(workdir / model / "nemo_fast")
-        for threads in threads_list:
-            row = {"model": model, "threads": threads, **int8_kernels_row(workdir / model, threads, seconds, rounds)}
-            results["runs"].append(row)
-            write_json("int8_kernels", results)
-            print(int8_kernels_table({"runs": [row]}).splitlines()[-1], flush=True)
-    print(int8_kernels_table(results))
+    def rows_for(model, threads):
+        yield {"model": model, "threads": threads, **int8_kernels_row(workdir / model, threads, seconds, rounds)}
+
+    _sweep("int8_kernels", int8_kernels_table, workdir, models, threads_list, rows_for, seconds=seconds, rounds=rounds)
 
 
 def int8_kernels_table(results: dict) -> str:
@@ -804,7 +805,8 @@ def int8_kernels_table(results: dict) -> str:
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|"]
     for r in results["runs"]:
         ms, over, agree = r["step_ms"], r["fp32_over"], r["argmax_agreement"]
-        ratios = [f"{over[g]['median']:.2f} ({over[g]['range'][0]:.2f}-{over[g]['range'][1]:.2f})" for g in INT8_GRAPHS[1:]]
+        ratios = [f"{over[g]['median']:.2f} ({over[g]['range'][0]:.2f}-{over[g]['range'][1]:.2f})"
+                  for g in INT8_GRAPHS[1:]]  # fmt: skip
         lines.append(f"| {r['model']}, {r['threads']} | " + " | ".join(f"{ms[g]:.2f}" for g in INT8_GRAPHS) + " | "
                      + " | ".join(ratios) + f" | {agree['dynamic_int8']:.0%}, {agree['matmul_nbits_int8']:.0%} |")
     return "\n".join(lines)
@@ -954,23 +956,14 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup-ticks", type=int, default=40)
     p.add_argument("--ticks", type=int, default=60)
-    p = sub.add_parser("profile")
-    p.add_argument("workdir", type=Path)
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
-    p = sub.add_parser("static-shapes")
-    p.add_argument("workdir", type=Path)
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
-    p = sub.add_parser("int8-kernels")
-    p.add_argument("workdir", type=Path)
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
+    for mode in ("profile", "static-shapes", "int8-kernels"):  # the bare-loop probes of the encoder step
+        p = sub.add_parser(mode)
+        p.add_argument("workdir", type=Path)
+        p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+        p.add_argument("--seconds", type=float, default=20.0)
+        if mode != "profile":
+            p.add_argument("--rounds", type=int, default=7)
+        p.add_argument("--models", nargs="+", default=["large_70_13", "large_70_1", "shipped"])
     p = sub.add_parser("table", help="print the tables of a saved result")
     p.add_argument("name", nargs="?", default="streaming", help="results/NAME.json")
     sub.add_parser("plot")
