@@ -12,7 +12,8 @@ start from that model's RNN-T head instead of random weights). Both check that t
 tokenizer: copy its WORK_DIR/tokenizer/ into the new WORK_DIR first.
 
 Seeded. Writes WORK_DIR/tokenizer/ (SentencePiece BPE, 256 pieces, trained on the training text),
-WORK_DIR/checkpoints/last.ckpt every 250 steps (a rerun resumes from it), and WORK_DIR/model.nemo at the end.
+WORK_DIR/checkpoints/last.ckpt every 250 steps (a rerun resumes from it), and WORK_DIR/model.nemo at the end;
+with --keep-checkpoints also WORK_DIR/checkpoints/step=N.ckpt every 250 steps, which average.py averages.
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ def main() -> None:
     parser.add_argument("--peak-lr", type=float, default=PEAK_LR,
                         help=f"peak learning rate (default {PEAK_LR}; 2e-3 was ahead at 2,000 steps, see README)")
     parser.add_argument("--spec-augment", action="store_true", help="mask time and frequency bands (off by default)")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="keep every checkpoint (WORK_DIR/checkpoints/step=N.ckpt, 50 MB each), for average.py")
     parser.add_argument("--encoder-from", type=Path, metavar="CTC.nemo",
                         help="with --head hybrid: copy and freeze this CTC model's encoder and CTC head, train the "
                              "RNN-T head only")
@@ -181,7 +184,8 @@ def main() -> None:
         accelerator="cpu", devices=1, max_steps=args.max_steps, precision=32, logger=False,
         enable_progress_bar=False, log_every_n_steps=50, val_check_interval=1000, check_val_every_n_epoch=None,
         num_sanity_val_steps=0, gradient_clip_val=1.0,
-        callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0, every_n_train_steps=250),
+        callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=-1 if args.keep_checkpoints else 0,
+                                   every_n_train_steps=250, filename="{step}"),
                    _Progress()] + ([_FrozenInEvalMode()] if args.encoder_from else []),
     )  # fmt: skip
     model_class = EncDecHybridRNNTCTCBPEModel if args.head == "hybrid" else EncDecCTCModelBPE
