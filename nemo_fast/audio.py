@@ -14,14 +14,21 @@ from nemo_fast.errors import AudioError
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Samples (float32 in [-1, 1], or int16 PCM) and sample rate of a mono audio file."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"audio file not found: {path}")
+    if path.is_dir():
+        raise AudioError(f"{path} is a directory, not an audio file")
     try:
         with wave.open(str(path), "rb") as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             data = w.readframes(w.getnframes())
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"audio file not found: {path}") from e
+    except OSError as e:
+        raise AudioError(f"{path}: cannot read the file: {e.strerror or e}") from e
     except (wave.Error, EOFError):
         return _read_with_soundfile(path)
+    # A data chunk that ends inside a sample frame (odd byte count, stereo with a sample missing): the partial
+    # frame is dropped, as libsndfile does.
+    data = data[:len(data) - len(data) % (width * channels)]
     if width == 2:
         samples = np.frombuffer(data, dtype="<i2")
     elif width == 4:

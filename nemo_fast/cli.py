@@ -25,8 +25,16 @@ def cmd_transcribe(args) -> int:
     model_dir = args.model or default_model_dir()
     recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
                             streaming_mode=args.streaming_mode)
+    failed = 0
     for path in args.files:
-        result = recognizer.transcribe(path)
+        try:
+            result = recognizer.transcribe(path)
+        except (NemoFastError, OSError) as e:
+            # One bad file does not stop the others; the exit status says that something failed.
+            where = "" if str(path) in str(e) else f"{path}: "  # file errors name the file already
+            print(f"nemo-fast: error: {where}{e}", file=sys.stderr)
+            failed += 1
+            continue
         if args.json:
             print(json.dumps({"file": str(path), "text": result.text, "token_ids": result.token_ids,
                               "token_times_seconds": result.token_times_seconds}))
@@ -34,7 +42,7 @@ def cmd_transcribe(args) -> int:
             print(f"{path}: {result.text}")
         else:
             print(result.text)
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_export(args) -> int:
@@ -128,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (NemoFastError, FileNotFoundError) as e:
+    except (NemoFastError, OSError) as e:
         print(f"nemo-fast: error: {e}", file=sys.stderr)
         return 2
 

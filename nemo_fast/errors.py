@@ -42,6 +42,20 @@ class StreamStateError(NemoFastError, RuntimeError):
     """A call the stream's state does not allow, such as audio after input_finished()."""
 
 
+class StreamBusyError(StreamStateError):
+    """A stream is in use by another call at this moment (another thread feeds, decodes or reads it).
+
+    A stream belongs to one thread at a time; the refused call leaves the stream unchanged."""
+
+
+class ArgumentError(NemoFastError, ValueError):
+    """An argument of a call is unusable, such as a stream listed twice or a stream of another recognizer."""
+
+
+class MissingDependencyError(NemoFastError, ImportError):
+    """An optional package that this feature needs is not installed; the message names what to install."""
+
+
 class OnnxRuntimeError(NemoFastError, RuntimeError):
     """ONNX Runtime could not be found, loaded, or failed while running a model."""
 
@@ -56,5 +70,8 @@ __all__ = [
     "ModelError",
     "ModelFileNotFoundError",
     "StreamStateError",
+    "StreamBusyError",
+    "ArgumentError",
+    "MissingDependencyError",
     "OnnxRuntimeError",
 ]

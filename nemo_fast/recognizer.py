@@ -10,9 +10,10 @@ import numpy as np
 
 from nemo_fast import _core, _runtime
 from nemo_fast.audio import read_audio
-from nemo_fast.errors import ConfigError
+from nemo_fast.errors import AudioError, ConfigError
 
 StreamingMode = _core.StreamingMode
+_TRANSCRIBE_PIECE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -139,10 +140,16 @@ class Recognizer:
             if sample_rate is not None and sample_rate != file_rate:
                 raise ConfigError(f"sample_rate={sample_rate} given for a {file_rate} Hz file")
             sample_rate = file_rate
+        elif not isinstance(audio, np.ndarray):
+            raise AudioError(f"transcribe() takes a numpy array of samples or an audio file path, got "
+                             f"{type(audio).__name__}")
         elif sample_rate is None:
             raise ConfigError("transcribe(array) needs sample_rate")
         stream = self.create_stream()
-        stream.accept_waveform_only(audio, sample_rate)
-        stream.input_finished_only()
-        self.decode_streams([stream])
+        # Fed in pieces, so that features of a long recording are never all held at once and Ctrl-C is
+        # honoured between pieces as well as between chunks.
+        piece = _TRANSCRIBE_PIECE_SECONDS * sample_rate
+        for start in range(0, len(audio), piece):
+            stream.accept_waveform(audio[start:start + piece], sample_rate)
+        stream.input_finished()
         return stream.result()

@@ -45,7 +45,7 @@ def test_inspect_prints_the_contract(tmp_path):
 
 def test_errors_are_one_clear_line(tmp_path):
     out = nemo_fast_cli("transcribe", tmp_path / "missing.wav", "--model", MODEL, cwd=tmp_path)
-    assert out.returncode == 2 and "audio file not found" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 1 and "audio file not found" in out.stderr and "Traceback" not in out.stderr
     out = nemo_fast_cli("transcribe", SPEECH_WAV, "--model", tmp_path / "nomodel", cwd=tmp_path)
     assert out.returncode == 2 and "model file not found" in out.stderr
     out = nemo_fast_cli("export", tmp_path / "missing.nemo", tmp_path / "out", cwd=tmp_path)

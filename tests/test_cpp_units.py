@@ -30,3 +30,23 @@ def test_cpp_unit_tests_pass():
     run = subprocess.run([str(BUILD / "nemo_fast_cpp_tests")], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-6000:]
     assert "[  PASSED  ]" in run.stdout and "FAILED" not in run.stdout
+
+
+@pytest.mark.cpp
+@pytest.mark.parametrize("decoder, head", [("default", "rnnt"), ("ctc", "ctc")])
+def test_bench_recognizer_takes_the_decoder_its_usage_names(decoder, head):
+    """`bench_recognizer ... [decoder=default]`: the literal word `default` picks the model's default head."""
+    require(shutil.which("cmake") is not None, "cmake")
+    from nemo_fast._runtime import find_onnxruntime_library
+
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(BUILD), *generator, "-DNEMO_FAST_BUILD_BENCHMARKS=ON",
+                    "-DCMAKE_BUILD_TYPE=Release"], check=True, capture_output=True, text=True)
+    build = subprocess.run(["cmake", "--build", str(BUILD), "--target", "bench_recognizer", "-j", "2"],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    model = ROOT / "tests" / "models" / "exported" / "hybrid_bpe_d48_80mel_70_1"
+    run = subprocess.run([str(BUILD / "bench_recognizer"), str(find_onnxruntime_library()), str(model), "2", "1", "1",
+                          decoder], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert f"decoder {head})" in run.stdout

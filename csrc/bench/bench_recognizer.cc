@@ -22,7 +22,7 @@ using nemo_fast::bench::SyntheticAudio;
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s LIBONNXRUNTIME MODEL_DIR [seconds=60] [repeats=5] [threads=1] [decoder]\n",
+    std::fprintf(stderr, "usage: %s LIBONNXRUNTIME MODEL_DIR [seconds=60] [repeats=5] [threads=1] [decoder=default]\n",
                  argv[0]);
     return 2;
   }

@@ -17,6 +17,8 @@ const char* PythonErrorName(ErrorCode code) {
     case ErrorCode::kModelFileNotFound: return "ModelFileNotFoundError";
     case ErrorCode::kInvalidModel: return "ModelError";
     case ErrorCode::kInvalidState: return "StreamStateError";
+    case ErrorCode::kStreamBusy: return "StreamBusyError";
+    case ErrorCode::kInvalidArgument: return "ArgumentError";
     case ErrorCode::kOnnxRuntime: return "OnnxRuntimeError";
   }
   return "NemoFastError";
@@ -29,9 +31,12 @@ void BindErrors(py::module_&) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const Error& e) {
-      py::object errors = py::module_::import("nemo_fast.errors");
-      py::object cls = errors.attr(PythonErrorName(e.code()));
-      PyErr_SetString(cls.ptr(), e.what());
+      py::object cls = py::module_::import("nemo_fast.errors").attr(PythonErrorName(e.code()));
+      // Messages may quote file contents (metadata, token strings) that are not valid UTF-8.
+      const std::string message = e.what();
+      py::object text = py::reinterpret_steal<py::object>(
+          PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "backslashreplace"));
+      PyErr_SetObject(cls.ptr(), text.ptr());
     }
   });
 }

@@ -10,7 +10,12 @@
 
 namespace nemo_fast::python {
 
-SampleView ToSampleView(const py::array& samples) {
+SampleView ToSampleView(const py::handle& object) {
+  if (!py::isinstance<py::array>(object)) {
+    Fail(ErrorCode::kInvalidAudio, "audio must be a 1-D numpy array of samples (float32, float64 or int16), got ",
+         std::string(py::str(py::type::of(object).attr("__name__"))));
+  }
+  const auto samples = py::reinterpret_borrow<py::array>(object);
   if (samples.ndim() != 1) {
     std::string shape;
     for (py::ssize_t i = 0; i < samples.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(samples.shape(i));
@@ -41,6 +46,22 @@ py::array_t<float> ToNumpy(std::vector<float>&& values, py::ssize_t cols) {
   const py::ssize_t rows = cols > 0 ? static_cast<py::ssize_t>(owner->size()) / cols : 0;
   return py::array_t<float>({rows, cols}, {cols * static_cast<py::ssize_t>(sizeof(float)), static_cast<py::ssize_t>(sizeof(float))},
                             owner->data(), free_owner);
+}
+
+int ToSampleRate(const py::handle& rate) {
+  // Integers only (Python or numpy); bool is an int to Python but never a rate.
+  const bool integer = (PyLong_Check(rate.ptr()) && !PyBool_Check(rate.ptr())) ||
+                       py::isinstance(rate, py::module_::import("numpy").attr("integer"));
+  if (!integer) {
+    Fail(ErrorCode::kInvalidConfig, "sample_rate must be an integer number of Hz, got ",
+         std::string(py::str(py::repr(rate))));
+  }
+  const auto hz = rate.cast<long long>();
+  if (hz < kMinSampleRate || hz > kMaxSampleRate) {
+    Fail(ErrorCode::kInvalidConfig, "sample rate ", hz, " Hz is out of range (", kMinSampleRate, "..", kMaxSampleRate,
+         " Hz)");
+  }
+  return static_cast<int>(hz);
 }
 
 void CheckSampleRate(int given, int expected, const char* who) {
@@ -92,8 +113,8 @@ void BindFeatures(py::module_& m) {
       .def_property_readonly("feature_dim", &ImprovedFbank::feature_dim)
       .def(
           "compute",
-          [](const ImprovedFbank& self, const py::array& samples, int sample_rate) {
-            CheckSampleRate(sample_rate, self.options().sample_rate, "the feature extractor");
+          [](const ImprovedFbank& self, const py::object& samples, const py::object& rate) {
+            CheckSampleRate(ToSampleRate(rate), self.options().sample_rate, "the feature extractor");
             SampleView view = ToSampleView(samples);
             std::vector<float> frames;
             {
@@ -124,8 +145,8 @@ void BindFeatures(py::module_& m) {
       "Incremental features of one utterance. Use from one thread at a time.")
       .def(
           "accept_waveform",
-          [](FbankStream& self, const py::array& samples, int sample_rate) {
-            CheckSampleRate(sample_rate, self.options().sample_rate, "the feature extractor");
+          [](FbankStream& self, const py::object& samples, const py::object& rate) {
+            CheckSampleRate(ToSampleRate(rate), self.options().sample_rate, "the feature extractor");
             SampleView view = ToSampleView(samples);
             std::vector<float> frames;
             {

@@ -4,6 +4,7 @@
 
 #include "bindings.h"
 #include "nemo_fast/common/error.h"
+#include "nemo_fast/common/utf8.h"
 #include "nemo_fast/pipeline/recognizer.h"
 
 namespace nemo_fast::python {
@@ -99,7 +100,7 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("decoder", &Recognizer::decoder)
       .def_property_readonly("tokens", [](const Recognizer& r) {
         std::vector<std::string> t;
-        for (int i = 0; i < r.vocabulary().size(); ++i) t.push_back(r.vocabulary().token(i));
+        for (int i = 0; i < r.vocabulary().size(); ++i) t.push_back(RepairUtf8(r.vocabulary().token(i)));
         return t;
       })
       .def("create_stream",
@@ -118,8 +119,9 @@ void BindRecognizer(py::module_& m) {
   py::class_<RecognizerStream, std::shared_ptr<RecognizerStream>>(m, "RecognizerStream")
       .def(
           "accept_waveform",
-          [](RecognizerStream& self, const py::array& samples, int sample_rate) {
+          [](RecognizerStream& self, const py::object& samples, const py::object& rate) {
             SampleView view = ToSampleView(samples);
+            const int sample_rate = ToSampleRate(rate);
             py::gil_scoped_release release;
             self.AcceptWaveform(view, sample_rate);
           },

@@ -18,8 +18,11 @@ void BindRuntime(py::module_& m);
 void BindRecognizer(py::module_& m);
 
 // A view of a 1-D float32/float64/int16 numpy array (any stride), without copying. The array must stay
-// referenced by the caller while the view is used.
-SampleView ToSampleView(const py::array& samples);
+// referenced by the caller while the view is used. Anything else is refused with kInvalidAudio.
+SampleView ToSampleView(const py::handle& samples);
+
+// A sample rate argument: an integer (Python or numpy) within kMinSampleRate..kMaxSampleRate.
+int ToSampleRate(const py::handle& rate);
 
 // Throws kSampleRateMismatch unless the audio's rate is the one `who` ("the model", ...) expects.
 void CheckSampleRate(int given, int expected, const char* who);

@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import tarfile
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from nemo_fast.errors import ConfigError, ModelError, ModelFileNotFoundError, NemoFastError
+from nemo_fast.errors import ConfigError, MissingDependencyError, ModelError, ModelFileNotFoundError, NemoFastError
 from nemo_fast.export import metadata as md
 
 log = logging.getLogger("nemo_fast.export")
@@ -33,7 +34,14 @@ def load_nemo_model(nemo_path: str | Path):
     path = Path(nemo_path)
     if not path.exists():
         raise ModelFileNotFoundError(f".nemo file not found: {path}")
-    from nemo.collections.asr.models import ASRModel
+    # A .nemo checkpoint is a tar archive (NeMo also restores an extracted one, a directory).
+    if not path.is_dir() and not tarfile.is_tarfile(path):
+        raise ModelError(f"{path} is not a .nemo checkpoint (a .nemo file is a tar archive)")
+    try:
+        from nemo.collections.asr.models import ASRModel
+    except ImportError as e:
+        raise MissingDependencyError(f"exporting a .nemo checkpoint needs NeMo and torch, which are not importable "
+                                     f"here ({e}); install them with: pip install 'nemo-toolkit[asr]' onnx") from e
 
     model = ASRModel.restore_from(str(path), map_location="cpu")
     check_supported(model)

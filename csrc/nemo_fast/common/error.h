@@ -18,6 +18,8 @@ enum class ErrorCode {
   kModelFileNotFound,   // a model file is missing
   kInvalidModel,        // a model file is malformed, has missing metadata or is unsupported
   kInvalidState,        // a call that the object's state does not allow (e.g. audio after input_finished)
+  kStreamBusy,          // a stream is in use by another call (another thread) at this moment
+  kInvalidArgument,     // an argument of a call is unusable (e.g. a stream listed twice)
   kOnnxRuntime,         // ONNX Runtime could not be loaded or failed
 };
 

@@ -11,6 +11,11 @@ namespace nemo_fast {
 
 enum class SampleType { kFloat32, kFloat64, kInt16 };
 
+// Sample rates audio may come at: telephone audio and below down to 1 kHz, studio rates up to 768 kHz. A
+// lower "rate" is a mistake that would turn a few samples into hours of resampled audio.
+constexpr int kMinSampleRate = 1000;
+constexpr int kMaxSampleRate = 768000;
+
 struct SampleView {
   const void* data = nullptr;
   std::ptrdiff_t stride_bytes = sizeof(float);

@@ -13,7 +13,7 @@ int ArgMax(const float* values, int count) { return static_cast<int>(std::max_el
 TransducerGreedyDecoder::TransducerGreedyDecoder(const NeMoTransducerHead& head, int vocab_size, int blank_id)
     : head_(head),
       blank_id_(blank_id),
-      max_symbols_(head.spec().max_symbols_per_step),
+      max_symbols_(head.spec().symbols_per_frame_limit()),
       last_label_(blank_id),
       state_h_(head.state_size()),
       state_c_(head.state_size()),
@@ -64,7 +64,7 @@ void TransducerGreedyDecoder::Accept(const float* encoder_frames, int num_frames
     const float* frame = encoder_frames + static_cast<int64_t>(t) * hidden;
     int symbols = 0;
     int skip = 1;
-    for (bool again = true; again && (max_symbols_ < 0 || symbols < max_symbols_);) {
+    for (bool again = true; again && symbols < max_symbols_;) {
       head_.Joint(1, frame, DecoderOutput(), log_probs_.data(), duration_log_probs_.data());
       const int token = ArgMax(log_probs_.data(), vocab);
       if (token != blank_id_) Emit(token, num_frames_ + t);

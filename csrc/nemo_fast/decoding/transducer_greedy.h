@@ -2,7 +2,8 @@
 // as NeMo's greedy decoding with partial hypotheses (GreedyRNNTInfer / GreedyTDTInfer):
 // - the prediction network starts from NeMo's start-of-sequence step (zero embedding, zero state) and
 //   keeps that until the first token;
-// - RNN-T: at each frame, emit the argmax token until blank or max_symbols_per_step tokens;
+// - RNN-T: at each frame, emit the argmax token until blank or max_symbols_per_step tokens (NeMo's "none"
+//   is bounded at kMaxSymbolsPerFrame);
 // - TDT: the argmax duration moves the frame index (0 stays on the frame, up to max_symbols_per_step
 //   steps); the frame index restarts at each call, as NeMo's does for each chunk.
 #pragma once
@@ -33,7 +34,7 @@ class TransducerGreedyDecoder {
 
   const NeMoTransducerHead& head_;
   int blank_id_;
-  int max_symbols_;  // -1: no limit
+  int max_symbols_;  // tokens per frame at most (TransducerSpec::symbols_per_frame_limit)
   int64_t last_label_;
   bool decoder_output_valid_ = false;
   int64_t num_frames_ = 0;

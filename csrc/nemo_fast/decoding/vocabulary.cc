@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "nemo_fast/common/error.h"
+#include "nemo_fast/common/utf8.h"
 
 namespace nemo_fast {
 namespace {
@@ -36,7 +37,7 @@ Vocabulary Vocabulary::FromFile(const std::string& path, Type type, int expected
 
 // SentencePiece's decoding: "▁" is a space, except that one leading "▁" of each piece is dropped until
 // the text has a visible character (the dummy prefix); the unknown piece reads " ⁇ ".
-std::string Vocabulary::Detokenize(const std::vector<int>& ids) const {
+std::string Vocabulary::Detokenize(const std::vector<int>& ids, bool final) const {
   std::string text;
   bool at_start = true;
   for (int id : ids) {
@@ -67,7 +68,7 @@ std::string Vocabulary::Detokenize(const std::vector<int>& ids) const {
       }
     }
   }
-  return text;
+  return RepairUtf8(text, !final);
 }
 
 }  // namespace nemo_fast

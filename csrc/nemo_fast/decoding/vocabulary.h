@@ -18,9 +18,10 @@ class Vocabulary {
   const std::string& token(int id) const { return tokens_.at(static_cast<size_t>(id)); }
   Type type() const { return type_; }
 
-  // Text of a token sequence: SentencePiece pieces join with U+2581 as a space (leading space dropped,
-  // <0xNN> byte pieces decoded); characters simply join.
-  std::string Detokenize(const std::vector<int>& ids) const;
+  // Text of a token sequence, always valid UTF-8: SentencePiece pieces join with U+2581 as a space (leading
+  // space dropped, <0xNN> byte pieces decoded); characters simply join. Bytes that form no character become
+  // U+FFFD, except that a partial result (final = false) holds back a character whose bytes are still coming.
+  std::string Detokenize(const std::vector<int>& ids, bool final = true) const;
 
  private:
   std::vector<std::string> tokens_;

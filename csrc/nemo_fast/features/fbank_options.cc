@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <cstdio>
 #include <sstream>
 #include <vector>
 
 #include "nemo_fast/common/error.h"
+#include "nemo_fast/common/samples.h"
 
 namespace nemo_fast {
 
@@ -54,15 +56,17 @@ double ParseDouble(const std::string& key, const std::string& s) {
   try {
     size_t pos = 0;
     double v = std::stod(s, &pos);
-    if (pos == s.size()) return v;
+    if (pos == s.size() && std::isfinite(v)) return v;
   } catch (const std::exception&) {
   }
-  Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", s, "' is not a number");
+  Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", s, "' is not a finite number");
 }
 
 int ParseInt(const std::string& key, const std::string& s) {
   double v = ParseDouble(key, s);
-  if (v != std::floor(v)) Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", s, "' is not an integer");
+  if (v != std::floor(v) || v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
+    Fail(ErrorCode::kInvalidConfig, "feature option ", key, "='", s, "' is not an integer in range");
+  }
   return static_cast<int>(v);
 }
 
@@ -124,10 +128,14 @@ void FbankOptions::Validate() const {
   auto check = [&](bool ok, const std::string& what) {
     if (!ok) problems.push_back(what);
   };
-  check(sample_rate > 0, "sample_rate must be positive");
+  check(sample_rate >= kMinSampleRate && sample_rate <= kMaxSampleRate,
+        "sample_rate must lie in " + std::to_string(kMinSampleRate) + ".." + std::to_string(kMaxSampleRate) + " Hz");
   check(win_length_samples > 0, "window length must be positive");
   check(hop_length_samples > 0, "hop length must be positive");
-  check(n_fft >= 4 && (n_fft & (n_fft - 1)) == 0, "n_fft must be a power of two >= 4 (got " + std::to_string(n_fft) + ")");
+  check(n_fft >= 4 && n_fft <= (1 << 16) && (n_fft & (n_fft - 1)) == 0,
+        "n_fft must be a power of two in 4..65536 (got " + std::to_string(n_fft) + ")");
+  check(num_mel_bins <= 4096, "features (mel bins) must be at most 4096");
+  check(high_freq_hz >= 0.0, "highfreq must be >= 0 (0: half the sample rate)");
   check(win_length_samples <= n_fft, "window length (" + std::to_string(win_length_samples) + ") must not exceed n_fft (" +
                                          std::to_string(n_fft) + ")");
   check(num_mel_bins > 0, "features (mel bins) must be positive");

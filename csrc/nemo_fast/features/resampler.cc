@@ -32,8 +32,9 @@ double BesselI0(double x) {
 ResamplingFilter::ResamplingFilter(int input_rate, int output_rate)
     : input_rate_(input_rate), output_rate_(output_rate) {
   for (int rate : {input_rate, output_rate}) {
-    if (rate <= 0 || rate > kMaxSampleRate) {
-      Fail(ErrorCode::kInvalidConfig, "sample rate ", rate, " Hz is out of range (1..", kMaxSampleRate, " Hz)");
+    if (rate < kMinSampleRate || rate > kMaxSampleRate) {
+      Fail(ErrorCode::kInvalidConfig, "sample rate ", rate, " Hz is out of range (", kMinSampleRate, "..",
+           kMaxSampleRate, " Hz)");
     }
   }
   const int g = std::gcd(input_rate, output_rate);

@@ -15,11 +15,9 @@ namespace nemo_fast {
 // The filter table of one pair of rates: immutable, so that every stream converting between them shares it.
 class ResamplingFilter {
  public:
-  // Throws kInvalidConfig for rates outside 1..kMaxSampleRate or a ratio whose filter table would be too
+  // Throws kInvalidConfig for rates outside kMinSampleRate..kMaxSampleRate or a ratio whose filter table would be too
   // large (rates whose greatest common divisor is tiny, e.g. 16001 Hz).
   ResamplingFilter(int input_rate, int output_rate);
-
-  static constexpr int kMaxSampleRate = 768000;
 
   int input_rate() const { return input_rate_; }
   int output_rate() const { return output_rate_; }

@@ -42,7 +42,7 @@ NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, c
                                                  const std::string& decoder)
     : session_(std::make_unique<OnnxSession>(onnx_path, config)),
       spec_(ModelSpec::FromMetadata(session_->metadata(), onnx_path)),
-      decoder_(decoder.empty() ? spec_.default_decoder : decoder) {
+      decoder_(decoder.empty() || decoder == "default" ? spec_.default_decoder : decoder) {
   if (!spec_.has_decoder(decoder_)) {
     std::string heads;
     for (const auto& d : spec_.decoders) heads += (heads.empty() ? "" : ", ") + d;
@@ -121,6 +121,13 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   };
   check(outputs[2], channel_count, output_names_[2]);
   check(outputs[3], time_count, output_names_[3]);
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t n = b.cache_last_channel_len_out[i];
+    if (n < 0 || n > ch[1]) {
+      Fail(ErrorCode::kInvalidModel, "cache_last_channel_next_len output ", n, " lies outside 0..", ch[1],
+           " cache frames; the model or its streaming metadata is damaged");
+    }
+  }
   out.cache_last_channel_next = std::move(outputs[2]);
   out.cache_last_time_next = std::move(outputs[3]);
   return out;
@@ -181,8 +188,18 @@ EncoderOutput NeMoCacheAwareConformer::CollectOutputs(std::vector<Ort::Value>& o
   out.dim = head_dim_;
   const float* data = outputs[0].GetTensorData<float>();
   out.frames_data.assign(data, data + shape[0] * shape[1] * shape[2]);
+  // Lengths the graph returns are checked before anything indexes with them.
+  if (outputs[1].GetTensorTypeAndShapeInfo().GetElementCount() != static_cast<size_t>(batch)) {
+    Fail(ErrorCode::kInvalidModel, "encoded_lengths output has an unexpected size; expected ", batch, " values");
+  }
   const int64_t* len = outputs[1].GetTensorData<int64_t>();
   out.lengths.assign(len, len + batch);
+  for (int64_t n : out.lengths) {
+    if (n < 0 || n > out.frames) {
+      Fail(ErrorCode::kInvalidModel, "encoded_lengths output ", n, " lies outside the ", out.frames,
+           " frames the encoder returned; the model or its streaming metadata is damaged");
+    }
+  }
   return out;
 }
 

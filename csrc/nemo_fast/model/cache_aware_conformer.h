@@ -62,7 +62,8 @@ struct EncoderOutput {
 
 class NeMoCacheAwareConformer {
  public:
-  // decoder: the head whose per-frame outputs Run returns ("ctc", "rnnt", "tdt"); empty: the model's default.
+  // decoder: the head whose per-frame outputs Run returns ("ctc", "rnnt", "tdt"); empty or "default": the
+  // model's default.
   NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config, const std::string& decoder);
 
   const ModelSpec& spec() const { return spec_; }

@@ -1,5 +1,6 @@
 #include "nemo_fast/model/model_spec.h"
 
+#include <limits>
 #include <sstream>
 
 #include "nemo_fast/common/error.h"
@@ -54,10 +55,18 @@ class MetadataReader {
     while (std::getline(ss, item, ',')) out.push_back(item);
     return out;
   }
-  int Int(const std::string& key) { return static_cast<int>(Ints(key, 1)[0]); }
+  // Values beyond 32 bits are refused rather than truncated (4294967553 is not 257).
+  int ToInt(const std::string& key, long long v) {
+    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
+      problems_.push_back("key '" + key + "' = " + std::to_string(v) + " is out of range");
+      return 0;
+    }
+    return static_cast<int>(v);
+  }
+  int Int(const std::string& key) { return ToInt(key, Ints(key, 1)[0]); }
   std::array<int, 2> Pair(const std::string& key) {
     auto v = Ints(key, 2);
-    return {static_cast<int>(v[0]), static_cast<int>(v[1])};
+    return {ToInt(key, v[0]), ToInt(key, v[1])};
   }
   void Problem(const std::string& p) { problems_.push_back(p); }
   const std::vector<std::string>& problems() const { return problems_; }
@@ -66,6 +75,55 @@ class MetadataReader {
   const std::map<std::string, std::string>& m_;
   std::vector<std::string> problems_;
 };
+
+// The relations NeMo's setup_streaming_params guarantees between the streaming values, so that tampered
+// metadata is refused instead of duplicating, skipping or dropping audio.
+void CheckGeometry(const ModelSpec& s, MetadataReader* r) {
+  const StreamingGeometry& g = s.geometry;
+  const auto problem = [r](const std::string& what) { r->Problem("streaming geometry: " + what); };
+  const char* which[] = {"first", "later"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string chunk = std::string(which[i]) + " chunk";
+    if (g.chunk_size_frames[i] < 1) problem(chunk + " size must be positive");
+    if (g.shift_size_frames[i] < 1 || g.shift_size_frames[i] > g.chunk_size_frames[i]) {
+      problem(chunk + " shift must lie in 1..chunk size (" + std::to_string(g.chunk_size_frames[i]) + ")");
+    }
+    if (g.sampling_frames[i] < 1 || g.sampling_frames[i] > g.chunk_size_frames[i]) {
+      problem(chunk + " sampling_frames must lie in 1..chunk size");
+    }
+  }
+  if (s.subsampling_factor < 1) return;
+  const int ss = s.subsampling_factor;
+  // NeMo's pre-encode cache is the subsampling's left context: subsampling_factor + 1 frames at most.
+  for (int i = 0; i < 2; ++i) {
+    if (g.pre_encode_cache_size_frames[i] < 0 || g.pre_encode_cache_size_frames[i] > ss + 1) {
+      problem(std::string(which[i]) + " chunk pre_encode_cache_size must lie in 0.." + std::to_string(ss + 1));
+    }
+  }
+  // NeMo drops the encoder frames made only of pre-encode cache: ceil(cache / subsampling).
+  const int max_drop = (std::max(g.pre_encode_cache_size_frames[1], 0) + ss - 1) / ss;
+  if (g.drop_extra_pre_encoded < 0 || g.drop_extra_pre_encoded > max_drop) {
+    problem("drop_extra_pre_encoded must lie in 0.." + std::to_string(max_drop));
+  }
+  const int max_out = (g.chunk_size_frames[1] + ss - 1) / ss;
+  if (g.valid_out_len < 1 || g.valid_out_len > max_out) {
+    problem("valid_out_len must lie in 1.." + std::to_string(max_out) + " (encoder frames of a later chunk)");
+  }
+  if (s.att_context_size[0] < -1 || s.att_context_size[1] < 0) problem("att_context_size is out of range");
+  const auto& ch = s.cache_last_channel_shape;
+  const auto& tm = s.cache_last_time_shape;
+  if (ch[0] < 1 || ch[1] < 1 || ch[2] < 1 || tm[0] < 1 || tm[1] < 1 || tm[2] < 0 || ch[0] != tm[0]) {
+    problem("cache shapes must be positive and have the same number of layers");
+  }
+  if (g.last_channel_cache_size != ch[1]) {
+    problem("last_channel_cache_size (" + std::to_string(g.last_channel_cache_size) +
+            ") differs from the attention cache's frames (" + std::to_string(ch[1]) + ")");
+  }
+  // Caches of one stream are allocated per batch row: refuse sizes no real model has (> 1 GB a row).
+  if (ch[0] * ch[1] * ch[2] > (int64_t{1} << 28) || tm[0] * tm[1] * tm[2] > (int64_t{1} << 28)) {
+    problem("cache shapes are implausibly large");
+  }
+}
 
 }  // namespace
 
@@ -78,8 +136,8 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
   MetadataReader r(metadata);
   ModelSpec s;
   s.schema_version = r.Int("nemo_fast.schema_version");
-  if (s.schema_version != kMetadataSchemaVersion) {
-    Fail(ErrorCode::kInvalidModel, source, " has metadata schema version ", s.schema_version,
+  if (s.schema_version != kMetadataSchemaVersion || !r.problems().empty()) {
+    Fail(ErrorCode::kInvalidModel, source, " has metadata schema version ", schema->second,
          "; this nemo_fast reads version ", kMetadataSchemaVersion, ": re-export the model");
   }
   s.model_class = r.String("model_class");
@@ -114,6 +172,15 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
     if (t.max_symbols_per_step == 0 || t.max_symbols_per_step < -1) {
       r.Problem("transducer.max_symbols_per_step must be positive or -1");
     }
+    bool moves = false;
+    for (int d : t.durations) {
+      if (d < 0 || d > kMaxTdtDuration) {
+        r.Problem("transducer.durations must lie in 0.." + std::to_string(kMaxTdtDuration) + " frames, got " +
+                  std::to_string(d));
+      }
+      moves = moves || d > 0;
+    }
+    if (!t.durations.empty() && !moves) r.Problem("transducer.durations must include a positive duration");
   }
   s.feat_in = r.Int("feat_in");
   s.subsampling_factor = r.Int("subsampling_factor");
@@ -121,6 +188,11 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
   s.blank_id = r.Int("blank_id");
   s.vocabulary_type = r.String("vocabulary_type");
   s.tokens_file = r.String("tokens_file");
+  if (s.subsampling_factor < 1) r.Problem("subsampling_factor must be positive");
+  if (s.vocab_size < 2) r.Problem("vocab_size must be at least 2 (a token and the blank)");
+  if (s.vocabulary_type != "bpe" && s.vocabulary_type != "char") {
+    r.Problem("vocabulary_type must be 'bpe' or 'char', got '" + s.vocabulary_type + "'");
+  }
   std::map<std::string, std::string> feature_kv;
   for (const auto& [key, value] : metadata) {
     if (key.rfind("features.", 0) == 0) feature_kv[key.substr(9)] = value;
@@ -141,9 +213,7 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
       s.cache_last_channel_shape[i] = channel[i];
       s.cache_last_time_shape[i] = time[i];
     }
-    if (g.chunk_size_frames[1] <= 0 || g.shift_size_frames[1] <= 0 || g.valid_out_len <= 0) {
-      r.Problem("streaming geometry must have positive chunk, shift and valid_out_len");
-    }
+    CheckGeometry(s, &r);
   }
   if (!r.problems().empty() || feature_kv.empty()) {
     std::string message = source + " has incomplete nemo_fast metadata:";

@@ -2,6 +2,7 @@
 // writes (schema documented in nemo_fast/export/metadata.py), validated on construction.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -13,6 +14,9 @@
 namespace nemo_fast {
 
 constexpr int kMetadataSchemaVersion = 2;
+// Bounds that no real model reaches and that keep every decode loop finite.
+constexpr int kMaxTdtDuration = 1024;     // frames one TDT step may advance
+constexpr int kMaxSymbolsPerFrame = 100;  // transducer tokens per encoder frame; also the limit of -1 ("none")
 
 // NeMo's CacheAwareStreamingConfig for one lookahead. Pairs are {first chunk, later chunks}.
 struct StreamingGeometry {
@@ -32,7 +36,12 @@ struct TransducerSpec {
   int pred_rnn_layers = 0;
   int pred_hidden = 0;
   int joint_hidden = 0;
-  int max_symbols_per_step = -1;  // NeMo's greedy limit per frame; -1: none
+  int max_symbols_per_step = -1;  // NeMo's greedy limit per frame; -1: none (NeMo's None)
+  // The limit the decoder applies: NeMo's, but at most kMaxSymbolsPerFrame (a frame of speech never holds
+  // that many tokens; a damaged or untrained model could otherwise loop forever).
+  int symbols_per_frame_limit() const {
+    return max_symbols_per_step < 0 ? kMaxSymbolsPerFrame : std::min(max_symbols_per_step, kMaxSymbolsPerFrame);
+  }
   std::vector<int> durations;     // TDT durations in frames (empty for RNN-T)
 };
 

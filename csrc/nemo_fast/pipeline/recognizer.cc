@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "nemo_fast/common/error.h"
+#include "nemo_fast/common/interrupt.h"
 
 namespace nemo_fast {
 
@@ -70,7 +71,7 @@ RecognizerStream::RecognizerStream(const Recognizer& recognizer)
     transducer_decoder_ = std::make_unique<TransducerGreedyDecoder>(*recognizer.transducer_, recognizer.spec().vocab_size,
                                                                     recognizer.spec().blank_id);
   }
-  Reset();
+  ResetUnlocked();
 }
 
 std::shared_ptr<const ResamplingFilter> Recognizer::ResamplingFilterFrom(int input_rate) const {
@@ -83,6 +84,11 @@ std::shared_ptr<const ResamplingFilter> Recognizer::ResamplingFilterFrom(int inp
 }
 
 void RecognizerStream::Reset() {
+  BusyScope busy(busy_);
+  ResetUnlocked();
+}
+
+void RecognizerStream::ResetUnlocked() {
   fbank_->Reset();
   if (resampler_) resampler_->Reset();  // kept: a stream reused at the same rate needs no new filter
   input_rate_ = 0;
@@ -110,6 +116,7 @@ void RecognizerStream::AppendFrames(const std::vector<float>& frames) {
 }
 
 void RecognizerStream::AcceptWaveform(const SampleView& samples, int sample_rate) {
+  BusyScope busy(busy_);
   if (finished_) Fail(ErrorCode::kInvalidState, "accept_waveform() called after input_finished(); call reset() first");
   if (input_rate_ != 0 && sample_rate != input_rate_) {
     Fail(ErrorCode::kSampleRateMismatch, "audio at ", sample_rate, " Hz but this stream's audio so far is at ",
@@ -131,6 +138,7 @@ void RecognizerStream::AcceptWaveform(const SampleView& samples, int sample_rate
 }
 
 void RecognizerStream::InputFinished() {
+  BusyScope busy(busy_);
   if (finished_) return;
   pending_.clear();
   if (resampler_ && input_rate_ == resampler_->input_rate()) {
@@ -197,6 +205,7 @@ bool RecognizerStream::PlanChunk(ChunkPlan* plan) const {
 }
 
 bool RecognizerStream::IsReady() const {
+  BusyScope busy(busy_);
   ChunkPlan plan;
   return PlanChunk(&plan);
 }
@@ -244,12 +253,13 @@ void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_ou
 }
 
 RecognitionResult RecognizerStream::Result() const {
+  BusyScope busy(busy_);
   RecognitionResult r;
   r.token_ids = transducer_decoder_ ? transducer_decoder_->tokens() : ctc_decoder_.tokens();
   const auto& frames = transducer_decoder_ ? transducer_decoder_->token_frames() : ctc_decoder_.token_frames();
   const double shift = recognizer_.spec().frame_shift_seconds();
   for (int64_t f : frames) r.token_times_seconds.push_back(f * shift);
-  r.text = recognizer_.vocabulary().Detokenize(r.token_ids);
+  r.text = recognizer_.vocabulary().Detokenize(r.token_ids, /*final=*/done_);
   r.num_frames = transducer_decoder_ ? transducer_decoder_->num_frames() : ctc_decoder_.num_frames();
   r.log_probs = log_probs_;
   r.vocab_size = recognizer_.spec().vocab_size;
@@ -267,10 +277,57 @@ struct BatchScratch {
 };
 }  // namespace
 
+namespace {
+// Holds the busy flags of every stream of one DecodeStreams call, or none: acquiring stops at the first
+// stream in use elsewhere, releases what it took and throws, so a refused call changes no stream.
+class StreamsInUse {
+ public:
+  explicit StreamsInUse(const std::vector<const BusyFlag*>& flags) {
+    for (const BusyFlag* flag : flags) {
+      if (!flag->TryAcquire()) {
+        Release();
+        Fail(ErrorCode::kStreamBusy, "a stream passed to decode_streams() is in use by another call (another "
+                                     "thread) at this moment; a stream belongs to one thread at a time");
+      }
+      held_.push_back(flag);
+    }
+  }
+  ~StreamsInUse() { Release(); }
+
+ private:
+  void Release() {
+    for (const BusyFlag* flag : held_) flag->Release();
+    held_.clear();
+  }
+  std::vector<const BusyFlag*> held_;
+};
+}  // namespace
+
 void Recognizer::DecodeStreams(const std::vector<RecognizerStream*>& streams) const {
+  std::vector<const BusyFlag*> flags;
+  for (size_t i = 0; i < streams.size(); ++i) {
+    if (streams[i] == nullptr) Fail(ErrorCode::kInvalidArgument, "decode_streams(): stream ", i, " is null");
+    if (&streams[i]->recognizer_ != this) {
+      Fail(ErrorCode::kInvalidArgument, "decode_streams(): stream ", i,
+           " was created by another Recognizer; decode it with the recognizer that created it");
+    }
+    flags.push_back(&streams[i]->busy_);
+  }
+  // A stream listed twice would have its ready chunk decoded once per entry.
+  std::vector<std::pair<const RecognizerStream*, size_t>> order;
+  for (size_t i = 0; i < streams.size(); ++i) order.emplace_back(streams[i], i);
+  std::sort(order.begin(), order.end());
+  for (size_t i = 1; i < order.size(); ++i) {
+    if (order[i].first == order[i - 1].first) {
+      Fail(ErrorCode::kInvalidArgument, "decode_streams(): the same stream is listed twice (positions ",
+           order[i - 1].second, " and ", order[i].second, "); list each stream once");
+    }
+  }
+  StreamsInUse in_use(flags);
   const ModelSpec& s = spec();
   const int dim = s.feat_in;
   for (;;) {
+    ThrowIfInterrupted();  // between chunks: every stream is consistent here
     // Group the streams' next chunks by shape: rows of one batch must have equal frames and drop, as
     // padding rows would change NeMo's cache updates.
     std::map<std::tuple<int, int64_t>, std::vector<std::pair<RecognizerStream*, RecognizerStream::ChunkPlan>>> groups;

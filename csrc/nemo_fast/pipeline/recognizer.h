@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "nemo_fast/common/busy_flag.h"
 #include "nemo_fast/common/samples.h"
 #include "nemo_fast/decoding/ctc_greedy.h"
 #include "nemo_fast/decoding/transducer_greedy.h"
@@ -28,7 +29,7 @@ enum class StreamingMode { kDefault, kPadAndDropPreencoded };
 
 struct RecognizerConfig {
   SessionConfig session;
-  std::string decoder;  // "ctc", "rnnt", "tdt"; empty: the model's default_decoder
+  std::string decoder;  // "ctc", "rnnt", "tdt"; empty or "default": the model's default_decoder
   StreamingMode streaming_mode = StreamingMode::kDefault;
   bool keep_log_probs = false;  // keep every output frame's CTC log-probs in the stream's result (CTC only)
   int max_batch_size = 32;      // most chunks per batched encoder call
@@ -64,7 +65,8 @@ class Recognizer {
   std::unique_ptr<RecognizerStream> CreateStream() const;
 
   // Decodes every chunk that is ready in these streams; chunks of equal shape run as one batch.
-  // Thread-safe for distinct streams; a stream must not be decoded by two threads at once.
+  // Thread-safe for distinct streams. Refused, with every stream unchanged: a stream listed twice or
+  // created by another Recognizer (kInvalidArgument), a stream in use by another thread (kStreamBusy).
   void DecodeStreams(const std::vector<RecognizerStream*>& streams) const;
 
  private:
@@ -81,6 +83,8 @@ class Recognizer {
   mutable std::map<int, std::shared_ptr<const ResamplingFilter>> resampling_filters_;  // by input rate
 };
 
+// A stream belongs to one thread at a time; a call that overlaps another call on the same stream (from another
+// thread) is refused with kStreamBusy and leaves the stream unchanged.
 class RecognizerStream {
  public:
   explicit RecognizerStream(const Recognizer& recognizer);
@@ -95,6 +99,7 @@ class RecognizerStream {
   void Reset();
 
   bool input_finished() const { return finished_; }
+  const Recognizer& recognizer() const { return recognizer_; }
   int64_t num_feature_frames() const { return num_frames_; }
   int sample_rate() const { return recognizer_.spec().features.sample_rate; }
 
@@ -118,7 +123,10 @@ class RecognizerStream {
   void CompleteChunk(const ChunkPlan& plan, const float* head_output, int64_t encoded_len);
   void AppendFrames(const std::vector<float>& frames);
 
+  void ResetUnlocked();
+
   const Recognizer& recognizer_;
+  BusyFlag busy_;                     // held by the call using the stream
   std::unique_ptr<FbankStream> fbank_;
   std::unique_ptr<StreamingResampler> resampler_;  // when the audio is at another rate than the model's
   int input_rate_ = 0;                // the rate of this stream's audio; 0 before the first samples

@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <mutex>
+#include <thread>
 #include <sstream>
 
 #if defined(__GLIBC__)
@@ -56,8 +58,13 @@ void ReturnFreedHeapToSystem() {
 OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& config) : path_(model_path) {
   struct stat st;
   if (stat(model_path.c_str(), &st) != 0) Fail(ErrorCode::kModelFileNotFound, "model file not found: ", model_path);
-  if (config.intra_op_threads < 0 || config.inter_op_threads < 0) {
-    Fail(ErrorCode::kInvalidConfig, "thread counts must be >= 0 (0: ONNX Runtime's default)");
+  // Far more threads than cores only makes ONNX Runtime's spinning threads starve each other.
+  const int max_threads = std::max(8, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+  for (int threads : {config.intra_op_threads, config.inter_op_threads}) {
+    if (threads < 0 || threads > max_threads) {
+      Fail(ErrorCode::kInvalidConfig, "thread counts must lie in 0..", max_threads,
+           " (0: ONNX Runtime's default; at most 4x this machine's cores), got ", threads);
+    }
   }
   Ort::Env& env = GlobalOrtEnv();
   try {

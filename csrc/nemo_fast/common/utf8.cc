@@ -1,0 +1,65 @@
+#include "nemo_fast/common/utf8.h"
+
+#include <cstdint>
+
+namespace nemo_fast {
+namespace {
+
+const char kReplacement[] = "\xef\xbf\xbd";  // U+FFFD
+
+// Length of the sequence a lead byte announces (0: not a lead byte), and the allowed range of the byte
+// after it (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+int SequenceLength(uint8_t lead, uint8_t* second_min, uint8_t* second_max) {
+  *second_min = 0x80;
+  *second_max = 0xBF;
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return 2;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    if (lead == 0xE0) *second_min = 0xA0;
+    if (lead == 0xED) *second_max = 0x9F;
+    return 3;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    if (lead == 0xF0) *second_min = 0x90;
+    if (lead == 0xF4) *second_max = 0x8F;
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string RepairUtf8(const std::string& text, bool hold_back_incomplete_tail) {
+  std::string out;
+  out.reserve(text.size());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const auto lead = static_cast<uint8_t>(text[i]);
+    uint8_t lo, hi;
+    const int length = SequenceLength(lead, &lo, &hi);
+    if (length == 1) {
+      out += text[i++];
+      continue;
+    }
+    // Count the continuation bytes that are in range.
+    int good = length == 0 ? 0 : 1;
+    while (good > 0 && good < length && i + good < n) {
+      const auto c = static_cast<uint8_t>(text[i + good]);
+      if (c < (good == 1 ? lo : 0x80) || c > (good == 1 ? hi : 0xBF)) break;
+      ++good;
+    }
+    if (length > 0 && good == length) {
+      out.append(text, i, length);
+      i += length;
+    } else if (length > 0 && i + good == n && hold_back_incomplete_tail) {
+      break;  // the rest of this character has not been decoded yet
+    } else {
+      out += kReplacement;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace nemo_fast

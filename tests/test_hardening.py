@@ -1,0 +1,420 @@
+"""Fault injection: damaged model metadata and graphs, wrong arguments, bad files and interrupts each end in a
+typed error or a documented result within a time bound, never a signal, a hang or silently wrong text.
+
+Cases that crashed or hung before they were fixed run in a child process, so that a regression fails its
+test instead of taking the test run down with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from recognizer_cases import MODELS_DIR, audio_cases
+
+import nemo_fast
+from nemo_fast import errors
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+CTC_MODEL = MODELS_DIR / "char_d32_80mel_70_6"
+RNNT_MODEL = MODELS_DIR / "rnnt_bpe_d48_80mel_70_6"
+TDT_MODEL = MODELS_DIR / "tdt_bpe_d48_80mel_offline"
+BPE_MODEL = MODELS_DIR / "rnnt_bpe_d48_80mel_70_6"  # a random joint that emits many tokens
+
+
+def copy_model(source: Path, tmp_path: Path) -> Path:
+    target = tmp_path / source.name
+    shutil.copytree(source, target)
+    return target
+
+
+def set_metadata(model_dir: Path, **values: str) -> Path:
+    import onnx
+
+    path = model_dir / "model.onnx"
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    props.update({key.replace("__", "."): value for key, value in values.items()})
+    del model.metadata_props[:]
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+    return model_dir
+
+
+def child_env() -> dict:
+    paths = [str(TESTS), str(TESTS / "models"), os.environ.get("PYTHONPATH", "")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+
+
+def outcome(model_dir: Path, decoder: str | None = None, seconds: float = 3.0, timeout: float = 60) -> dict:
+    """Loads the model and transcribes `seconds` of speech in a child process: {"error": class, "message": ...}
+    or {"tokens": n, "frames": m, "text": ...}. Fails the test on a signal, a traceback or a time-out."""
+    code = textwrap.dedent(f"""
+        import json, numpy as np, nemo_fast
+        from recognizer_cases import audio_cases
+        speech = audio_cases()["speech"]
+        audio = np.tile(speech, int(np.ceil({seconds} * 16000 / len(speech))))[:int({seconds} * 16000)]
+        try:
+            r = nemo_fast.Recognizer({str(model_dir)!r}, decoder={decoder!r})
+            result = r.transcribe(audio, sample_rate=16000)
+            print(json.dumps({{"tokens": len(result.token_ids), "frames": result.num_frames, "text": result.text}}))
+        except nemo_fast.errors.NemoFastError as e:
+            print(json.dumps({{"error": type(e).__name__, "message": str(e)}}))
+    """)
+    env = child_env()
+    try:
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=TESTS,
+                             env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"no result within {timeout} s (hang)")
+    if run.returncode != 0:
+        pytest.fail(f"child process ended with status {run.returncode}:\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def refused(model_dir: Path, words: str, error: str = "ModelError", **kwargs) -> None:
+    result = outcome(model_dir, **kwargs)
+    assert result.get("error") == error, result
+    assert words in result["message"], result["message"]
+
+
+def never_blank(model_dir: Path) -> Path:
+    """The transducer's joint biased so that it never emits blank: a decoder without a bound loops forever."""
+    import onnx
+    from onnx import numpy_helper
+
+    path = model_dir / "joiner.onnx"
+    joiner = onnx.load(str(path))
+    blank = nemo_fast.Recognizer(model_dir).spec["blank_id"]
+    (bias,) = [t for t in joiner.graph.initializer if t.name == "joint.joint_net.1.bias"]
+    values = numpy_helper.to_array(bias).copy()
+    values[blank] = -1e4
+    bias.CopyFrom(numpy_helper.from_array(values, bias.name))
+    onnx.save(joiner, str(path))
+    return model_dir
+
+
+# --- 1. Transducer metadata -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("durations, words", [
+    ("-1,-1,-1,-1,-1", "durations must lie in 0..1024"),
+    ("0,1,2,3,-4", "durations must lie in 0..1024"),
+    ("0,0,0,0,0", "must include a positive duration"),
+    ("0,1,2,3,100000", "durations must lie in 0..1024"),
+])
+def test_tdt_durations_that_cannot_advance_are_refused(tmp_path, durations, words):
+    model = set_metadata(copy_model(TDT_MODEL, tmp_path), transducer__durations=durations)
+    refused(model, words)
+
+
+@pytest.mark.parametrize("max_symbols", ["-1", "2147483647"])
+def test_unbounded_symbols_per_frame_stop_at_the_documented_limit(tmp_path, max_symbols):
+    model = never_blank(set_metadata(copy_model(RNNT_MODEL, tmp_path), transducer__max_symbols_per_step=max_symbols))
+    result = outcome(model, seconds=1.0)
+    # NeMo would loop forever on this joint; the decoder emits kMaxSymbolsPerFrame tokens per frame.
+    assert result["tokens"] == 100 * result["frames"] > 0, result
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "4294967297"])
+def test_bad_max_symbols_are_refused(tmp_path, value):
+    refused(set_metadata(copy_model(RNNT_MODEL, tmp_path), transducer__max_symbols_per_step=value),
+            "max_symbols_per_step")
+
+
+def test_a_long_decode_stops_on_ctrl_c():
+    """SIGINT during a long transcription raises KeyboardInterrupt within a chunk, not after the whole file."""
+    code = textwrap.dedent(f"""
+        import sys, time, numpy as np, nemo_fast
+        from recognizer_cases import audio_cases
+        r = nemo_fast.Recognizer({str(ROOT / "models" / "default")!r})
+        audio = np.tile(audio_cases()["speech"], 600)  # about 20 minutes
+        print("start", flush=True)
+        start = time.monotonic()
+        try:
+            r.transcribe(audio, sample_rate=16000)
+            print("finished", time.monotonic() - start, flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic() - start, flush=True)
+    """)
+    env = child_env()
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=TESTS, env=env)
+    try:
+        assert child.stdout.readline().strip() == "start"
+        time.sleep(1.0)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+        reaction = time.monotonic() - sent
+    finally:
+        child.kill()
+    assert out.startswith("interrupted"), out + err
+    assert reaction < 3.0, f"KeyboardInterrupt came {reaction:.1f} s after the signal"
+
+
+# --- 2. Graph outputs are checked --------------------------------------------------------------------------------
+
+def test_encoded_lengths_beyond_the_output_are_refused(tmp_path):
+    """A graph whose encoded_lengths claim more frames than it returns gets a ModelError, not an over-read."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model_dir = copy_model(CTC_MODEL, tmp_path)
+    path = model_dir / "model.onnx"
+    graph_model = onnx.load(str(path))
+    graph = graph_model.graph
+    (producer,) = [n for n in graph.node if "encoded_lengths" in n.output]
+    producer.output[list(producer.output).index("encoded_lengths")] = "encoded_lengths_true"
+    graph.initializer.append(numpy_helper.from_array(np.array([1000], np.int64), "encoded_lengths_excess"))
+    graph.node.append(helper.make_node("Add", ["encoded_lengths_true", "encoded_lengths_excess"], ["encoded_lengths"]))
+    onnx.save(graph_model, str(path))
+    refused(model_dir, "encoded_lengths output")
+
+
+# --- 3. Streaming geometry ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key, value, words", [
+    ("streaming.shift_size", "-5,56", "first chunk shift"),
+    ("streaming.shift_size", "0,56", "first chunk shift"),
+    ("streaming.shift_size", "100000,56", "first chunk shift"),
+    ("streaming.shift_size", "49,57", "later chunk shift"),
+    ("streaming.chunk_size", "-53,56", "first chunk size must be positive"),
+    ("streaming.pre_encode_cache_size", "0,-50", "pre_encode_cache_size"),
+    ("streaming.pre_encode_cache_size", "0,100000", "pre_encode_cache_size"),
+    ("streaming.pre_encode_cache_size", "-50,9", "pre_encode_cache_size"),
+    ("streaming.sampling_frames", "0,8", "sampling_frames"),
+    ("streaming.drop_extra_pre_encoded", "-1", "drop_extra_pre_encoded"),
+    ("streaming.drop_extra_pre_encoded", "-7", "drop_extra_pre_encoded"),
+    ("streaming.drop_extra_pre_encoded", "3", "drop_extra_pre_encoded"),
+    ("streaming.valid_out_len", "0", "valid_out_len"),
+    ("streaming.valid_out_len", "1000", "valid_out_len"),
+    ("streaming.last_channel_cache_size", "-7", "last_channel_cache_size"),
+    ("att_context_size", "-2,6", "att_context_size"),
+    ("cache.last_channel_shape", "2,70,-64", "cache shapes"),
+])
+def test_tampered_streaming_geometry_is_refused(tmp_path, key, value, words):
+    model = set_metadata(copy_model(CTC_MODEL, tmp_path), **{key.replace(".", "__"): value})
+    refused(model, words)
+
+
+# --- 4. Text decoding --------------------------------------------------------------------------------------------
+
+def _per_byte_replacement(error):
+    # SentencePiece (and so NeMo) replaces every byte of an invalid sequence with U+FFFD.
+    return "\ufffd" * (error.end - error.start), error.end
+
+
+def test_byte_fallback_text_is_valid_utf8_and_partials_hold_back_unfinished_characters(tmp_path):
+    import codecs
+
+    codecs.register_error("nemo_fast_test_per_byte", _per_byte_replacement)
+    model = copy_model(BPE_MODEL, tmp_path)
+    # Pieces that form a euro sign, an e-acute and an emoji only in the right order, an invalid byte, and a
+    # raw line that is not UTF-8 at all; a random model emits them in any order.
+    pieces = ["<0xE2>", "<0x82>", "<0xAC>", "<0xC3>", "<0xA9>", "<0xF0>", "<0x9F>", "<0x98>", "<0x80>", "<0xFF>",
+              "a", "\u2581b"]
+    lines = (model / "tokens.txt").read_text().splitlines()
+    new_lines = [pieces[i % len(pieces)].encode() for i in range(len(lines) - 1)] + [lines[-1].encode()]
+    new_lines[len(pieces)] = b"\xe2\x82"  # a damaged token file
+    (model / "tokens.txt").write_bytes(b"\n".join(new_lines) + b"\n")
+    token_bytes = []
+    for line in new_lines:
+        text = line.decode("utf-8", "surrogateescape")
+        if len(text) == 6 and text.startswith("<0x"):
+            token_bytes.append(bytes([int(text[3:5], 16)]))
+        else:
+            token_bytes.append(line.replace("\u2581".encode(), b" "))
+
+    recognizer = nemo_fast.Recognizer(model)
+    speech = audio_cases()["speech"]
+    stream = recognizer.create_stream()
+    partials = 0
+    for start in range(0, len(speech), 1600):
+        stream.accept_waveform(speech[start:start + 1600], 16000)
+        result = stream.result()
+        raw = b"".join(token_bytes[t] for t in result.token_ids).lstrip(b" ")
+        decoder = codecs.getincrementaldecoder("utf-8")("nemo_fast_test_per_byte")
+        assert result.text == decoder.decode(raw, final=False)
+        partials += 1
+    stream.input_finished()
+    result = stream.result()
+    raw = b"".join(token_bytes[t] for t in result.token_ids).lstrip(b" ")
+    assert result.text == raw.decode("utf-8", "nemo_fast_test_per_byte")
+    assert len(result.token_ids) > 20 and partials > 10
+    assert "\ufffd" in result.text  # the random order produced invalid sequences, which were replaced
+    assert isinstance(recognizer._core.tokens[len(pieces)], str)
+
+
+def test_an_error_message_quoting_invalid_utf8_is_a_model_error(tmp_path):
+    model = set_metadata(copy_model(CTC_MODEL, tmp_path), decoders="ZZZZZZ")
+    path = model / "model.onnx"
+    data = path.read_bytes()
+    assert data.count(b"ZZZZZZ") == 1
+    path.write_bytes(data.replace(b"ZZZZZZ", b"ZZ\xff\xfeZZ"))
+    with pytest.raises(errors.ModelError, match=r"decoder 'ZZ\\xff\\xfeZZ' is not supported"):
+        nemo_fast.Recognizer(model)
+
+
+# --- 6. Arguments and metadata values ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key, value, words", [
+    ("vocab_size", "4294967553", "out of range"),
+    ("features.n_fft", "inf", "not a finite number"),
+    ("features.n_fft", "1048576", "n_fft must be a power of two in 4..65536"),
+    ("features.sample_rate", "4", "sample_rate must lie in"),
+    ("features.high_freq_hz", "-7", "highfreq must be >= 0"),
+    ("nemo_fast.schema_version", "2.0", "schema version 2.0"),
+    ("subsampling_factor", "0", "subsampling_factor must be positive"),
+    ("subsampling_factor", "-4", "subsampling_factor must be positive"),
+    ("vocabulary_type", "wordpiece", "vocabulary_type must be 'bpe' or 'char'"),
+    ("blank_id", "99999999999", "out of range"),
+])
+def test_out_of_range_metadata_values_are_refused(tmp_path, key, value, words):
+    model = set_metadata(copy_model(CTC_MODEL, tmp_path), **{key.replace(".", "__"): value})
+    refused(model, words)
+
+
+def test_thread_counts_are_bounded():
+    with pytest.raises(errors.ConfigError, match="thread counts must lie in"):
+        nemo_fast.Recognizer(CTC_MODEL, num_threads=1000)
+    with pytest.raises(errors.ConfigError, match="thread counts must lie in"):
+        nemo_fast.Recognizer(CTC_MODEL, num_threads=-1)
+
+
+@pytest.mark.parametrize("samples, rate, error, words", [
+    ([0.0] * 100, 16000, errors.AudioError, "numpy array.*got list"),
+    (None, 16000, errors.AudioError, "numpy array.*got NoneType"),
+    (np.array(0.5, np.float32), 16000, errors.AudioError, r"1-D mono array.*shape \(\)"),
+    (np.zeros(100, np.float32), 16000.0, errors.ConfigError, "integer number of Hz, got 16000.0"),
+    (np.zeros(100, np.float32), True, errors.ConfigError, "integer number of Hz, got True"),
+    (np.zeros(100, np.float32), 2**31, errors.ConfigError, "2147483648 Hz is out of range"),
+    (np.zeros(20000, np.float32), 4, errors.ConfigError, "4 Hz is out of range"),
+])
+def test_bad_arguments_to_a_stream_are_typed_errors(samples, rate, error, words):
+    recognizer = nemo_fast.Recognizer(CTC_MODEL)
+    stream = recognizer.create_stream()
+    with pytest.raises(error, match=words):
+        stream.accept_waveform(samples, rate)
+    stream.accept_waveform(np.zeros(1600, np.float32), np.int32(16000))  # numpy integers are rates too
+
+
+# --- 7. CLI and exporter messages --------------------------------------------------------------------------------
+
+def cli(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "nemo_fast.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env)
+
+
+def write_wav(path: Path, data: bytes, channels=1, rate=16000, width=2) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(data)
+    return path
+
+
+def speech_bytes() -> bytes:
+    return (audio_cases()["speech"] * 32767).astype("<i2").tobytes()
+
+
+def test_wav_cut_inside_a_sample_is_read(tmp_path):
+    """A file cut short inside a sample (its header claims more data, an odd byte count arrives) is read up to
+    the last whole sample, as libsndfile does."""
+    data = speech_bytes()
+    whole = write_wav(tmp_path / "whole.wav", data)
+    cut = write_wav(tmp_path / "cut.wav", data + b"\x01\x02")
+    cut.write_bytes(cut.read_bytes()[:-1])
+    a = cli("transcribe", whole, "--model", CTC_MODEL, cwd=tmp_path)
+    b = cli("transcribe", cut, "--model", CTC_MODEL, cwd=tmp_path)
+    assert a.returncode == 0 and b.returncode == 0, b.stderr
+    assert a.stdout == b.stdout
+
+
+def test_stereo_wav_cut_inside_a_frame_gets_a_message(tmp_path):
+    path = write_wav(tmp_path / "stereo.wav", speech_bytes(), channels=2)
+    path.write_bytes(path.read_bytes()[:-2])  # one sample of the last frame is missing
+    out = cli("transcribe", path, "--model", CTC_MODEL, cwd=tmp_path)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "2 channels" in out.stderr
+
+
+def test_wav_header_rate_beyond_32_bits_signed_gets_a_message(tmp_path):
+    path = write_wav(tmp_path / "rate.wav", speech_bytes())
+    data = bytearray(path.read_bytes())
+    data[24:28] = (2**32 - 1).to_bytes(4, "little")  # the fmt chunk's sample rate
+    path.write_bytes(bytes(data))
+    out = cli("transcribe", path, "--model", CTC_MODEL, cwd=tmp_path)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "4294967295 Hz is out of range" in out.stderr
+
+
+def test_a_directory_argument_gets_a_message(tmp_path):
+    out = cli("transcribe", tmp_path, "--model", CTC_MODEL, cwd=tmp_path)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "is a directory" in out.stderr
+
+
+def test_unreadable_file_is_not_reported_as_missing(tmp_path, monkeypatch):
+    from nemo_fast import audio
+
+    path = write_wav(tmp_path / "locked.wav", speech_bytes())
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(audio.wave, "open", denied)
+    with pytest.raises(errors.AudioError, match="Permission denied"):
+        audio.read_audio(path)
+
+
+def test_later_files_are_transcribed_after_a_bad_one(tmp_path):
+    good = write_wav(tmp_path / "good.wav", speech_bytes())
+    out = cli("transcribe", tmp_path / "missing.wav", good, "--model", CTC_MODEL, cwd=tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "missing.wav" in out.stderr and "not found" in out.stderr
+    assert out.stdout.startswith(f"{good}: ")
+
+
+def test_export_without_nemo_names_what_to_install(tmp_path):
+    blocker = tmp_path / "no_nemo"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['nemo'] = None\n")  # import nemo fails
+    fake = tmp_path / "model.nemo"
+    import tarfile
+
+    with tarfile.open(fake, "w") as tar:
+        tar.add(blocker / "sitecustomize.py", arcname="model_config.yaml")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [str(blocker), os.environ.get("PYTHONPATH")] if p))
+    out = cli("export", fake, tmp_path / "out", cwd=tmp_path, env=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert "pip install 'nemo-toolkit[asr]'" in out.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"not a tar archive at all" * 100])
+def test_export_of_a_file_that_is_no_checkpoint_gets_a_message(tmp_path, content):
+    path = tmp_path / "model.nemo"
+    path.write_bytes(content)
+    out = cli("export", path, tmp_path / "out", cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert "is not a .nemo checkpoint" in out.stderr
+
+
+@pytest.mark.parametrize("audio", [[0.0] * 100, None, 3.5])
+def test_transcribe_refuses_what_is_not_audio_in_one_line(audio):
+    recognizer = nemo_fast.Recognizer(CTC_MODEL)
+    with pytest.raises(errors.AudioError, match="takes a numpy array of samples or an audio file path, got") as info:
+        recognizer.transcribe(audio, sample_rate=16000)
+    assert len(str(info.value)) < 120
