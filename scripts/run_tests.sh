@@ -1,32 +1,18 @@
 #!/usr/bin/env bash
-# The test command. On a fresh Debian 12 machine with Python 3.11 (as root, as on CI) it installs what the
-# whole suite needs and runs it, failing if any test fails or any tier (live NeMo, C++) is unavailable:
-#   - GoogleTest (Debian libgtest-dev) for the C++ unit tests;
-#   - torch 2.13.0 (CPU) and nemo-toolkit[asr] 3.0.0, the reference for the live parity tests;
-#   - this package with its test extras.
-# Set PYTHON to use another interpreter (e.g. a virtual environment's).
+# The test command (what CI runs). Sets up the environment (scripts/setup_test_env.sh), runs the whole suite
+# with every tier required -- unit, golden, live NeMo parity, C++ -- then the sanitizer tier
+# (scripts/run_sanitizer_tests.sh). Extra arguments go to the main pytest run. Set PYTHON to use another
+# interpreter; NEMO_FAST_SKIP_SANITIZERS=1 leaves the sanitizer tier out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 
-have_gtest() {
-  compgen -G "/usr/lib/*/libgtest.a" > /dev/null || [ -f /usr/lib/libgtest.a ] || [ -f /usr/local/lib/libgtest.a ]
-}
-if ! have_gtest; then
-  echo "== installing GoogleTest (libgtest-dev)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev > /dev/null
-fi
-
-echo "== installing torch (CPU) and NeMo, the test reference"
-"$python" -m pip install -q torch==2.13.0
-"$python" -m pip install -q "nemo-toolkit[asr]==3.0.0"
-
-echo "== installing nemo_fast"
-"$python" -m pip install -q ".[test]"
+bash scripts/setup_test_env.sh
 
 echo "== running the tests"
-export NEMO_FAST_REQUIRE_ALL=1
 # Run from tests/ so that the installed package, not the source tree, is imported.
-cd tests
-exec "$python" -m pytest "$@"
+(cd tests && NEMO_FAST_REQUIRE_ALL=1 "$python" -m pytest "$@")
+
+if [ "${NEMO_FAST_SKIP_SANITIZERS:-0}" != 1 ]; then
+  bash scripts/run_sanitizer_tests.sh -q
+fi

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the whole test suite needs on a fresh Debian 12 machine with Python 3.11 (as root, as on CI):
+#   - GoogleTest (Debian libgtest-dev) for the C++ unit tests;
+#   - torch 2.13.0 (CPU) and nemo-toolkit[asr] 3.0.0, the reference for the live parity tests;
+#   - this package with its test extras.
+# Set PYTHON to use another interpreter (e.g. a virtual environment's).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+
+have_gtest() {
+  compgen -G "/usr/lib/*/libgtest.a" > /dev/null || [ -f /usr/lib/libgtest.a ] || [ -f /usr/local/lib/libgtest.a ]
+}
+if ! have_gtest; then
+  echo "== installing GoogleTest (libgtest-dev)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev > /dev/null
+fi
+
+echo "== installing torch (CPU) and NeMo, the test reference"
+"$python" -m pip install -q torch==2.13.0
+"$python" -m pip install -q "nemo-toolkit[asr]==3.0.0"
+
+echo "== installing nemo_fast"
+"$python" -m pip install -q ".[test]"
