@@ -100,14 +100,17 @@ void CheckGeometry(const ModelSpec& s, MetadataReader* r) {
       problem(std::string(which[i]) + " chunk pre_encode_cache_size must lie in 0.." + std::to_string(ss + 1));
     }
   }
-  // NeMo drops the encoder frames made only of pre-encode cache: ceil(cache / subsampling).
-  const int max_drop = (std::max(g.pre_encode_cache_size_frames[1], 0) + ss - 1) / ss;
-  if (g.drop_extra_pre_encoded < 0 || g.drop_extra_pre_encoded > max_drop) {
-    problem("drop_extra_pre_encoded must lie in 0.." + std::to_string(max_drop));
+  // setup_streaming_params derives these two from the others: a different value decodes the wrong frames.
+  const int pre = g.pre_encode_cache_size_frames[1];
+  const int drop = pre >= 1 ? 1 + (pre - 1) / ss : 0;
+  if (g.drop_extra_pre_encoded != drop) {
+    problem("drop_extra_pre_encoded must be " + std::to_string(drop) + " (NeMo's, for a pre-encode cache of " +
+            std::to_string(pre) + " frames at " + std::to_string(ss) + "x subsampling)");
   }
-  const int max_out = (g.chunk_size_frames[1] + ss - 1) / ss;
-  if (g.valid_out_len < 1 || g.valid_out_len > max_out) {
-    problem("valid_out_len must lie in 1.." + std::to_string(max_out) + " (encoder frames of a later chunk)");
+  const int valid_out_len = (g.shift_size_frames[1] - g.sampling_frames[1]) / ss + 1;
+  if (g.valid_out_len != valid_out_len) {
+    problem("valid_out_len must be " + std::to_string(valid_out_len) + " (NeMo's, for the later chunks' shift of " +
+            std::to_string(g.shift_size_frames[1]) + " frames)");
   }
   if (s.att_context_size[0] < -1 || s.att_context_size[1] < 0) problem("att_context_size is out of range");
   const auto& ch = s.cache_last_channel_shape;
@@ -230,8 +233,9 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
     Fail(ErrorCode::kInvalidModel, source, ": features.num_mel_bins (", s.features.num_mel_bins,
          ") differs from the encoder's feat_in (", s.feat_in, ")");
   }
-  if (s.blank_id < 0 || s.blank_id >= s.vocab_size) {
-    Fail(ErrorCode::kInvalidModel, source, ": blank_id ", s.blank_id, " outside the vocabulary of ", s.vocab_size);
+  if (s.blank_id != s.vocab_size - 1) {
+    Fail(ErrorCode::kInvalidModel, source, ": blank_id ", s.blank_id, " is not the last of the ", s.vocab_size,
+         " output classes, where NeMo's CTC and transducer heads put the blank");
   }
   return s;
 }

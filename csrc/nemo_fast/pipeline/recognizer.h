@@ -18,14 +18,11 @@
 #include "nemo_fast/features/improved_fbank.h"
 #include "nemo_fast/features/resampler.h"
 #include "nemo_fast/model/cache_aware_conformer.h"
+#include "nemo_fast/model/stream_caches.h"
 #include "nemo_fast/model/transducer.h"
+#include "nemo_fast/pipeline/chunk_schedule.h"
 
 namespace nemo_fast {
-
-// NeMo's two ways of cutting the first chunk (CacheAwareStreamingAudioBuffer): by default the first chunk
-// has its own size, no pre-encode cache and no dropped frames; with pad_and_drop_preencoded it has the size
-// of later chunks, zero pre-encode cache and drops like every later chunk.
-enum class StreamingMode { kDefault, kPadAndDropPreencoded };
 
 struct RecognizerConfig {
   SessionConfig session;
@@ -69,10 +66,13 @@ class Recognizer {
   // created by another Recognizer (kInvalidArgument), a stream in use by another thread (kStreamBusy).
   void DecodeStreams(const std::vector<RecognizerStream*>& streams) const;
 
- private:
-  friend class RecognizerStream;
   // The filter from input_rate to the model's rate, built on first use and shared by every stream.
   std::shared_ptr<const ResamplingFilter> ResamplingFilterFrom(int input_rate) const;
+  const NeMoTransducerHead* transducer() const { return transducer_.get(); }  // null when decoding CTC
+
+ private:
+  // One encoder call for chunks of equal shape of these streams, then each stream decodes its rows.
+  void DecodeBatch(const std::vector<RecognizerStream*>& streams, const std::vector<ChunkPlan>& plans) const;
 
   RecognizerConfig config_;
   std::unique_ptr<NeMoCacheAwareConformer> encoder_;
@@ -103,27 +103,20 @@ class RecognizerStream {
   int64_t num_feature_frames() const { return num_frames_; }
   int sample_rate() const { return recognizer_.spec().features.sample_rate; }
 
- private:
-  friend class Recognizer;
-
-  // The next chunk as NeMo's CacheAwareStreamingAudioBuffer would cut it.
-  struct ChunkPlan {
-    int64_t start = 0;       // first feature frame of the chunk proper
-    int frames = 0;          // feature frames of the chunk proper
-    int cache_frames = 0;    // pre-encode cache frames prepended (zeros where before the audio)
-    int shift = 0;
-    int64_t drop = 0;
-    bool last = false;       // NeMo's keep_all_outputs
-    int input_frames() const { return cache_frames + frames; }
-  };
-  bool PlanChunk(ChunkPlan* plan) const;
+  // The steps of Recognizer::DecodeStreams, which holds busy() for the whole call.
+  const BusyFlag& busy() const { return busy_; }
+  // The next chunk NeMo's schedule would run now; false while none is ready.
+  bool NextChunk(ChunkPlan* plan) const { return schedule_.Next(num_frames_, finished_, plan); }
   // Writes the chunk's features (F x input_frames) into dst with row stride `stride` frames.
   void FillChunk(const ChunkPlan& plan, float* dst, int stride) const;
-  // Decodes the chunk's kept output frames (rows of the encoder's head output) and advances the schedule.
+  int64_t valid_frames() const { return valid_frames_; }  // NeMo's valid feature frames (after InputFinished)
+  StreamCaches& caches() { return caches_; }
+  // Decodes the chunk's kept output frames (rows of the encoder's head output) and moves the schedule on.
   void CompleteChunk(const ChunkPlan& plan, const float* head_output, int64_t encoded_len);
-  void AppendFrames(const std::vector<float>& frames);
 
+ private:
   void ResetUnlocked();
+  void AppendFrames(const std::vector<float>& frames);
 
   const Recognizer& recognizer_;
   BusyFlag busy_;                     // held by the call using the stream
@@ -131,20 +124,14 @@ class RecognizerStream {
   std::unique_ptr<StreamingResampler> resampler_;  // when the audio is at another rate than the model's
   int input_rate_ = 0;                // the rate of this stream's audio; 0 before the first samples
   std::vector<float> resampled_;      // scratch for resampled audio
-  std::vector<float> pending_;       // scratch for new feature frames
-  std::vector<float> frames_;        // time-major feature frames from frames_begin_ to num_frames_
+  std::vector<float> pending_;        // scratch for new feature frames
+  std::vector<float> frames_;         // time-major feature frames from frames_begin_ to num_frames_
   int64_t frames_begin_ = 0;
   int64_t num_frames_ = 0;
-  int64_t valid_frames_ = 0;         // frames NeMo marks valid (set at InputFinished)
+  int64_t valid_frames_ = 0;          // frames NeMo marks valid (set at InputFinished)
   bool finished_ = false;
-  bool done_ = false;                // no more chunks
-  int64_t next_start_ = 0;
-  int step_ = 0;
-  // Caches, double-buffered: the encoder reads *_ and its outputs become *_next_, then they swap.
-  CacheTensor cache_channel_, cache_channel_next_;
-  CacheTensor cache_time_, cache_time_next_;
-  int64_t cache_len_ = 0, cache_len_next_ = 0;
-  uint64_t cache_version_ = 0;  // new, process-wide unique value whenever the caches change (DecodeStreams)
+  ChunkSchedule schedule_;
+  StreamCaches caches_;
   CtcGreedyDecoder ctc_decoder_;
   std::unique_ptr<TransducerGreedyDecoder> transducer_decoder_;  // when the recognizer uses the transducer
   std::vector<float> log_probs_;

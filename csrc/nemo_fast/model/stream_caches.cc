@@ -1,0 +1,88 @@
+#include "nemo_fast/model/stream_caches.h"
+
+#include <atomic>
+#include <cstring>
+#include <utility>
+
+namespace nemo_fast {
+namespace {
+
+uint64_t NewCacheVersion() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The stacked caches of a thread's last batch: gathered inputs, then that call's outputs. Kept per thread
+// because a batch of large-model caches is tens of MB and allocating it afresh per call cost page faults on
+// every tick (8 streams: 184 ms per tick against 131 ms for the encoder alone).
+struct StackedCaches {
+  CacheTensor channel, time;
+  std::vector<uint64_t> versions;  // the cache versions the rows hold, for reuse by the next call
+  std::vector<int64_t> length, length_next;
+};
+
+}  // namespace
+
+void StreamCaches::Reset(const NeMoCacheAwareConformer& encoder) {
+  if (encoder.spec().streaming) {
+    channel.Zeros(encoder.cache_last_channel_row_size());
+    time.Zeros(encoder.cache_last_time_row_size());
+  }
+  length = length_next = 0;
+  version = NewCacheVersion();
+}
+
+void StreamCaches::Advance() {
+  std::swap(channel, channel_next);
+  std::swap(time, time_next);
+  std::swap(length, length_next);
+  version = NewCacheVersion();
+}
+
+EncoderOutput RunStreamingBatch(const NeMoCacheAwareConformer& encoder, const std::vector<StreamCaches*>& caches,
+                                int frames, const float* features, int64_t drop) {
+  const int batch = static_cast<int>(caches.size());
+  const std::vector<int64_t> lengths(batch, frames);
+  if (batch == 1) {
+    StreamCaches& c = *caches[0];
+    EncoderBatch eb{1, frames, features, lengths.data(), drop, c.channel.data(), c.time.data(), &c.length,
+                    &c.length_next};
+    EncoderOutput out = encoder.RunChunk(eb);
+    c.channel_next.Adopt(std::move(out.cache_last_channel_next));
+    c.time_next.Adopt(std::move(out.cache_last_time_next));
+    c.Advance();
+    return out;
+  }
+  thread_local StackedCaches stacked;
+  const int64_t ch = encoder.cache_last_channel_row_size(), tm = encoder.cache_last_time_row_size();
+  bool reuse = stacked.versions.size() == caches.size();
+  for (int b = 0; reuse && b < batch; ++b) reuse = caches[b]->version == stacked.versions[b];
+  stacked.versions.clear();  // cleared first: if the call throws, nothing is reused
+  if (!reuse) {
+    float* channel = stacked.channel.Owned(batch * ch);
+    float* time = stacked.time.Owned(batch * tm);
+    for (int b = 0; b < batch; ++b) {
+      std::memcpy(channel + b * ch, caches[b]->channel.data(), ch * sizeof(float));
+      std::memcpy(time + b * tm, caches[b]->time.data(), tm * sizeof(float));
+    }
+  }
+  stacked.length.resize(batch);
+  stacked.length_next.resize(batch);
+  for (int b = 0; b < batch; ++b) stacked.length[b] = caches[b]->length;
+  EncoderBatch eb{batch, frames, features, lengths.data(), drop, stacked.channel.data(), stacked.time.data(),
+                  stacked.length.data(), stacked.length_next.data()};
+  EncoderOutput out = encoder.RunChunk(eb);
+  stacked.channel.Adopt(std::move(out.cache_last_channel_next));
+  stacked.time.Adopt(std::move(out.cache_last_time_next));
+  for (int b = 0; b < batch; ++b) {
+    StreamCaches& c = *caches[b];
+    std::memcpy(c.channel_next.Owned(ch), stacked.channel.data() + b * ch, ch * sizeof(float));
+    std::memcpy(c.time_next.Owned(tm), stacked.time.data() + b * tm, tm * sizeof(float));
+    c.length_next = stacked.length_next[b];
+    c.Advance();
+    stacked.versions.push_back(c.version);
+  }
+  return out;
+}
+
+}  // namespace nemo_fast
