@@ -4,6 +4,7 @@ missing NeMo or C++ toolchain fails those tests instead of skipping them."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import sys
@@ -24,16 +25,29 @@ def require(available: bool, what: str) -> None:
         return
     if REQUIRE_ALL:
         pytest.fail(f"{what} is required (NEMO_FAST_REQUIRE_ALL=1) but not available")
-    pytest.skip(f"{what} not available")
+    pytest.skip(f"{what} not available", allow_module_level=True)
+
+
+def importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def require_module(name: str, what: str | None = None):
+    """The module, imported; when it is missing, skip (or fail when every tier is required) as require()."""
+    require(importable(name), what or name)
+    return importlib.import_module(name)
 
 
 @pytest.fixture(scope="session")
 def nemo_available() -> None:
-    require(importlib.util.find_spec("nemo") is not None and importlib.util.find_spec("torch") is not None,
-            "nemo_toolkit with torch")
+    require(importable("nemo") and importable("torch"), "nemo_toolkit with torch")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("nemo"):
-            item.fixturenames.append("nemo_available")
+            # First, so that the guard runs before any fixture that builds a NeMo model.
+            item.fixturenames.insert(0, "nemo_available")

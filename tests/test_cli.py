@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import require_module
 from feature_cases import SPEECH_WAV
 from recognizer_cases import MODELS_DIR, load_golden
 
@@ -34,7 +35,7 @@ def test_transcribe_json_has_tokens_and_times(tmp_path):
 
 
 def test_inspect_prints_the_contract(tmp_path):
-    pytest.importorskip("onnxruntime")
+    require_module("onnxruntime")
     out = nemo_fast_cli("inspect", MODEL, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     for words in ["mode: streaming", "chunk_size: (105, 112)", "pre_encode_cache_size: (0, 9)",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+from conftest import require_module
 from shipped_model_cases import REPO
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 
 
 def load_average_module():

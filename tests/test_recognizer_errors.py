@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import require_module
 from recognizer_cases import MODELS_DIR, audio_cases
 
 import nemo_fast
@@ -58,7 +59,7 @@ def _rewrite_metadata(path, change):
 
 
 def test_onnx_without_nemo_fast_metadata(tmp_path):
-    pytest.importorskip("onnx")
+    require_module("onnx")
     model = copy_model(tmp_path)
     _rewrite_metadata(model / "model.onnx", lambda p: p.clear())
     with pytest.raises(errors.ModelError, match="nemo-fast export"):
@@ -66,7 +67,7 @@ def test_onnx_without_nemo_fast_metadata(tmp_path):
 
 
 def test_missing_metadata_keys_are_all_named(tmp_path):
-    pytest.importorskip("onnx")
+    require_module("onnx")
     model = copy_model(tmp_path)
 
     def drop(props):
@@ -80,7 +81,7 @@ def test_missing_metadata_keys_are_all_named(tmp_path):
 
 
 def test_newer_schema_version_is_refused(tmp_path):
-    pytest.importorskip("onnx")
+    require_module("onnx")
     model = copy_model(tmp_path)
     _rewrite_metadata(model / "model.onnx", lambda p: p.update({"nemo_fast.schema_version": "99"}))
     with pytest.raises(errors.ModelError, match="schema version 99"):
@@ -88,7 +89,7 @@ def test_newer_schema_version_is_refused(tmp_path):
 
 
 def test_unsupported_decoder(tmp_path):
-    pytest.importorskip("onnx")
+    require_module("onnx")
     model = copy_model(tmp_path)
     _rewrite_metadata(model / "model.onnx", lambda p: p.update({"decoders": "ctc,beam"}))
     with pytest.raises(errors.ModelError, match="decoder 'beam' is not supported"):

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import require_module
 from shipped_model_cases import SHIPPED_MODEL, audio_cases
 
 import nemo_fast
@@ -69,7 +70,7 @@ def test_pieces_give_the_result_of_the_whole(recognizer, speech, feed):
 
 
 def test_files_at_other_rates_are_transcribed(recognizer, speech, tmp_path):
-    soundfile = pytest.importorskip("soundfile")
+    soundfile = require_module("soundfile")
     expected = recognizer.transcribe(speech, sample_rate=16000).text
     wav, flac = tmp_path / "speech_48k.wav", tmp_path / "speech_44k.flac"
     soundfile.write(wav, ideal_resample(speech, 16000, 48000), 48000, subtype="PCM_16")
