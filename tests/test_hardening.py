@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_module
 from recognizer_cases import MODELS_DIR, audio_cases
 
 import nemo_fast
@@ -39,7 +40,7 @@ def copy_model(source: Path, tmp_path: Path) -> Path:
 
 
 def set_metadata(model_dir: Path, **values: str) -> Path:
-    import onnx
+    onnx = require_module("onnx")
 
     path = model_dir / "model.onnx"
     model = onnx.load(str(path))
@@ -92,7 +93,7 @@ def refused(model_dir: Path, words: str, error: str = "ModelError", **kwargs) ->
 
 def never_blank(model_dir: Path) -> Path:
     """The transducer's joint biased so that it never emits blank: a decoder without a bound loops forever."""
-    import onnx
+    onnx = require_module("onnx")
     from onnx import numpy_helper
 
     path = model_dir / "joiner.onnx"
@@ -168,7 +169,7 @@ def test_a_long_decode_stops_on_ctrl_c():
 
 def test_encoded_lengths_beyond_the_output_are_refused(tmp_path):
     """A graph whose encoded_lengths claim more frames than it returns gets a ModelError, not an over-read."""
-    import onnx
+    onnx = require_module("onnx")
     from onnx import helper, numpy_helper
 
     model_dir = copy_model(CTC_MODEL, tmp_path)
@@ -418,3 +419,64 @@ def test_transcribe_refuses_what_is_not_audio_in_one_line(audio):
     with pytest.raises(errors.AudioError, match="takes a numpy array of samples or an audio file path, got") as info:
         recognizer.transcribe(audio, sample_rate=16000)
     assert len(str(info.value)) < 120
+
+
+# --- Every metadata key, tampered --------------------------------------------------------------------------------
+
+TAMPERED_VALUES = ["-7", "0", "1", "99999999999", "abc", "", "1e400"]
+# Tampered values that are valid NeMo preprocessor settings: the features change, as they would in NeMo.
+VALID_ALTERNATIVES = {
+    ("features.exact_pad", "1"), ("features.hop_length_samples", "1"), ("features.log", "0"),
+    ("features.log", "1"), ("features.log_guard_value", "1"), ("features.log_guard_value", "99999999999"),
+    ("features.mag_power", "1"), ("features.mag_power", "99999999999"), ("features.pad_value", "-7"),
+    ("features.pad_value", "0"), ("features.pad_value", "1"), ("features.pad_value", "99999999999"),
+    ("features.preemph", "0"), ("features.low_freq_hz", "1"), ("features.high_freq_hz", "1"),
+    ("transducer.max_symbols_per_step", "1"),
+}
+
+
+@pytest.mark.parametrize("model", [CTC_MODEL, RNNT_MODEL], ids=lambda p: p.name)
+def test_every_metadata_key_tampered_ends_in_an_error_or_the_same_text(model, tmp_path):
+    """Each metadata key the model has, set to negative, zero, one, 64-bit, non-numeric, empty and overflowing
+    values: the model is refused with a typed error, or transcribes exactly as before (keys that do not
+    change decoding), or the value is a valid alternative setting. Never a crash or silently other tokens."""
+    code = textwrap.dedent(f"""
+        import json, shutil, sys
+        from pathlib import Path
+        import onnx, nemo_fast
+        from recognizer_cases import audio_cases
+        source, work = Path({str(model)!r}), Path({str(tmp_path)!r})
+        speech = audio_cases()["speech"]
+        def tokens(model_dir):
+            try:
+                return nemo_fast.Recognizer(model_dir).transcribe(speech, sample_rate=16000).token_ids
+            except nemo_fast.errors.NemoFastError as e:
+                return type(e).__name__
+        reference = tokens(source)
+        graph = onnx.load(str(source / "model.onnx"))
+        metadata = {{p.key: p.value for p in graph.metadata_props}}
+        for key in sorted(metadata):
+            if key in ("features.window_taps", "features.mel_weights"):
+                continue
+            for value in {TAMPERED_VALUES!r}:
+                target = work / "model"
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(source, target)
+                del graph.metadata_props[:]
+                for k, v in {{**metadata, key: value}}.items():
+                    entry = graph.metadata_props.add()
+                    entry.key, entry.value = k, v
+                onnx.save(graph, str(target / "model.onnx"))
+                print("case", key, value, flush=True)  # names the case if the next line never comes
+                got = tokens(target)
+                outcome = got if isinstance(got, str) else ("same" if got == reference else "other tokens")
+                print(json.dumps([key, value, outcome]), flush=True)
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=TESTS,
+                         env=child_env())
+    assert run.returncode == 0, run.stdout[-500:] + run.stderr[-3000:]
+    outcomes = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("[")]
+    assert len(outcomes) > 30 * len(TAMPERED_VALUES)
+    typed = {"ModelError", "ConfigError", "ModelFileNotFoundError", "OnnxRuntimeError"}
+    silent = [(k, v, o) for k, v, o in outcomes if o not in typed and o != "same" and (k, v) not in VALID_ALTERNATIVES]
+    assert not silent, silent
