@@ -129,7 +129,7 @@ def main() -> None:
         print(f"{name:40s} {timing['x_realtime']:9.0f}x real-time (median of {args.repeats}, "
               f"{timing['median_s']:.2f} s for {audio_s / 60:.0f} min)", flush=True)
     ours = results["nemo_fast (whole utterance)"]["median_s"]
-    for name, timing in results.items():
+    for timing in results.values():
         timing["time_ratio_vs_nemo_fast"] = timing["median_s"] / ours
     path = write_json("features", {"audio_seconds": audio_s, "threads": 1, "results": results, **stamp()})
     print(f"wrote {path}")

@@ -1,12 +1,17 @@
 """nemo_fast: NVIDIA NeMo FastConformer speech recognition on ONNX Runtime, exact to NeMo, without PyTorch."""
 
+from importlib import metadata as _metadata
+
 from nemo_fast import errors
 from nemo_fast._runtime import runtime_info
 from nemo_fast.config import FbankOptions, fbank_options_from_nemo
 from nemo_fast.features import FbankStream, ImprovedFbank
 from nemo_fast.recognizer import Recognizer, Result, Stream
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("nemo_fast")  # the file VERSION, through the package's metadata
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "unknown"
 
 __all__ = [
     "errors",

@@ -100,8 +100,15 @@ def _io_contract(path: Path) -> list[str]:
     return lines
 
 
+def _version() -> str:
+    from nemo_fast import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-fast", description="NeMo FastConformer speech recognition on ONNX Runtime")
+    parser.add_argument("--version", action="version", version=f"nemo-fast {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("transcribe", help="print the transcript of audio files (WAV; FLAC etc. with soundfile)")

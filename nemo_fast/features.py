@@ -27,7 +27,7 @@ class ImprovedFbank(_core.ImprovedFbank):
     @classmethod
     def from_nemo_config(
         cls, preprocessor: Mapping[str, Any], window_taps: Any = None, mel_weights: Any = None
-    ) -> "ImprovedFbank":
+    ) -> ImprovedFbank:
         """Features for a NeMo model config's ``preprocessor`` section (a dict or OmegaConf node), optionally
         with the checkpoint's own window and mel buffers (see :func:`nemo_fast.fbank_options_from_nemo`)."""
         return cls(fbank_options_from_nemo(preprocessor, window_taps, mel_weights))

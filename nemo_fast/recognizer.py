@@ -33,7 +33,7 @@ class Stream:
     Use a stream from one thread at a time. Create streams with :meth:`Recognizer.create_stream`.
     """
 
-    def __init__(self, recognizer: "Recognizer", core: _core.RecognizerStream):
+    def __init__(self, recognizer: Recognizer, core: _core.RecognizerStream):
         self._recognizer = recognizer
         self._core = core
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The test command (what CI runs). Sets up the environment (scripts/setup_test_env.sh), runs the whole suite
-# with every tier required -- unit, golden, live NeMo parity, C++ -- then the sanitizer tier
-# (scripts/run_sanitizer_tests.sh). Extra arguments go to the main pytest run. Set PYTHON to use another
+# The test command (what CI runs). Sets up the environment (scripts/setup_test_env.sh), checks the style
+# (scripts/check_style.sh), runs the whole suite with every tier required -- unit, golden, live NeMo parity,
+# C++ -- then the sanitizer tier (scripts/run_sanitizer_tests.sh). Extra arguments go to the main pytest run. Set PYTHON to use another
 # interpreter; NEMO_FAST_SKIP_SANITIZERS=1 leaves the sanitizer tier out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 
 bash scripts/setup_test_env.sh
+bash scripts/check_style.sh
 
 echo "== running the tests"
 # Run from tests/ so that the installed package, not the source tree, is imported.

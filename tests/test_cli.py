@@ -60,3 +60,11 @@ def test_exporter_rejects_unsupported_model_classes(tmp_path):
     unsupported = type("EncDecMultiTaskModel", (), {})()
     with pytest.raises(ModelError, match="EncDecMultiTaskModel is not supported"):
         export_model(None, tmp_path, model=unsupported)
+
+
+def test_version_comes_from_the_one_version_file(tmp_path):
+    from pathlib import Path
+
+    version = (Path(__file__).resolve().parents[1] / "VERSION").read_text().strip()
+    out = nemo_fast_cli("--version", cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == f"nemo-fast {version}"

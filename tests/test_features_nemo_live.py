@@ -23,7 +23,7 @@ def test_all_cases_against_live_nemo(config_name):
     fbank = nemo_fast.ImprovedFbank.from_nemo_config(
         config, window_taps=pre.featurizer.window.numpy(), mel_weights=pre.featurizer.fb[0].numpy()
     )
-    for case, x in cases(config["sample_rate"]).items():
+    for _case, x in cases(config["sample_rate"]).items():
         ref = nemo_log_mel(config, x, pre)
         if ref is None:
             assert fbank.options.num_valid_frames(len(x)) == 0

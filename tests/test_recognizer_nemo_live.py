@@ -131,11 +131,10 @@ def test_export_cli_from_a_nemo_file_with_lookahead(nemo_models, tmp_path):
 
 def test_parity_check_catches_a_mismatch(nemo_models, tmp_path):
     import torch
+    from nemo_model_factory import build_model
 
     from nemo_fast.export import ExportParityError, export_model
     from nemo_fast.export.exporter import check_parity
-
-    from nemo_model_factory import build_model
 
     spec = MODEL_SPECS[1]
     model = build_model(spec, tmp_path)

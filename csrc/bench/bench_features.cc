@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
     }
     stream->InputFinished(&out);
   });
-  std::printf("{\"audio_seconds\": %.1f, \"num_mel_bins\": %d, \"repeats\": %d, "
-              "\"whole_x_realtime\": %.0f, \"streaming_10ms_x_realtime\": %.0f}\n",
-              seconds, options.num_mel_bins, repeats, seconds / whole, seconds / streaming);
+  std::printf(
+      "{\"audio_seconds\": %.1f, \"num_mel_bins\": %d, \"repeats\": %d, "
+      "\"whole_x_realtime\": %.0f, \"streaming_10ms_x_realtime\": %.0f}\n",
+      seconds, options.num_mel_bins, repeats, seconds / whole, seconds / streaming);
   return 0;
 }

@@ -59,8 +59,9 @@ int main(int argc, char** argv) try {
     nemo_fast::EncoderOutput out;
     std::vector<double> steps;
     for (int i = 0; i < 20 * repeats + 1; ++i) {
-      const nemo_fast::EncoderBatch batch{1, frames, chunk.data(), &length, g.drop_extra_pre_encoded,
-                                          channel.data(), time.data(), &cache_len, &cache_len_next};
+      const nemo_fast::EncoderBatch batch{
+          1,           frames,     chunk.data(),   &length, g.drop_extra_pre_encoded, channel.data(),
+          time.data(), &cache_len, &cache_len_next};
       const auto start = std::chrono::steady_clock::now();
       out = encoder.RunChunk(batch);
       if (i > 0) steps.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -1,8 +1,7 @@
 #include <pybind11/stl.h>
 
-#include <optional>
-
 #include <memory>
+#include <optional>
 
 #include "bindings.h"
 #include "nemo_fast/common/error.h"
@@ -44,7 +43,8 @@ py::array_t<float> ToNumpy(std::vector<float>&& values, py::ssize_t cols) {
   auto* owner = new std::vector<float>(std::move(values));
   py::capsule free_owner(owner, [](void* p) { delete static_cast<std::vector<float>*>(p); });
   const py::ssize_t rows = cols > 0 ? static_cast<py::ssize_t>(owner->size()) / cols : 0;
-  return py::array_t<float>({rows, cols}, {cols * static_cast<py::ssize_t>(sizeof(float)), static_cast<py::ssize_t>(sizeof(float))},
+  return py::array_t<float>({rows, cols},
+                            {cols * static_cast<py::ssize_t>(sizeof(float)), static_cast<py::ssize_t>(sizeof(float))},
                             owner->data(), free_owner);
 }
 
@@ -81,7 +81,8 @@ void BindFeatures(py::module_& m) {
       .def("to_key_values", &FbankOptions::ToKeyValues)
       .def(
           "with_model_buffers",
-          [](const FbankOptions& self, std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> window,
+          [](const FbankOptions& self,
+             std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> window,
              std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> mel_weights) {
             FbankOptions copy = self;
             if (window) copy.window_taps.assign(window->data(), window->data() + window->size());
@@ -129,20 +130,20 @@ void BindFeatures(py::module_& m) {
           "create_stream",
           [](const std::shared_ptr<ImprovedFbank>& self) { return std::shared_ptr<FbankStream>(self->CreateStream()); },
           py::keep_alive<0, 1>(), "A new incremental feature stream.")
-      .def("mel_filterbank",
-           [](const ImprovedFbank& self) {
-             const MelFilterbank& mel = self.mel_filterbank();
-             return ToNumpy(mel.Dense(), mel.num_fft_bins());
-           },
-           "The (num_mel_bins, n_fft/2+1) mel weight matrix.")
+      .def(
+          "mel_filterbank",
+          [](const ImprovedFbank& self) {
+            const MelFilterbank& mel = self.mel_filterbank();
+            return ToNumpy(mel.Dense(), mel.num_fft_bins());
+          },
+          "The (num_mel_bins, n_fft/2+1) mel weight matrix.")
       .def("window", [](const ImprovedFbank& self) {
         std::vector<float> w(self.window().begin(), self.window().end());
         return ToNumpy(std::move(w), static_cast<py::ssize_t>(w.size())).attr("reshape")(-1);
       });
 
   py::class_<FbankStream, std::shared_ptr<FbankStream>>(
-      m, "FbankStream",
-      "Incremental features of one utterance. Use from one thread at a time.")
+      m, "FbankStream", "Incremental features of one utterance. Use from one thread at a time.")
       .def(
           "accept_waveform",
           [](FbankStream& self, const py::object& samples, const py::object& rate) {

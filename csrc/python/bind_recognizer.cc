@@ -98,14 +98,19 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("spec", [](const Recognizer& r) { return SpecToDict(r.spec()); })
       .def_property_readonly("config", &Recognizer::config)
       .def_property_readonly("decoder", &Recognizer::decoder)
-      .def_property_readonly("tokens", [](const Recognizer& r) {
-        std::vector<std::string> t;
-        for (int i = 0; i < r.vocabulary().size(); ++i) t.push_back(RepairUtf8(r.vocabulary().token(i)));
-        return t;
-      })
-      .def("create_stream",
-           [](const std::shared_ptr<Recognizer>& self) { return std::shared_ptr<RecognizerStream>(self->CreateStream()); },
-           py::keep_alive<0, 1>())
+      .def_property_readonly("tokens",
+                             [](const Recognizer& r) {
+                               std::vector<std::string> t;
+                               for (int i = 0; i < r.vocabulary().size(); ++i)
+                                 t.push_back(RepairUtf8(r.vocabulary().token(i)));
+                               return t;
+                             })
+      .def(
+          "create_stream",
+          [](const std::shared_ptr<Recognizer>& self) {
+            return std::shared_ptr<RecognizerStream>(self->CreateStream());
+          },
+          py::keep_alive<0, 1>())
       .def(
           "decode_streams",
           [](const Recognizer& self, const std::vector<std::shared_ptr<RecognizerStream>>& streams) {

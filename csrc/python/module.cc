@@ -27,7 +27,8 @@ void CheckPythonSignals() {
 PYBIND11_MODULE(_core, m) {
   namespace python = nemo_fast::python;
   m.doc() = "nemo_fast C++ core (private; use the nemo_fast package)";
-  python::main_thread_ident = python::py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  python::main_thread_ident =
+      python::py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
   nemo_fast::SetInterruptCheck(&python::CheckPythonSignals);
   python::BindErrors(m);
   python::BindRuntime(m);

@@ -25,9 +25,9 @@ ModelSpec Streaming70x13() {
 struct Row {
   const char* rule;
   StreamingMode mode;
-  int64_t frames;                // feature frames produced so far
-  bool finished;                 // input ended
-  std::vector<ChunkPlan> chunks; // what the schedule runs, in order: start, frames, cache, shift, drop, last
+  int64_t frames;                 // feature frames produced so far
+  bool finished;                  // input ended
+  std::vector<ChunkPlan> chunks;  // what the schedule runs, in order: start, frames, cache, shift, drop, last
 };
 
 ChunkPlan Chunk(int64_t start, int frames, int cache, int shift, int64_t drop, bool last) {
@@ -54,21 +54,43 @@ std::vector<ChunkPlan> RunAll(ChunkSchedule& schedule, int64_t frames, bool fini
 TEST(ChunkSchedule, NeMoRules) {
   const auto D = StreamingMode::kDefault, P = StreamingMode::kPadAndDropPreencoded;
   const std::vector<Row> table = {
-      {"first chunk: its own size, no pre-encode cache, nothing dropped", D, 106, false, {Chunk(0, 105, 0, 105, 0, false)}},
+      {"first chunk: its own size, no pre-encode cache, nothing dropped",
+       D,
+       106,
+       false,
+       {Chunk(0, 105, 0, 105, 0, false)}},
       {"a chunk waits until it is full", D, 104, false, {}},
       {"a full chunk waits for one frame beyond its shift (it might be the last)", D, 105, false, {}},
-      {"later chunks: 9 frames of pre-encode cache, 2 encoder frames dropped", D, 218, false,
+      {"later chunks: 9 frames of pre-encode cache, 2 encoder frames dropped",
+       D,
+       218,
+       false,
        {Chunk(0, 105, 0, 105, 0, false), Chunk(105, 112, 9, 112, 2, false)}},
-      {"after the input ends the rest runs; the last chunk keeps all outputs", D, 155, true,
+      {"after the input ends the rest runs; the last chunk keeps all outputs",
+       D,
+       155,
+       true,
        {Chunk(0, 105, 0, 105, 0, false), Chunk(105, 50, 9, 112, 2, true)}},
       {"a short utterance is one first chunk that keeps all outputs", D, 30, true, {Chunk(0, 30, 0, 105, 0, true)}},
-      {"a final piece shorter than sampling_frames is not run (NeMo stops)", D, 222, true,
+      {"a final piece shorter than sampling_frames is not run (NeMo stops)",
+       D,
+       222,
+       true,
        {Chunk(0, 105, 0, 105, 0, false), Chunk(105, 112, 9, 112, 2, false)}},
-      {"a final piece of sampling_frames runs", D, 225, true,
+      {"a final piece of sampling_frames runs",
+       D,
+       225,
+       true,
        {Chunk(0, 105, 0, 105, 0, false), Chunk(105, 112, 9, 112, 2, false), Chunk(217, 8, 9, 112, 2, true)}},
-      {"pad_and_drop_preencoded: the first chunk is cut like later ones (zero cache, drop)", P, 113, false,
+      {"pad_and_drop_preencoded: the first chunk is cut like later ones (zero cache, drop)",
+       P,
+       113,
+       false,
        {Chunk(0, 112, 9, 112, 2, false)}},
-      {"pad_and_drop_preencoded: a short first piece still needs only the first chunk's sampling_frames", P, 7, true,
+      {"pad_and_drop_preencoded: a short first piece still needs only the first chunk's sampling_frames",
+       P,
+       7,
+       true,
        {Chunk(0, 7, 9, 112, 2, true)}},
   };
   for (const Row& row : table) {

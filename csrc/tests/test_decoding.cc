@@ -44,7 +44,12 @@ TEST(CtcGreedy, TiesGoToTheFirstMaximumLikeTorchArgmax) {
 }
 
 TEST(Vocabulary, SentencePieceText) {
-  Vocabulary v({"\xe2\x96\x81" "the", "\xe2\x96\x81" "c", "at", "s", "<0x21>", "<blk>"}, Vocabulary::Type::kSentencePiece);
+  Vocabulary v({"\xe2\x96\x81"
+                "the",
+                "\xe2\x96\x81"
+                "c",
+                "at", "s", "<0x21>", "<blk>"},
+               Vocabulary::Type::kSentencePiece);
   EXPECT_EQ(v.Detokenize({0, 1, 2, 3, 4}), "the cats!");
   EXPECT_EQ(v.Detokenize({}), "");
 }
@@ -53,10 +58,10 @@ TEST(Vocabulary, SentencePieceText) {
 TEST(Vocabulary, SentencePieceLeadingSpacesAndUnknown) {
   const std::string space = "\xe2\x96\x81", unk_surface = " \xe2\x81\x87 ";
   Vocabulary v({"<unk>", space, space + "the", "re"}, Vocabulary::Type::kSentencePiece);
-  EXPECT_EQ(v.Detokenize({1, 2}), "the");                  // spaces drop until a visible character
+  EXPECT_EQ(v.Detokenize({1, 2}), "the");  // spaces drop until a visible character
   EXPECT_EQ(v.Detokenize({1, 1}), "");
   EXPECT_EQ(v.Detokenize({3, 2}), "re the");
-  EXPECT_EQ(v.Detokenize({0, 2}), unk_surface + " the");   // the unknown piece ends the leading part
+  EXPECT_EQ(v.Detokenize({0, 2}), unk_surface + " the");  // the unknown piece ends the leading part
   EXPECT_EQ(v.Detokenize({2, 0}), "the" + unk_surface);
   EXPECT_EQ(v.Detokenize({1, 0}), unk_surface);
 }

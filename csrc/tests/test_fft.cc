@@ -1,5 +1,3 @@
-#include "nemo_fast/features/fft.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +6,7 @@
 #include <vector>
 
 #include "nemo_fast/common/error.h"
+#include "nemo_fast/features/fft.h"
 
 namespace nemo_fast {
 namespace {

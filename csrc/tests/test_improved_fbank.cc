@@ -1,5 +1,3 @@
-#include "nemo_fast/features/improved_fbank.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +6,7 @@
 
 #include "nemo_fast/common/error.h"
 #include "nemo_fast/features/fast_log.h"
+#include "nemo_fast/features/improved_fbank.h"
 
 namespace nemo_fast {
 namespace {
@@ -66,7 +65,8 @@ TEST(FbankStream, AnyChunkingGivesIdenticalFrames) {
     }
     stream->InputFinished(&frames);
     ASSERT_EQ(frames.size(), whole.size()) << "chunk " << chunk;
-    for (std::size_t i = 0; i < frames.size(); ++i) ASSERT_EQ(frames[i], whole[i]) << "chunk " << chunk << " value " << i;
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      ASSERT_EQ(frames[i], whole[i]) << "chunk " << chunk << " value " << i;
   }
 }
 

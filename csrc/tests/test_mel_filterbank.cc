@@ -1,11 +1,10 @@
-#include "nemo_fast/features/mel_filterbank.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
 #include "nemo_fast/common/error.h"
+#include "nemo_fast/features/mel_filterbank.h"
 
 namespace nemo_fast {
 namespace {

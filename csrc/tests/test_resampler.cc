@@ -1,5 +1,3 @@
-#include "nemo_fast/features/resampler.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +6,7 @@
 #include <vector>
 
 #include "nemo_fast/common/error.h"
+#include "nemo_fast/features/resampler.h"
 
 namespace nemo_fast {
 namespace {
@@ -20,7 +19,8 @@ std::vector<float> Tones(const std::vector<Tone>& tones, int rate, double second
   std::vector<float> x(static_cast<std::size_t>(seconds * rate));
   for (std::size_t i = 0; i < x.size(); ++i) {
     double v = 0.0;
-    for (const Tone& t : tones) v += t.amplitude * std::sin(2.0 * M_PI * t.hz * static_cast<double>(i) / rate + t.phase);
+    for (const Tone& t : tones)
+      v += t.amplitude * std::sin(2.0 * M_PI * t.hz * static_cast<double>(i) / rate + t.phase);
     x[i] = static_cast<float>(v);
   }
   return x;
@@ -43,14 +43,14 @@ double InteriorError(const std::vector<float>& y, const std::vector<float>& idea
   return worst;
 }
 
-const std::vector<std::pair<int, int>> kRatePairs = {
-    {8000, 16000}, {11025, 16000}, {22050, 16000}, {24000, 16000}, {44100, 16000}, {48000, 16000}, {16000, 8000}};
+const std::vector<std::pair<int, int>> kRatePairs = {{8000, 16000},  {11025, 16000}, {22050, 16000}, {24000, 16000},
+                                                     {44100, 16000}, {48000, 16000}, {16000, 8000}};
 
 TEST(StreamingResampler, PassesTonesBelowTheLowerNyquistUnchanged) {
   for (auto [in, out] : kRatePairs) {
     const double nyquist = std::min(in, out) / 2.0;
-    const std::vector<Tone> tones = {{100.0, 0.2, 0.1}, {0.31 * nyquist, 0.2, 1.0}, {0.62 * nyquist, 0.2, 2.0},
-                                     {0.85 * nyquist, 0.2, 0.5}};
+    const std::vector<Tone> tones = {
+        {100.0, 0.2, 0.1}, {0.31 * nyquist, 0.2, 1.0}, {0.62 * nyquist, 0.2, 2.0}, {0.85 * nyquist, 0.2, 0.5}};
     StreamingResampler r(in, out);
     auto y = Resample(r, Tones(tones, in, 1.0));
     EXPECT_LT(InteriorError(y, Tones(tones, out, 1.0), out), 2e-4) << in << " -> " << out;

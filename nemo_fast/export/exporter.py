@@ -130,8 +130,9 @@ def vocabulary(model) -> tuple[list[str], str]:
 
 
 def feature_metadata(model) -> dict[str, str]:
-    from nemo_fast.config import fbank_options_from_nemo
     from omegaconf import OmegaConf
+
+    from nemo_fast.config import fbank_options_from_nemo
 
     featurizer = model.preprocessor.featurizer
     options = fbank_options_from_nemo(
@@ -162,9 +163,8 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
         check_supported(model)
         model.eval()
 
-    import torch
-
     import nemo
+    import torch
     from nemo.core.classes.common import typecheck
 
     from nemo_fast.export.wrappers import (

@@ -67,7 +67,6 @@ def use_head(model, head: str) -> None:
 def _stream_steps(model, audio, pad_and_drop_preencoded: bool, return_log_probs: bool):
     """NeMo's streaming loop; yields conformer_stream_step's result for each chunk."""
     import torch
-
     from nemo.collections.asr.parts.utils.streaming_utils import CacheAwareStreamingAudioBuffer
 
     buffer = CacheAwareStreamingAudioBuffer(

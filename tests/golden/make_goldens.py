@@ -41,8 +41,8 @@ def write_recognizer_goldens(only_models: list[str] | None = None) -> None:
     import shutil
     import tempfile
 
-    from recognizer_cases import GOLDEN_DIR, MODELS_DIR, MODES, audio_cases, exports, heads
     from nemo_model_factory import build_model
+    from recognizer_cases import GOLDEN_DIR, MODELS_DIR, MODES, audio_cases, exports, heads
 
     from nemo_fast.export import export_model
     from nemo_fast.export import reference as ref
@@ -90,8 +90,12 @@ def write_shipped_model_goldens(nemo_file: Path) -> None:
     from shipped_model_cases import GOLDEN, audio_cases
 
     from nemo_fast.export.exporter import load_nemo_model
-    from nemo_fast.export.reference import (nemo_streaming_log_probs, nemo_streaming_transducer_tokens, nemo_text,
-                                            nemo_transducer_text)
+    from nemo_fast.export.reference import (
+        nemo_streaming_log_probs,
+        nemo_streaming_transducer_tokens,
+        nemo_text,
+        nemo_transducer_text,
+    )
 
     model = load_nemo_model(nemo_file)
     arrays, texts = {}, {}

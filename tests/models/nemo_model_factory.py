@@ -127,9 +127,8 @@ def transducer_config(spec: ModelRecipe) -> dict:
 def build_model(spec: ModelRecipe, workdir: Path):
     """A NeMo model of the given spec with seeded random weights, in eval mode."""
     import torch
-    from omegaconf import OmegaConf
-
     from nemo.collections.asr import models
+    from omegaconf import OmegaConf
 
     torch.manual_seed(spec.seed)
     cfg = {

@@ -22,8 +22,9 @@ class BusyScope {
  public:
   explicit BusyScope(const BusyFlag& flag) : flag_(flag) {
     if (!flag_.TryAcquire()) {
-      Fail(ErrorCode::kStreamBusy, "the stream is in use by another call (another thread) at this moment; "
-                                   "a stream belongs to one thread at a time");
+      Fail(ErrorCode::kStreamBusy,
+           "the stream is in use by another call (another thread) at this moment; "
+           "a stream belongs to one thread at a time");
     }
   }
   ~BusyScope() { flag_.Release(); }

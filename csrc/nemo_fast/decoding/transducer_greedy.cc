@@ -6,7 +6,9 @@ namespace nemo_fast {
 namespace {
 
 // First maximum, as torch.max.
-int ArgMax(const float* values, int count) { return static_cast<int>(std::max_element(values, values + count) - values); }
+int ArgMax(const float* values, int count) {
+  return static_cast<int>(std::max_element(values, values + count) - values);
+}
 
 }  // namespace
 
@@ -79,8 +81,10 @@ void TransducerGreedyDecoder::Accept(const float* encoder_frames, int num_frames
     }
     // RNN-T moves one frame per outer step; TDT already moved by its durations, and one more frame when
     // it stopped on the symbol limit (NeMo's guard against endless zero-duration steps).
-    if (!tdt) ++t;
-    else if (symbols == max_symbols_) ++t;
+    if (!tdt)
+      ++t;
+    else if (symbols == max_symbols_)
+      ++t;
   }
   num_frames_ += num_frames;
 }

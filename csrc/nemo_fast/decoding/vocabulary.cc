@@ -12,9 +12,7 @@ const std::string kSpaceMarker = "\xe2\x96\x81";  // U+2581, SentencePiece's wor
 const std::string kUnknownPiece = "<unk>";
 const std::string kUnknownSurface = " \xe2\x81\x87 ";  // SentencePiece's default unk_surface, " U+2047 "
 
-bool IsBytePiece(const std::string& t) {
-  return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>';
-}
+bool IsBytePiece(const std::string& t) { return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>'; }
 }  // namespace
 
 Vocabulary::Vocabulary(std::vector<std::string> tokens, Type type) : tokens_(std::move(tokens)), type_(type) {}

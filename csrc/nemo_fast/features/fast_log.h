@@ -22,7 +22,8 @@ inline void LogArray(const float* in, float* out, int n) {
     // log(m) = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716.
     const float s = (m - 1.0f) / (m + 1.0f);
     const float s2 = s * s;
-    const float series = 1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9 + s2 * (1.0f / 11)))));
+    const float series =
+        1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9 + s2 * (1.0f / 11)))));
     out[i] = static_cast<float>(e) * 0.693147180559945f + 2.0f * s * series;
   }
 }

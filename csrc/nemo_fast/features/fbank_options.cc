@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
-#include <cstdio>
 #include <sstream>
 #include <vector>
 
@@ -108,7 +108,8 @@ std::vector<float> DecodeFloats(const std::string& key, const std::string& text)
       bytes += static_cast<char>((chunk >> bits) & 0xff);
     }
   }
-  if (bytes.size() % sizeof(float) != 0) Fail(ErrorCode::kInvalidConfig, "feature option ", key, " has a partial float");
+  if (bytes.size() % sizeof(float) != 0)
+    Fail(ErrorCode::kInvalidConfig, "feature option ", key, " has a partial float");
   std::vector<float> values(bytes.size() / sizeof(float));
   std::memcpy(values.data(), bytes.data(), bytes.size());
   return values;
@@ -136,8 +137,8 @@ void FbankOptions::Validate() const {
         "n_fft must be a power of two in 4..65536 (got " + std::to_string(n_fft) + ")");
   check(num_mel_bins <= 4096, "features (mel bins) must be at most 4096");
   check(high_freq_hz >= 0.0, "highfreq must be >= 0 (0: half the sample rate)");
-  check(win_length_samples <= n_fft, "window length (" + std::to_string(win_length_samples) + ") must not exceed n_fft (" +
-                                         std::to_string(n_fft) + ")");
+  check(win_length_samples <= n_fft, "window length (" + std::to_string(win_length_samples) +
+                                         ") must not exceed n_fft (" + std::to_string(n_fft) + ")");
   check(num_mel_bins > 0, "features (mel bins) must be positive");
   check(low_freq_hz >= 0.0 && low_freq_hz < effective_high_freq_hz(), "lowfreq must be >= 0 and below highfreq");
   check(effective_high_freq_hz() <= sample_rate / 2.0, "highfreq must not exceed sample_rate / 2");
@@ -235,9 +236,12 @@ std::string FbankOptions::ToString() const {
   bool first = true;
   for (const auto& [key, value] : ToKeyValues()) {
     os << (first ? "" : ", ") << key << "=";
-    if (key == "window_taps") os << "<" << window_taps.size() << " floats>";
-    else if (key == "mel_weights") os << "<" << mel_weights.size() << " floats>";
-    else os << value;
+    if (key == "window_taps")
+      os << "<" << window_taps.size() << " floats>";
+    else if (key == "mel_weights")
+      os << "<" << mel_weights.size() << " floats>";
+    else
+      os << value;
     first = false;
   }
   os << ")";

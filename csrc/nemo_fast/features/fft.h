@@ -27,10 +27,10 @@ class RealFft {
 
   int n_;
   int half_;
-  std::vector<int> bitrev_;            // half_ entries
-  std::vector<double> stage_tw_re_;     // twiddles of each stage, stored stage after stage
+  std::vector<int> bitrev_;          // half_ entries
+  std::vector<double> stage_tw_re_;  // twiddles of each stage, stored stage after stage
   std::vector<double> stage_tw_im_;
-  std::vector<double> split_tw_re_;     // exp(-2 pi i k / n), k = 0..half_
+  std::vector<double> split_tw_re_;  // exp(-2 pi i k / n), k = 0..half_
   std::vector<double> split_tw_im_;
   std::vector<double> zr_, zi_;
   std::vector<double> rev_r_, rev_i_, power_scratch_;

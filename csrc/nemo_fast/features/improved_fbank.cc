@@ -32,9 +32,7 @@ std::vector<double> MakeWindow(const FbankOptions& o, int* begin, int* end) {
       switch (o.window) {
         case WindowType::kHann: w = std::cos(phase) * -0.5f + 0.5f; break;
         case WindowType::kHamming: w = std::cos(phase) * -0.46f + 0.54f; break;
-        case WindowType::kBlackman:
-          w = std::cos(phase * 2.0f) * 0.08f - std::cos(phase) * 0.5f + 0.42f;
-          break;
+        case WindowType::kBlackman: w = std::cos(phase * 2.0f) * 0.08f - std::cos(phase) * 0.5f + 0.42f; break;
         case WindowType::kBartlett: {
           const float ramp = static_cast<float>(i) * bartlett_step;
           w = i < ((n - 1) >> 1) + 1 ? ramp : ramp * -1.0f + 2.0f;
@@ -142,7 +140,8 @@ void FbankStream::EmitReadyFrames(std::vector<float>* frames) {
   }
   // Drop samples no future frame reads.
   const std::int64_t first_needed = next_frame_ * hop - left_pad + fbank_.window_begin_;
-  const std::int64_t drop = std::min<std::int64_t>(first_needed - signal_begin_, static_cast<std::int64_t>(signal_.size()));
+  const std::int64_t drop =
+      std::min<std::int64_t>(first_needed - signal_begin_, static_cast<std::int64_t>(signal_.size()));
   if (drop > 0) {
     signal_.erase(signal_.begin(), signal_.begin() + drop);
     signal_begin_ += drop;

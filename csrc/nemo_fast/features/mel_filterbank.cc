@@ -24,8 +24,8 @@ double MelToHz(double mel) {
   return kMelLinearHzPerMel * mel;
 }
 
-MelFilterbank::MelFilterbank(int num_bins, int n_fft, double sample_rate, double low_freq_hz,
-                             double high_freq_hz, MelNorm norm)
+MelFilterbank::MelFilterbank(int num_bins, int n_fft, double sample_rate, double low_freq_hz, double high_freq_hz,
+                             MelNorm norm)
     : num_bins_(num_bins), num_fft_bins_(n_fft / 2 + 1) {
   if (num_bins < 1) Fail(ErrorCode::kInvalidConfig, "number of mel bins must be positive, got ", num_bins);
   if (!(low_freq_hz >= 0.0 && low_freq_hz < high_freq_hz && high_freq_hz <= sample_rate / 2.0)) {
@@ -64,8 +64,8 @@ MelFilterbank::MelFilterbank(int num_bins, int n_fft, double sample_rate, double
 MelFilterbank::MelFilterbank(int num_bins, int n_fft, const std::vector<float>& dense)
     : num_bins_(num_bins), num_fft_bins_(n_fft / 2 + 1) {
   if (num_bins < 1 || dense.size() != static_cast<std::size_t>(num_bins) * num_fft_bins_) {
-    Fail(ErrorCode::kInvalidConfig, "mel filterbank matrix has ", dense.size(), " weights; expected ", num_bins,
-         " x ", num_fft_bins_);
+    Fail(ErrorCode::kInvalidConfig, "mel filterbank matrix has ", dense.size(), " weights; expected ", num_bins, " x ",
+         num_fft_bins_);
   }
   first_.resize(num_bins);
   offset_.resize(num_bins);

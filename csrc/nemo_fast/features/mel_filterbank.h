@@ -10,8 +10,7 @@ enum class MelNorm { kNone, kSlaney };
 
 class MelFilterbank {
  public:
-  MelFilterbank(int num_bins, int n_fft, double sample_rate, double low_freq_hz, double high_freq_hz,
-                MelNorm norm);
+  MelFilterbank(int num_bins, int n_fft, double sample_rate, double low_freq_hz, double high_freq_hz, MelNorm norm);
   // A filterbank given as a dense row-major (num_bins x n_fft/2+1) matrix, e.g. a model's own weights.
   MelFilterbank(int num_bins, int n_fft, const std::vector<float>& dense);
 
@@ -27,9 +26,9 @@ class MelFilterbank {
  private:
   int num_bins_;
   int num_fft_bins_;
-  std::vector<int> first_;           // first nonzero FFT bin of each filter
-  std::vector<int> offset_;          // start of each filter's weights in weights_
-  std::vector<int> length_;          // number of stored weights of each filter
+  std::vector<int> first_;   // first nonzero FFT bin of each filter
+  std::vector<int> offset_;  // start of each filter's weights in weights_
+  std::vector<int> length_;  // number of stored weights of each filter
   std::vector<float> weights_;
 
   void AddFilter(int m, const double* row);  // stores row's nonzero span as filter m

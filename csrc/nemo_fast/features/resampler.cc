@@ -104,14 +104,16 @@ float StreamingResampler::Output(std::int64_t n) const {
     for (int lane = 0; lane < 8; ++lane) partial[lane] += w[k + lane] * x[k + lane];
   }
   for (; k < count; ++k) partial[k % 8] += w[k] * x[k];
-  return ((partial[0] + partial[4]) + (partial[1] + partial[5])) + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+  return ((partial[0] + partial[4]) + (partial[1] + partial[5])) +
+         ((partial[2] + partial[6]) + (partial[3] + partial[7]));
 }
 
 void StreamingResampler::Emit(std::int64_t end, std::vector<float>* out) {
   for (; next_output_ < end; ++next_output_) out->push_back(Output(next_output_));
   // Keep only the input that later outputs can still reach.
   const ResamplingFilter& f = *filter_;
-  const std::int64_t keep_from = std::max<std::int64_t>(input_begin_, next_output_ * f.down_ / f.up_ - f.half_taps_ + 1);
+  const std::int64_t keep_from =
+      std::max<std::int64_t>(input_begin_, next_output_ * f.down_ / f.up_ - f.half_taps_ + 1);
   if (keep_from > input_begin_) {
     const std::int64_t drop = std::min<std::int64_t>(keep_from, num_input_) - input_begin_;
     input_.erase(input_.begin(), input_.begin() + drop);

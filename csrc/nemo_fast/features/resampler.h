@@ -25,8 +25,8 @@ class ResamplingFilter {
  private:
   friend class StreamingResampler;
   int input_rate_, output_rate_;
-  std::int64_t up_, down_;  // output_rate / input_rate in lowest terms
-  int half_taps_;           // input samples taken on each side of an output instant
+  std::int64_t up_, down_;           // output_rate / input_rate in lowest terms
+  int half_taps_;                    // input samples taken on each side of an output instant
   std::vector<float> coefficients_;  // up_ phases x 2 * half_taps_
 };
 

@@ -8,7 +8,8 @@
 namespace nemo_fast {
 namespace {
 
-const std::vector<std::string> kStreamingInputs = {"audio_signal", "length", "cache_last_channel", "cache_last_time",
+const std::vector<std::string> kStreamingInputs = {"audio_signal",           "length",
+                                                   "cache_last_channel",     "cache_last_time",
                                                    "cache_last_channel_len", "drop_extra_pre_encoded"};
 const std::vector<std::string> kCacheOutputs = {"cache_last_channel_next", "cache_last_time_next",
                                                 "cache_last_channel_next_len"};
@@ -46,7 +47,8 @@ NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, c
   if (!spec_.has_decoder(decoder_)) {
     std::string heads;
     for (const auto& d : spec_.decoders) heads += (heads.empty() ? "" : ", ") + d;
-    Fail(ErrorCode::kInvalidConfig, "decoder '", decoder_, "' is not available in ", onnx_path, " (it has: ", heads, ")");
+    Fail(ErrorCode::kInvalidConfig, "decoder '", decoder_, "' is not available in ", onnx_path, " (it has: ", heads,
+         ")");
   }
   CheckNames(session_->input_names(), spec_.streaming ? kStreamingInputs : kOfflineInputs, "inputs", onnx_path);
   CheckNames(session_->output_names(), ExpectedOutputs(spec_), "outputs", onnx_path);
@@ -96,11 +98,15 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   int64_t drop = b.drop_extra_pre_encoded;
   // ONNX Runtime's C++ API takes non-const pointers for inputs; it does not write to them.
   std::vector<Ort::Value> inputs;
-  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.features), feature_count, feature_shape, 3));
+  inputs.push_back(
+      Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.features), feature_count, feature_shape, 3));
   inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.lengths), B, batch_shape, 1));
-  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_channel), channel_count, channel_shape, 4));
-  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_time), time_count, time_shape, 4));
-  inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.cache_last_channel_len), B, batch_shape, 1));
+  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_channel), channel_count,
+                                                   channel_shape, 4));
+  inputs.push_back(
+      Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_time), time_count, time_shape, 4));
+  inputs.push_back(
+      Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.cache_last_channel_len), B, batch_shape, 1));
   inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, &drop, 1, nullptr, 0));
   // ONNX Runtime allocates the outputs but the cache lengths: a caller's buffer for the next caches would
   // cost a copy of them (see CacheTensor).

@@ -38,7 +38,7 @@ class CacheTensor {
 // ONNX Runtime allocated them; the next cache lengths are written to cache_last_channel_len_out.
 struct EncoderBatch {
   int batch = 0;
-  int frames = 0;                  // T of the features (every row padded to it)
+  int frames = 0;  // T of the features (every row padded to it)
   const float* features = nullptr;
   const int64_t* lengths = nullptr;
   int64_t drop_extra_pre_encoded = 0;

@@ -252,9 +252,8 @@ std::string ModelSpec::ToString() const {
   std::string heads;
   for (const auto& d : decoders) heads += (heads.empty() ? "" : ",") + d;
   os << "ModelSpec(" << model_class << ", " << (streaming ? "streaming" : "offline") << ", decoders=" << heads
-     << ", default_decoder=" << default_decoder
-     << ", vocab_size=" << vocab_size << ", blank_id=" << blank_id << ", feat_in=" << feat_in
-     << ", subsampling_factor=" << subsampling_factor;
+     << ", default_decoder=" << default_decoder << ", vocab_size=" << vocab_size << ", blank_id=" << blank_id
+     << ", feat_in=" << feat_in << ", subsampling_factor=" << subsampling_factor;
   if (streaming) {
     const auto& g = geometry;
     os << ", att_context_size=[" << att_context_size[0] << "," << att_context_size[1] << "], chunk=["

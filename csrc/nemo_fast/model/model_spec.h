@@ -42,7 +42,7 @@ struct TransducerSpec {
   int symbols_per_frame_limit() const {
     return max_symbols_per_step < 0 ? kMaxSymbolsPerFrame : std::min(max_symbols_per_step, kMaxSymbolsPerFrame);
   }
-  std::vector<int> durations;     // TDT durations in frames (empty for RNN-T)
+  std::vector<int> durations;  // TDT durations in frames (empty for RNN-T)
 };
 
 struct ModelSpec {
@@ -51,7 +51,7 @@ struct ModelSpec {
   std::string nemo_version;
   std::vector<std::string> decoders;  // heads: "ctc", "rnnt", "tdt"
   std::string default_decoder;
-  bool streaming = false;    // cache-aware graph (else whole-utterance)
+  bool streaming = false;  // cache-aware graph (else whole-utterance)
   FbankOptions features;
   int feat_in = 0;
   int subsampling_factor = 0;

@@ -45,8 +45,8 @@ EncoderOutput RunStreamingBatch(const NeMoCacheAwareConformer& encoder, const st
   const std::vector<int64_t> lengths(batch, frames);
   if (batch == 1) {
     StreamCaches& c = *caches[0];
-    EncoderBatch eb{1, frames, features, lengths.data(), drop, c.channel.data(), c.time.data(), &c.length,
-                    &c.length_next};
+    EncoderBatch eb{1,         frames,        features, lengths.data(), drop, c.channel.data(), c.time.data(),
+                    &c.length, &c.length_next};
     EncoderOutput out = encoder.RunChunk(eb);
     c.channel_next.Adopt(std::move(out.cache_last_channel_next));
     c.time_next.Adopt(std::move(out.cache_last_time_next));
@@ -69,8 +69,15 @@ EncoderOutput RunStreamingBatch(const NeMoCacheAwareConformer& encoder, const st
   stacked.length.resize(batch);
   stacked.length_next.resize(batch);
   for (int b = 0; b < batch; ++b) stacked.length[b] = caches[b]->length;
-  EncoderBatch eb{batch, frames, features, lengths.data(), drop, stacked.channel.data(), stacked.time.data(),
-                  stacked.length.data(), stacked.length_next.data()};
+  EncoderBatch eb{batch,
+                  frames,
+                  features,
+                  lengths.data(),
+                  drop,
+                  stacked.channel.data(),
+                  stacked.time.data(),
+                  stacked.length.data(),
+                  stacked.length_next.data()};
   EncoderOutput out = encoder.RunChunk(eb);
   stacked.channel.Adopt(std::move(out.cache_last_channel_next));
   stacked.time.Adopt(std::move(out.cache_last_time_next));

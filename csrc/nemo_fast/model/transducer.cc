@@ -28,8 +28,7 @@ Ort::MemoryInfo& CpuMemory() {
 
 }  // namespace
 
-NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const ModelSpec& spec,
-                                       const SessionConfig& config)
+NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const ModelSpec& spec, const SessionConfig& config)
     : spec_(spec.transducer), vocab_size_(spec.vocab_size) {
   if (!spec.has_transducer()) Fail(ErrorCode::kInvalidModel, model_dir, ": the model has no transducer head");
   decoder_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.decoder_file, config);
@@ -70,13 +69,15 @@ void NeMoTransducerHead::Joint(int batch, const float* encoder_output, const flo
   const int64_t log_prob_shape[] = {B, vocab_size_};
   const int64_t duration_shape[] = {B, num_durations()};
   auto& memory = CpuMemory();
-  Ort::Value inputs[] = {
-      Ort::Value::CreateTensor<float>(memory, const_cast<float*>(encoder_output), B * spec_.joint_hidden, input_shape, 2),
-      Ort::Value::CreateTensor<float>(memory, const_cast<float*>(decoder_output), B * spec_.joint_hidden, input_shape, 2)};
+  Ort::Value inputs[] = {Ort::Value::CreateTensor<float>(memory, const_cast<float*>(encoder_output),
+                                                         B * spec_.joint_hidden, input_shape, 2),
+                         Ort::Value::CreateTensor<float>(memory, const_cast<float*>(decoder_output),
+                                                         B * spec_.joint_hidden, input_shape, 2)};
   std::vector<Ort::Value> outputs;
   outputs.push_back(Ort::Value::CreateTensor<float>(memory, log_probs, B * vocab_size_, log_prob_shape, 2));
   if (num_durations() > 0) {
-    outputs.push_back(Ort::Value::CreateTensor<float>(memory, duration_log_probs, B * num_durations(), duration_shape, 2));
+    outputs.push_back(
+        Ort::Value::CreateTensor<float>(memory, duration_log_probs, B * num_durations(), duration_shape, 2));
   }
   try {
     joiner_->get().Run(Ort::RunOptions{nullptr}, kJoinerInputNames, inputs, 2, kJoinerOutputNames, outputs.data(),

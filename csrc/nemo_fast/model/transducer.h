@@ -25,8 +25,8 @@ class NeMoTransducerHead {
 
   // One prediction-network step for `batch` rows: targets (B) (the blank id: NeMo's start-of-sequence
   // step), states (L, B, H). Writes decoder_output (B, joint_hidden) and the next states.
-  void Predict(int batch, const int64_t* targets, const float* states_h, const float* states_c,
-               float* decoder_output, float* states_h_next, float* states_c_next) const;
+  void Predict(int batch, const int64_t* targets, const float* states_h, const float* states_c, float* decoder_output,
+               float* states_h_next, float* states_c_next) const;
   // The joint for `batch` rows of projected encoder and decoder outputs (B, joint_hidden): token
   // log-probs (B, vocab) and, for TDT, duration log-probs (B, durations).
   void Joint(int batch, const float* encoder_output, const float* decoder_output, float* log_probs,

@@ -31,8 +31,7 @@ std::string DirectoryOf(const std::string& file) {
 std::string RecognizerConfig::ToString() const {
   std::ostringstream os;
   os << "RecognizerConfig(session=" << session.ToString() << ", decoder=" << (decoder.empty() ? "default" : decoder)
-     << ", streaming_mode="
-     << (streaming_mode == StreamingMode::kDefault ? "default" : "pad_and_drop_preencoded")
+     << ", streaming_mode=" << (streaming_mode == StreamingMode::kDefault ? "default" : "pad_and_drop_preencoded")
      << ", keep_log_probs=" << (keep_log_probs ? "true" : "false") << ", max_batch_size=" << max_batch_size << ")";
   return os.str();
 }
@@ -66,9 +65,8 @@ RecognizerStream::RecognizerStream(const Recognizer& recognizer)
       schedule_(recognizer.spec(), recognizer.config().streaming_mode),
       ctc_decoder_(recognizer.spec().blank_id) {
   if (recognizer.transducer()) {
-    transducer_decoder_ = std::make_unique<TransducerGreedyDecoder>(*recognizer.transducer(),
-                                                                    recognizer.spec().vocab_size,
-                                                                    recognizer.spec().blank_id);
+    transducer_decoder_ = std::make_unique<TransducerGreedyDecoder>(
+        *recognizer.transducer(), recognizer.spec().vocab_size, recognizer.spec().blank_id);
   }
   ResetUnlocked();
 }
@@ -224,8 +222,9 @@ class StreamsInUse {
     for (const RecognizerStream* stream : streams) {
       if (!stream->busy().TryAcquire()) {
         Release();
-        Fail(ErrorCode::kStreamBusy, "a stream passed to decode_streams() is in use by another call (another "
-                                     "thread) at this moment; a stream belongs to one thread at a time");
+        Fail(ErrorCode::kStreamBusy,
+             "a stream passed to decode_streams() is in use by another call (another "
+             "thread) at this moment; a stream belongs to one thread at a time");
       }
       held_.push_back(&stream->busy());
     }
@@ -263,7 +262,8 @@ void CheckStreams(const std::vector<RecognizerStream*>& streams, const Recognize
 
 // The streams' ready chunks grouped by shape: rows of one batch must have equal frames and drop, as padding
 // rows would change NeMo's cache updates.
-using ChunkGroups = std::map<std::pair<int, int64_t>, std::pair<std::vector<RecognizerStream*>, std::vector<ChunkPlan>>>;
+using ChunkGroups =
+    std::map<std::pair<int, int64_t>, std::pair<std::vector<RecognizerStream*>, std::vector<ChunkPlan>>>;
 
 ChunkGroups ReadyChunks(const std::vector<RecognizerStream*>& streams) {
   ChunkGroups groups;

@@ -119,16 +119,16 @@ class RecognizerStream {
   void AppendFrames(const std::vector<float>& frames);
 
   const Recognizer& recognizer_;
-  BusyFlag busy_;                     // held by the call using the stream
+  BusyFlag busy_;  // held by the call using the stream
   std::unique_ptr<FbankStream> fbank_;
   std::unique_ptr<StreamingResampler> resampler_;  // when the audio is at another rate than the model's
-  int input_rate_ = 0;                // the rate of this stream's audio; 0 before the first samples
-  std::vector<float> resampled_;      // scratch for resampled audio
-  std::vector<float> pending_;        // scratch for new feature frames
-  std::vector<float> frames_;         // time-major feature frames from frames_begin_ to num_frames_
+  int input_rate_ = 0;                             // the rate of this stream's audio; 0 before the first samples
+  std::vector<float> resampled_;                   // scratch for resampled audio
+  std::vector<float> pending_;                     // scratch for new feature frames
+  std::vector<float> frames_;                      // time-major feature frames from frames_begin_ to num_frames_
   int64_t frames_begin_ = 0;
   int64_t num_frames_ = 0;
-  int64_t valid_frames_ = 0;          // frames NeMo marks valid (set at InputFinished)
+  int64_t valid_frames_ = 0;  // frames NeMo marks valid (set at InputFinished)
   bool finished_ = false;
   ChunkSchedule schedule_;
   StreamCaches caches_;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <mutex>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #if defined(__GLIBC__)
 #include <malloc.h>

@@ -11,8 +11,8 @@
 namespace nemo_fast {
 
 struct SessionConfig {
-  int intra_op_threads = 1;   // threads inside one operator (0: ONNX Runtime's default, all cores)
-  int inter_op_threads = 1;   // threads across independent operators (used only with parallel execution)
+  int intra_op_threads = 1;           // threads inside one operator (0: ONNX Runtime's default, all cores)
+  int inter_op_threads = 1;           // threads across independent operators (used only with parallel execution)
   int graph_optimization_level = 99;  // 0 none, 1 basic, 2 extended, 99 all (ONNX Runtime's levels)
   std::map<std::string, std::string> config_entries;  // extra session config keys, passed through
 
