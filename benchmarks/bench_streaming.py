@@ -66,6 +66,7 @@ its time without MatMuls. Results: benchmarks/results/profile.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import subprocess
@@ -170,11 +171,11 @@ def write_contract(model_dir: Path) -> None:
 
     spec = nemo_fast.Recognizer(model_dir).spec
     contract = {
-        "hop": spec["features"].hop_length_samples,
-        "features": spec["features"].to_key_values(),
-        "streaming": spec["streaming"],
-        "cache_last_channel_shape": spec["cache_last_channel_shape"],
-        "cache_last_time_shape": spec["cache_last_time_shape"],
+        "hop": spec.features.hop_length_samples,
+        "features": spec.features.to_key_values(),
+        "streaming": dataclasses.asdict(spec.geometry),
+        "cache_last_channel_shape": spec.cache_last_channel_shape,
+        "cache_last_time_shape": spec.cache_last_time_shape,
     }
     (model_dir / "contract.json").write_text(json.dumps(contract))
 

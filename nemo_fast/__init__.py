@@ -6,6 +6,7 @@ from nemo_fast import errors
 from nemo_fast._runtime import runtime_info
 from nemo_fast.config import FbankOptions, fbank_options_from_nemo
 from nemo_fast.features import FbankStream, ImprovedFbank
+from nemo_fast.model_spec import ModelSpec, StreamingGeometry, TransducerSpec
 from nemo_fast.recognizer import Recognizer, Result, Stream
 
 try:
@@ -20,6 +21,9 @@ __all__ = [
     "fbank_options_from_nemo",
     "FbankStream",
     "ImprovedFbank",
+    "ModelSpec",
+    "StreamingGeometry",
+    "TransducerSpec",
     "Recognizer",
     "Result",
     "Stream",

@@ -17,8 +17,13 @@ import os
 import threading
 from pathlib import Path
 
-from nemo_fast import _core
 from nemo_fast.errors import OnnxRuntimeError
+
+try:
+    from nemo_fast import _core
+except ImportError as e:  # e.g. Python started in the source tree, whose nemo_fast/ has no built extension
+    raise ImportError(f"nemo_fast's C++ extension is not built in {Path(__file__).parent}: install the package "
+                      "(pip install .) and import it from outside the source tree") from e
 
 _lock = threading.Lock()
 

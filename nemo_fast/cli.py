@@ -59,30 +59,33 @@ def cmd_export(args) -> int:
 
 
 def cmd_inspect(args) -> int:
+    import dataclasses
+
     from nemo_fast.recognizer import Recognizer
 
-    recognizer = Recognizer(args.model_dir)
-    spec = dict(recognizer.spec)
-    features = spec.pop("features")
+    spec = Recognizer(args.model_dir).spec
+    nested = ("features", "geometry", "transducer", "streaming")
     print(f"model: {Path(args.model_dir).resolve()}")
-    for key, value in spec.items():
-        if key not in ("streaming", "transducer"):
-            print(f"{key}: {value}")
-    if "transducer" in spec:
+    print(f"mode: {'streaming' if spec.streaming else 'offline'}")
+    for field in dataclasses.fields(spec):
+        value = getattr(spec, field.name)
+        if field.name not in nested and value is not None:
+            print(f"{field.name}: {value}")
+    if spec.transducer:
         print("transducer head (decoder.onnx, joiner.onnx):")
-        for key, value in spec["transducer"].items():
+        for key, value in dataclasses.asdict(spec.transducer).items():
             print(f"  {key}: {value}")
-    if "streaming" in spec:
+    if spec.geometry:
         print("streaming geometry (first chunk, later chunks) in feature frames:")
-        for key, value in spec["streaming"].items():
+        for key, value in dataclasses.asdict(spec.geometry).items():
             print(f"  {key}: {value}")
     print("features:")
-    for key, value in sorted(features.to_key_values().items()):
+    for key, value in sorted(spec.features.to_key_values().items()):
         if key in ("window_taps", "mel_weights"):
             value = f"<checkpoint buffer, {len(value) * 3 // 4 // 4} floats>"
         print(f"  {key}: {value}")
     model_dir = Path(args.model_dir)
-    graphs = ["model.onnx"] + (["decoder.onnx", "joiner.onnx"] if "transducer" in spec else [])
+    graphs = ["model.onnx"] + (["decoder.onnx", "joiner.onnx"] if spec.transducer else [])
     for graph in graphs:
         print(f"{graph} inputs/outputs:")
         for line in _io_contract(model_dir / graph if model_dir.is_dir() else model_dir):

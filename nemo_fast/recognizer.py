@@ -11,6 +11,7 @@ import numpy as np
 from nemo_fast import _core, _runtime
 from nemo_fast.audio import read_audio
 from nemo_fast.errors import AudioError, ConfigError
+from nemo_fast.model_spec import ModelSpec
 
 StreamingMode = _core.StreamingMode
 _TRANSCRIBE_PIECE_SECONDS = 10
@@ -110,11 +111,12 @@ class Recognizer:
         self.keep_log_probs = keep_log_probs
         self.model_dir = Path(model_dir)
         self._core = _core.Recognizer(str(model_dir), config)
+        self._spec = ModelSpec._from_core(self._core.spec)
 
     @property
-    def spec(self) -> dict:
+    def spec(self) -> ModelSpec:
         """The model's contract as read from its metadata (features, streaming geometry, caches, vocabulary)."""
-        return self._core.spec
+        return self._spec
 
     @property
     def decoder(self) -> str:
@@ -123,7 +125,7 @@ class Recognizer:
 
     @property
     def sample_rate(self) -> int:
-        return self.spec["features"].sample_rate
+        return self._spec.features.sample_rate
 
     def create_stream(self) -> Stream:
         return Stream(self, self._core.create_stream())

@@ -50,3 +50,31 @@ def test_bench_recognizer_takes_the_decoder_its_usage_names(decoder, head):
                           decoder], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert f"decoder {head})" in run.stdout
+
+
+@pytest.mark.cpp
+def test_installed_package_builds_and_runs_the_example_program(tmp_path):
+    """`cmake --install` gives find_package(nemo_fast); examples/cpp builds against it and transcribes the
+    example as the Python package does."""
+    require(shutil.which("cmake") is not None, "cmake")
+    import nemo_fast
+    from nemo_fast._runtime import find_onnxruntime_library
+
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(BUILD), *generator, "-DCMAKE_BUILD_TYPE=Release"],
+                   check=True, capture_output=True, text=True)
+    for step in (["cmake", "--build", str(BUILD), "--target", "nemo_fast_core", "-j", "2"],
+                 ["cmake", "--install", str(BUILD), "--prefix", str(tmp_path / "prefix")],
+                 ["cmake", "-S", str(ROOT / "examples" / "cpp"), "-B", str(tmp_path / "example"), *generator,
+                  f"-DCMAKE_PREFIX_PATH={tmp_path / 'prefix'}"],
+                 ["cmake", "--build", str(tmp_path / "example")]):
+        run = subprocess.run(step, capture_output=True, text=True)
+        assert run.returncode == 0, " ".join(step) + "\n" + run.stdout[-3000:] + run.stderr[-3000:]
+    installed = sorted(p.relative_to(tmp_path / "prefix").as_posix() for p in (tmp_path / "prefix").rglob("*.h"))
+    assert installed == ["include/nemo_fast/common/error.h", "include/nemo_fast/nemo_fast.h",
+                         "include/nemo_fast/runtime/onnxruntime_loader.h"]  # no ONNX Runtime header
+    model, wav = ROOT / "models" / "default", ROOT / "examples" / "speech_example.wav"
+    run = subprocess.run([str(tmp_path / "example" / "transcribe"), str(find_onnxruntime_library()), str(model),
+                          str(wav)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == nemo_fast.Recognizer(model).transcribe(wav).text

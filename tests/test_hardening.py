@@ -98,7 +98,7 @@ def never_blank(model_dir: Path) -> Path:
 
     path = model_dir / "joiner.onnx"
     joiner = onnx.load(str(path))
-    blank = nemo_fast.Recognizer(model_dir).spec["blank_id"]
+    blank = nemo_fast.Recognizer(model_dir).spec.blank_id
     (bias,) = [t for t in joiner.graph.initializer if t.name == "joint.joint_net.1.bias"]
     values = numpy_helper.to_array(bias).copy()
     values[blank] = -1e4

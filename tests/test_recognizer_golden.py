@@ -68,17 +68,17 @@ def test_transducer_is_the_default_head_and_token_times_are_ordered(export):
     times = result.token_times_seconds
     assert len(times) == len(result.token_ids) > 0
     assert times == sorted(times)
-    assert 0 <= times[0] and times[-1] < result.num_frames * recognizer.spec["frame_shift_seconds"]
+    assert 0 <= times[0] and times[-1] < result.num_frames * recognizer.spec.frame_shift_seconds
 
 
 @pytest.mark.parametrize("export", CTC_EXPORTS)
 def test_token_times_are_output_frame_starts(export):
     recognizer = nemo_fast.Recognizer(MODELS_DIR / export, decoder="ctc", keep_log_probs=True)
     result = recognizer.transcribe(audio_cases()["speech"], sample_rate=16000)
-    frame_shift = recognizer.spec["frame_shift_seconds"]
-    assert frame_shift == pytest.approx(0.01 * recognizer.spec["subsampling_factor"])  # 10 ms feature hop
+    frame_shift = recognizer.spec.frame_shift_seconds
+    assert frame_shift == pytest.approx(0.01 * recognizer.spec.subsampling_factor)  # 10 ms feature hop
     best = result.log_probs.argmax(axis=1)
-    blank = recognizer.spec["blank_id"]
+    blank = recognizer.spec.blank_id
     frames = [round(t / frame_shift) for t in result.token_times_seconds]
     assert len(frames) == len(result.token_ids)
     for frame, token in zip(frames, result.token_ids):

@@ -124,8 +124,8 @@ def test_export_cli_from_a_nemo_file_with_lookahead(nemo_models, tmp_path):
     out = tmp_path / "exported"
     assert main(["export", str(nemo_file), str(out), "--att-context-size", "70,6"]) == 0  # includes parity check
     recognizer = nemo_fast.Recognizer(out)
-    assert recognizer.spec["att_context_size"] == (70, 6)
-    assert recognizer.spec["streaming"]["chunk_size"] == (49, 56)
+    assert recognizer.spec.att_context_size == (70, 6)
+    assert recognizer.spec.geometry.chunk_size == (49, 56)
     assert main(["export", str(nemo_file), str(tmp_path / "bad"), "--att-context-size", "70,5"]) == 2
 
 

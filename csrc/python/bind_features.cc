@@ -106,6 +106,10 @@ void BindFeatures(py::module_& m) {
       .def("__repr__", &FbankOptions::ToString)
       .def("__eq__", [](const FbankOptions& a, const FbankOptions& b) { return a.ToKeyValues() == b.ToKeyValues(); });
 
+  // Registered before the methods that return it, so that their signatures name the Python class.
+  py::class_<FbankStream, std::shared_ptr<FbankStream>> fbank_stream(
+      m, "FbankStream", "Incremental features of one utterance. Use from one thread at a time.");
+
   py::class_<ImprovedFbank, std::shared_ptr<ImprovedFbank>>(
       m, "ImprovedFbank",
       "Log-mel features identical to NeMo's preprocessor. Immutable; safe to share between threads.")
@@ -142,8 +146,7 @@ void BindFeatures(py::module_& m) {
         return ToNumpy(std::move(w), static_cast<py::ssize_t>(w.size())).attr("reshape")(-1);
       });
 
-  py::class_<FbankStream, std::shared_ptr<FbankStream>>(
-      m, "FbankStream", "Incremental features of one utterance. Use from one thread at a time.")
+  fbank_stream
       .def(
           "accept_waveform",
           [](FbankStream& self, const py::object& samples, const py::object& rate) {

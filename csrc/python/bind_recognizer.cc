@@ -89,6 +89,9 @@ void BindRecognizer(py::module_& m) {
         return ToNumpy(std::move(copy), r.vocab_size);
       });
 
+  // Registered before the methods that take or return it, so that their signatures name the Python class.
+  py::class_<RecognizerStream, std::shared_ptr<RecognizerStream>> stream(m, "RecognizerStream");
+
   py::class_<Recognizer, std::shared_ptr<Recognizer>>(m, "Recognizer")
       .def(py::init([](const std::string& path, const RecognizerConfig& config) {
              py::gil_scoped_release release;
@@ -121,7 +124,7 @@ void BindRecognizer(py::module_& m) {
           },
           py::arg("streams"));
 
-  py::class_<RecognizerStream, std::shared_ptr<RecognizerStream>>(m, "RecognizerStream")
+  stream
       .def(
           "accept_waveform",
           [](RecognizerStream& self, const py::object& samples, const py::object& rate) {

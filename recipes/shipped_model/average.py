@@ -39,7 +39,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-
     from nemo.collections.asr.models import EncDecCTCModelBPE, EncDecHybridRNNTCTCBPEModel
 
     averaged = average_state_dicts(args.checkpoints)

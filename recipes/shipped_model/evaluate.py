@@ -48,8 +48,8 @@ def main() -> None:
     nemo_model = None
     if args.nemo:
         import torch
-
         from nemo.collections.asr.models import ASRModel
+
         from nemo_fast.export import reference
 
         torch.set_num_threads(2)

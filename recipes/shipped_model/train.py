@@ -162,9 +162,8 @@ def main() -> None:
     import lightning.pytorch as pl
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from omegaconf import OmegaConf
-
     from nemo.collections.asr.models import EncDecCTCModelBPE, EncDecHybridRNNTCTCBPEModel
+    from omegaconf import OmegaConf
 
     torch.set_num_threads(args.threads)
     pl.seed_everything(SEED, workers=True)

@@ -1,0 +1,77 @@
+// nemo_fast's public C++ API: NeMo FastConformer speech recognition (cache-aware streaming or whole
+// utterances) on ONNX Runtime, exact to NeMo. This header exposes no ONNX Runtime type; link the installed
+// CMake package (find_package(nemo_fast) -> nemo_fast::nemo_fast).
+//
+//   nemo_fast::LoadOnnxRuntime("/path/to/libonnxruntime.so.1.xx");  // once per process
+//   nemo_fast::Model model("model_dir");                             // immutable: share it across threads
+//   auto stream = model.CreateStream();                              // one utterance, one thread at a time
+//   stream->AcceptWaveform(samples, n, 16000);                       // any piece size; decodes what is ready
+//   stream->InputFinished();                                         // flush: every token is in
+//   std::string text = stream->GetResult().text;
+//
+// Errors are thrown as nemo_fast::Error (a std::runtime_error with a code), never as a process exit.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nemo_fast/common/error.h"
+#include "nemo_fast/runtime/onnxruntime_loader.h"  // LoadOnnxRuntime(library_path): once per process
+
+namespace nemo_fast {
+
+struct ModelOptions {
+  std::string decoder;                   // "ctc", "rnnt" or "tdt"; empty or "default": the model's default
+  int num_threads = 1;                   // ONNX Runtime intra-op threads of one encoder call
+  bool pad_and_drop_preencoded = false;  // NeMo's other streaming mode (default: its default mode)
+};
+
+struct TranscriptionResult {
+  std::string text;  // valid UTF-8
+  std::vector<int> token_ids;
+  std::vector<double> token_times_seconds;  // start of the encoder frame that emitted each token
+};
+
+class RecognizerStream;  // implementation
+class Recognizer;        // implementation
+
+class Stream {
+ public:
+  ~Stream();
+  // Mono samples in [-1, 1] at any rate from 1 kHz to 768 kHz (resampled to the model's); decodes every
+  // chunk that becomes ready.
+  void AcceptWaveform(const float* samples, std::size_t count, int sample_rate);
+  // End of the audio: decodes the rest.
+  void InputFinished();
+  TranscriptionResult GetResult() const;
+  void Reset();
+
+ private:
+  friend class Model;
+  Stream(const Recognizer& recognizer, std::unique_ptr<RecognizerStream> stream);
+  const Recognizer& recognizer_;
+  std::unique_ptr<RecognizerStream> stream_;
+};
+
+class Model {
+ public:
+  // model_dir: a directory written by `nemo-fast export` (model.onnx, tokens.txt, transducer graphs).
+  explicit Model(const std::string& model_dir, const ModelOptions& options = {});
+  ~Model();
+
+  std::unique_ptr<Stream> CreateStream() const;
+  // Decodes the ready chunks of many streams of this model, equal chunk shapes in one batched call.
+  void DecodeStreams(const std::vector<Stream*>& streams) const;
+  // A whole utterance at once.
+  TranscriptionResult Transcribe(const float* samples, std::size_t count, int sample_rate) const;
+
+  int sample_rate() const;
+  const std::string& decoder() const;  // the decoder in use
+
+ private:
+  std::unique_ptr<Recognizer> recognizer_;
+};
+
+}  // namespace nemo_fast

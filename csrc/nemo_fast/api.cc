@@ -1,0 +1,68 @@
+// The public API (include/nemo_fast/nemo_fast.h) over the pipeline.
+#include "nemo_fast/nemo_fast.h"
+#include "nemo_fast/pipeline/recognizer.h"
+
+namespace nemo_fast {
+namespace {
+
+TranscriptionResult ToPublic(RecognitionResult&& r) {
+  return {std::move(r.text), std::move(r.token_ids), std::move(r.token_times_seconds)};
+}
+
+}  // namespace
+
+Stream::Stream(const Recognizer& recognizer, std::unique_ptr<RecognizerStream> stream)
+    : recognizer_(recognizer), stream_(std::move(stream)) {}
+
+Stream::~Stream() = default;
+
+void Stream::AcceptWaveform(const float* samples, std::size_t count, int sample_rate) {
+  stream_->AcceptWaveform(SampleView::Float32(samples, count), sample_rate);
+  recognizer_.DecodeStreams({stream_.get()});
+}
+
+void Stream::InputFinished() {
+  stream_->InputFinished();
+  recognizer_.DecodeStreams({stream_.get()});
+}
+
+TranscriptionResult Stream::GetResult() const { return ToPublic(stream_->Result()); }
+
+void Stream::Reset() { stream_->Reset(); }
+
+Model::Model(const std::string& model_dir, const ModelOptions& options) {
+  RecognizerConfig config;
+  config.decoder = options.decoder;
+  config.session.intra_op_threads = options.num_threads;
+  config.streaming_mode =
+      options.pad_and_drop_preencoded ? StreamingMode::kPadAndDropPreencoded : StreamingMode::kDefault;
+  recognizer_ = std::make_unique<Recognizer>(model_dir, config);
+}
+
+Model::~Model() = default;
+
+std::unique_ptr<Stream> Model::CreateStream() const {
+  return std::unique_ptr<Stream>(new Stream(*recognizer_, recognizer_->CreateStream()));
+}
+
+void Model::DecodeStreams(const std::vector<Stream*>& streams) const {
+  std::vector<RecognizerStream*> inner;
+  for (Stream* s : streams) {
+    if (s == nullptr) Fail(ErrorCode::kInvalidArgument, "DecodeStreams(): a stream is null");
+    inner.push_back(s->stream_.get());
+  }
+  recognizer_->DecodeStreams(inner);
+}
+
+TranscriptionResult Model::Transcribe(const float* samples, std::size_t count, int sample_rate) const {
+  auto stream = CreateStream();
+  stream->AcceptWaveform(samples, count, sample_rate);
+  stream->InputFinished();
+  return stream->GetResult();
+}
+
+int Model::sample_rate() const { return recognizer_->spec().features.sample_rate; }
+
+const std::string& Model::decoder() const { return recognizer_->decoder(); }
+
+}  // namespace nemo_fast

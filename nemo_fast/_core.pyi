@@ -1,0 +1,259 @@
+"""
+nemo_fast C++ core (private; use the nemo_fast package)
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['FbankOptions', 'FbankStream', 'ImprovedFbank', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'SessionConfig', 'StreamingMode', 'load_onnxruntime', 'onnxruntime_loaded', 'runtime_info']
+class FbankOptions:
+    """
+    Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
+    Build them from a NeMo preprocessor config with nemo_fast.fbank_options_from_nemo().
+    """
+    __hash__: typing.ClassVar[None] = None
+    @staticmethod
+    def from_key_values(key_values: collections.abc.Mapping[str, str]) -> FbankOptions:
+        """
+        Options from the flat string form stored in model metadata; unknown or missing keys are errors.
+        """
+    def __eq__(self, arg0: FbankOptions) -> bool:
+        ...
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def num_valid_frames(self, num_samples: typing.SupportsInt | typing.SupportsIndex) -> int:
+        """
+        Frames NeMo marks valid for this many samples.
+        """
+    def to_key_values(self) -> dict[str, str]:
+        ...
+    def with_model_buffers(self, window_taps: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None = None, mel_weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32] | None = None) -> FbankOptions:
+        """
+        A copy using a checkpoint's own window taps (win_length) and mel matrix (features x n_fft/2+1).
+        """
+    @property
+    def has_model_buffers(self) -> bool:
+        ...
+    @property
+    def hop_length_samples(self) -> int:
+        ...
+    @property
+    def n_fft(self) -> int:
+        ...
+    @property
+    def normalize(self) -> str:
+        ...
+    @property
+    def num_mel_bins(self) -> int:
+        ...
+    @property
+    def pad_to(self) -> int:
+        ...
+    @property
+    def sample_rate(self) -> int:
+        ...
+    @property
+    def win_length_samples(self) -> int:
+        ...
+class FbankStream:
+    """
+    Incremental features of one utterance. Use from one thread at a time.
+    """
+    def accept_waveform(self, samples: typing.Any, sample_rate: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Feed samples (any count, zero included); returns the frames that became final, shape (n, feature_dim).
+        """
+    def input_finished(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Mark the end of the audio; returns the remaining frames.
+        """
+    def reset(self) -> None:
+        ...
+    @property
+    def input_is_finished(self) -> bool:
+        ...
+    @property
+    def num_frames(self) -> int:
+        ...
+    @property
+    def num_samples(self) -> int:
+        ...
+class ImprovedFbank:
+    """
+    Log-mel features identical to NeMo's preprocessor. Immutable; safe to share between threads.
+    """
+    def __init__(self, options: FbankOptions) -> None:
+        ...
+    def compute(self, samples: typing.Any, sample_rate: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Features of a whole utterance: float32 array (num_valid_frames, feature_dim).
+        """
+    def create_stream(self) -> FbankStream:
+        """
+        A new incremental feature stream.
+        """
+    def mel_filterbank(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        The (num_mel_bins, n_fft/2+1) mel weight matrix.
+        """
+    def window(self) -> typing.Any:
+        ...
+    @property
+    def feature_dim(self) -> int:
+        ...
+    @property
+    def options(self) -> FbankOptions:
+        ...
+class StreamingMode:
+    """
+    Members:
+    
+      DEFAULT
+    
+      PAD_AND_DROP_PREENCODED
+    """
+    DEFAULT: typing.ClassVar[StreamingMode]
+    PAD_AND_DROP_PREENCODED: typing.ClassVar[StreamingMode]
+    __members__: typing.ClassVar[dict[str, StreamingMode]]
+    @typing.overload
+    def __eq__(self, other: StreamingMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: StreamingMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class SessionConfig:
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def config_entries(self) -> dict[str, str]:
+        ...
+    @config_entries.setter
+    def config_entries(self, arg0: collections.abc.Mapping[str, str]) -> None:
+        ...
+    @property
+    def graph_optimization_level(self) -> int:
+        ...
+    @graph_optimization_level.setter
+    def graph_optimization_level(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def inter_op_threads(self) -> int:
+        ...
+    @inter_op_threads.setter
+    def inter_op_threads(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def intra_op_threads(self) -> int:
+        ...
+    @intra_op_threads.setter
+    def intra_op_threads(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class RecognizerConfig:
+    decoder: str
+    keep_log_probs: bool
+    session: SessionConfig
+    streaming_mode: StreamingMode
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def max_batch_size(self) -> int:
+        ...
+    @max_batch_size.setter
+    def max_batch_size(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class RecognitionResult:
+    @property
+    def log_probs(self) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    @property
+    def num_frames(self) -> int:
+        ...
+    @property
+    def text(self) -> str:
+        ...
+    @property
+    def token_ids(self) -> list[int]:
+        ...
+    @property
+    def token_times_seconds(self) -> list[float]:
+        ...
+class RecognizerStream:
+    def accept_waveform(self, samples: typing.Any, sample_rate: typing.Any) -> None:
+        ...
+    def input_finished(self) -> None:
+        ...
+    def reset(self) -> None:
+        ...
+    def result(self) -> RecognitionResult:
+        ...
+    @property
+    def input_is_finished(self) -> bool:
+        ...
+    @property
+    def is_ready(self) -> bool:
+        ...
+    @property
+    def num_feature_frames(self) -> int:
+        ...
+class Recognizer:
+    def __init__(self, model_path: str, config: RecognizerConfig) -> None:
+        ...
+    def create_stream(self) -> RecognizerStream:
+        ...
+    def decode_streams(self, streams: collections.abc.Sequence[RecognizerStream]) -> None:
+        ...
+    @property
+    def config(self) -> RecognizerConfig:
+        ...
+    @property
+    def decoder(self) -> str:
+        ...
+    @property
+    def spec(self) -> dict:
+        ...
+    @property
+    def tokens(self) -> list[str]:
+        ...
+def load_onnxruntime(path: str) -> dict:
+    """
+    Load the ONNX Runtime shared library at `path` (once per process) and return what was loaded.
+    """
+def onnxruntime_loaded() -> bool:
+    ...
+def runtime_info() -> dict:
+    ...
