@@ -124,7 +124,7 @@ def _export_for_sherpa(nemo_path: Path, out: Path, lookahead) -> None:
     """NeMo's stock cache-aware export plus the metadata keys and tokens.txt that sherpa-onnx reads."""
     import onnx
 
-    from nemo_fast.export.exporter import load_nemo_model
+    from nemo_fast.export.nemo_model import load_nemo_model
 
     model = load_nemo_model(nemo_path)
     if lookahead is not None:
@@ -302,7 +302,7 @@ def nemo_system(model_dir: Path, threads: int):
     torch.set_num_threads(threads)
     from nemo.collections.asr.parts.utils.streaming_utils import CacheAwareStreamingAudioBuffer
 
-    from nemo_fast.export.exporter import load_nemo_model
+    from nemo_fast.export.nemo_model import load_nemo_model
 
     source = json.loads((model_dir.parent / "source.json").read_text())
     model = load_nemo_model(source["nemo"])

@@ -145,6 +145,21 @@ def test_parity_check_catches_a_mismatch(nemo_models, tmp_path):
         check_parity(model, out, streaming=True)
 
 
+def test_a_failed_parity_check_leaves_nothing_loadable(nemo_models, tmp_path, monkeypatch):
+    """The export is staged beside out_dir and moved into place only after the parity check passes."""
+    from nemo_fast.export import ExportParityError, export_model, exporter
+
+    def failing(model, out_dir, streaming):
+        assert (out_dir / "model.onnx").exists() and out_dir.parent == tmp_path  # checked where it was staged
+        raise ExportParityError("parity check failed (simulated)")
+
+    monkeypatch.setattr(exporter, "check_parity", failing)
+    with pytest.raises(ExportParityError):
+        export_model(None, tmp_path / "out", model=nemo_models["char_d32_80mel"])
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert [p.name for p in tmp_path.iterdir()] in ([], ["out"])  # the staging folder is gone too
+
+
 def test_streaming_export_of_a_non_streaming_model_is_refused(nemo_models, tmp_path):
     from nemo_fast.errors import ModelError
     from nemo_fast.export import export_model

@@ -9,138 +9,32 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import tarfile
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from nemo_fast.errors import ConfigError, MissingDependencyError, ModelError, ModelFileNotFoundError, NemoFastError
+from nemo_fast.errors import ConfigError, ModelError, NemoFastError
 from nemo_fast.export import metadata as md
+from nemo_fast.export.metadata import TRANSDUCER_DECODER_FILE, TRANSDUCER_JOINER_FILE
+from nemo_fast.export.nemo_model import (
+    check_supported,
+    decoders,
+    is_cache_aware,
+    is_transducer,
+    load_nemo_model,
+    select_lookahead,
+    tdt_durations,
+    vocabulary,
+)
 
 log = logging.getLogger("nemo_fast.export")
 
-SUPPORTED_CLASSES = ("EncDecCTCModel", "EncDecCTCModelBPE", "EncDecHybridRNNTCTCModel", "EncDecHybridRNNTCTCBPEModel",
-                     "EncDecRNNTModel", "EncDecRNNTBPEModel")
 PARITY_TOLERANCE = 1e-4
 
 
 class ExportParityError(NemoFastError, RuntimeError):
     """The exported model's outputs differ from NeMo's on the parity check."""
-
-
-def load_nemo_model(nemo_path: str | Path):
-    """Restores a .nemo checkpoint on CPU in eval mode; rejects unsupported classes."""
-    path = Path(nemo_path)
-    if not path.exists():
-        raise ModelFileNotFoundError(f".nemo file not found: {path}")
-    # A .nemo checkpoint is a tar archive (NeMo also restores an extracted one, a directory).
-    if not path.is_dir() and not tarfile.is_tarfile(path):
-        raise ModelError(f"{path} is not a .nemo checkpoint (a .nemo file is a tar archive)")
-    try:
-        from nemo.collections.asr.models import ASRModel
-    except ImportError as e:
-        raise MissingDependencyError(f"exporting a .nemo checkpoint needs NeMo and torch, which are not importable "
-                                     f"here ({e}); install them with: pip install 'nemo-toolkit[asr]' onnx") from e
-
-    model = ASRModel.restore_from(str(path), map_location="cpu")
-    check_supported(model)
-    return model.eval()
-
-
-def check_supported(model) -> None:
-    name = type(model).__name__
-    if name not in SUPPORTED_CLASSES:
-        raise ModelError(f"model class {name} is not supported; supported: {', '.join(SUPPORTED_CLASSES)}")
-
-
-def is_cache_aware(encoder) -> bool:
-    """A cache-aware streaming encoder: limited attention context and causal convolutions."""
-    style = getattr(encoder, "att_context_style", "regular")
-    conv_context = getattr(encoder, "conv_context_size", None)
-    causal_conv = conv_context is not None and list(conv_context)[1] == 0
-    return style == "chunked_limited" and causal_conv and hasattr(encoder, "get_initial_cache_state")
-
-
-def select_lookahead(encoder, att_context_size: tuple[int, int] | None) -> list[int]:
-    available = [list(a) for a in getattr(encoder, "att_context_size_all", [encoder.att_context_size])]
-    if att_context_size is None:
-        return list(encoder.att_context_size)
-    wanted = list(att_context_size)
-    if wanted not in available:
-        raise ConfigError(f"att_context_size {wanted} is not one of the model's lookaheads {available}")
-    encoder.set_default_att_context_size(wanted)
-    return wanted
-
-
-def ctc_head(model):
-    """The CTC decoder of a CTC or hybrid RNN-T/CTC model (None for a pure transducer)."""
-    if hasattr(model, "ctc_decoder"):
-        return model.ctc_decoder
-    return None if hasattr(model, "joint") else model.decoder
-
-
-def is_transducer(model) -> bool:
-    return hasattr(model, "joint")
-
-
-def tdt_durations(model) -> list[int]:
-    """The TDT duration set of a token-and-duration transducer, [] for a plain RNN-T."""
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.to_container(model.cfg, resolve=True)
-    durations = (cfg.get("model_defaults") or {}).get("tdt_durations")
-    if durations is None:
-        durations = ((cfg.get("loss") or {}).get("tdt_kwargs") or {}).get("durations")
-    extra = int(getattr(model.joint, "num_extra_outputs", 0) or 0)
-    if extra and (durations is None or len(durations) != extra):
-        raise ModelError(f"the joint has {extra} extra outputs but the config names durations {durations}")
-    return [int(d) for d in durations] if extra else []
-
-
-def decoders(model) -> list[str]:
-    """The heads this model can decode with, NeMo's default first."""
-    heads = []
-    if is_transducer(model):
-        heads.append("tdt" if tdt_durations(model) else "rnnt")
-    if ctc_head(model) is not None:
-        heads.append("ctc")
-    return heads
-
-
-def vocabulary(model) -> tuple[list[str], str]:
-    """Tokens in id order (the blank last, as NeMo's CTC and transducer heads) and the vocabulary type."""
-    if hasattr(model, "tokenizer"):
-        tokenizer = model.tokenizer
-        tokens = [tokenizer.ids_to_tokens([i])[0] for i in range(tokenizer.vocab_size)]
-        kind = "bpe"
-    else:
-        tokens = list(model.joint.vocabulary if is_transducer(model) else model.decoder.vocabulary)
-        kind = "char"
-    if ctc_head(model) is not None and len(tokens) + 1 != ctc_head(model).num_classes_with_blank:
-        raise ModelError(f"vocabulary has {len(tokens)} tokens but the CTC head has "
-                         f"{ctc_head(model).num_classes_with_blank} classes")
-    if is_transducer(model) and int(model.decoder.blank_idx) != len(tokens):
-        raise ModelError(f"vocabulary has {len(tokens)} tokens but the transducer blank id is "
-                         f"{model.decoder.blank_idx}; nemo_fast expects the blank last")
-    for t in tokens:
-        if "\n" in t or "\r" in t:
-            raise ModelError(f"token {t!r} contains a line break; cannot write tokens.txt")
-    return tokens + ["<blk>"], kind
-
-
-def feature_metadata(model) -> dict[str, str]:
-    from omegaconf import OmegaConf
-
-    from nemo_fast.config import fbank_options_from_nemo
-
-    featurizer = model.preprocessor.featurizer
-    options = fbank_options_from_nemo(
-        OmegaConf.to_container(model.cfg.preprocessor, resolve=True),
-        window_taps=featurizer.window.detach().float().numpy(),
-        mel_weights=featurizer.fb[0].detach().float().numpy(),
-    )
-    return {f"features.{k}": v for k, v in options.to_key_values().items()}
 
 
 def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", parity_check: bool = True,
@@ -163,7 +57,41 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
         check_supported(model)
         model.eval()
 
-    import nemo
+    encoder = model.encoder
+    if mode not in ("auto", "streaming", "offline"):
+        raise ConfigError(f"mode must be auto, streaming or offline, got {mode!r}")
+    streaming = is_cache_aware(encoder) if mode == "auto" else mode == "streaming"
+    if streaming and not is_cache_aware(encoder):
+        raise ModelError("the encoder is not cache-aware (needs chunked_limited attention and causal convolutions)")
+    out = Path(out_dir)
+    tokens, vocab_kind = vocabulary(model)
+    heads = decoders(model)
+    if default_decoder is not None and default_decoder not in heads:
+        raise ConfigError(f"default_decoder {default_decoder!r} is not one of this model's heads: {', '.join(heads)}")
+    meta = md.model_metadata(model, heads, default_decoder or heads[0], streaming, tokens, vocab_kind)
+    encoder_heads = tuple(["ctc"] if "ctc" in heads else []) + (("transducer",) if is_transducer(model) else ())
+    # Everything is written to a staging folder beside out_dir and moved into place only once the parity check
+    # has passed: a failed export leaves nothing loadable behind.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        files = _write_model(model, staging, meta, tokens, encoder_heads, streaming, att_context_size)
+        if parity_check:
+            check_parity(model, staging, streaming)
+        if quantize == "int8":
+            quantize_int8(staging / "model.onnx", meta)
+        out.mkdir(exist_ok=True)
+        for name in files:
+            (staging / name).replace(out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("exported %s to %s", type(model).__name__, out)
+    return out
+
+
+def _write_model(model, out: Path, meta: dict[str, str], tokens: list[str], encoder_heads, streaming: bool,
+                 att_context_size) -> list[str]:
+    """The graphs with their metadata and tokens.txt, into out; returns the file names."""
     import torch
     from nemo.core.classes.common import typecheck
 
@@ -176,38 +104,6 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     )
 
     encoder = model.encoder
-    if mode not in ("auto", "streaming", "offline"):
-        raise ConfigError(f"mode must be auto, streaming or offline, got {mode!r}")
-    streaming = is_cache_aware(encoder) if mode == "auto" else mode == "streaming"
-    if streaming and not is_cache_aware(encoder):
-        raise ModelError("the encoder is not cache-aware (needs chunked_limited attention and causal convolutions)")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tokens, vocab_kind = vocabulary(model)
-    heads = decoders(model)
-    if default_decoder is not None and default_decoder not in heads:
-        raise ConfigError(f"default_decoder {default_decoder!r} is not one of this model's heads: {', '.join(heads)}")
-    meta = {
-        "nemo_fast.schema_version": str(md.SCHEMA_VERSION),
-        "model_class": type(model).__name__,
-        "nemo_version": nemo.__version__,
-        "decoders": ",".join(heads),
-        "default_decoder": default_decoder or heads[0],
-        "mode": "streaming" if streaming else "offline",
-        "feat_in": str(encoder._feat_in),
-        "subsampling_factor": str(encoder.subsampling_factor),
-        "d_model": str(encoder.d_model),
-        "n_layers": str(encoder.n_layers),
-        "vocab_size": str(len(tokens)),
-        "blank_id": str(len(tokens) - 1),
-        "vocabulary_type": vocab_kind,
-        "tokens_file": "tokens.txt",
-        **feature_metadata(model),
-    }
-    if is_transducer(model):
-        meta.update(transducer_metadata(model))
-    encoder_heads = tuple(["ctc"] if "ctc" in heads else []) + (("transducer",) if is_transducer(model) else ())
-    onnx_path = out / "model.onnx"
     with tempfile.TemporaryDirectory() as tmp:
         tmp_onnx = Path(tmp) / "model.onnx"
         with typecheck.disable_checks(), torch.inference_mode(), convolutions_for_onnxruntime(model), \
@@ -217,25 +113,10 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
                 encoder.export_cache_support = True
                 encoder.setup_streaming_params()
                 key_value_attentions = streaming_swaps.enter_context(key_value_attention_caches(encoder))
-                cfg = encoder.streaming_cfg
                 channel, time, _ = encoder.get_initial_cache_state(batch_size=1)
                 if key_value_attentions:
                     channel = torch.cat([channel, channel], dim=-1)
-                meta.update({
-                    "att_context_size": f"{lookahead[0]},{lookahead[1]}",
-                    "att_context_sizes_available": ";".join(
-                        f"{a[0]},{a[1]}" for a in getattr(encoder, "att_context_size_all", [lookahead])),
-                    "streaming.chunk_size": md.pair(cfg.chunk_size),
-                    "streaming.shift_size": md.pair(cfg.shift_size),
-                    "streaming.pre_encode_cache_size": md.pair(cfg.pre_encode_cache_size),
-                    "streaming.sampling_frames": md.pair(encoder.pre_encode.get_sampling_frames()),
-                    "streaming.drop_extra_pre_encoded": str(int(cfg.drop_extra_pre_encoded)),
-                    "streaming.valid_out_len": str(int(cfg.valid_out_len)),
-                    "streaming.last_channel_cache_size": str(int(cfg.last_channel_cache_size)),
-                    "cache.last_channel_shape": f"{channel.shape[0]},{channel.shape[2]},{channel.shape[3]}",
-                    "cache.last_time_shape": f"{time.shape[0]},{time.shape[2]},{time.shape[3]}",
-                    "cache.last_channel_content": "keys_values" if key_value_attentions else "inputs",
-                })  # fmt: skip
+                meta.update(md.streaming_metadata(encoder, lookahead, channel, time, key_value_attentions))
                 step = CacheAwareEncoderExport(model, encoder_heads, key_value_attentions)
                 _export_streaming(model, step, tmp_onnx, channel, time)
             else:
@@ -245,15 +126,11 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
             if is_transducer(model):
                 _export_transducer(model, Path(tmp))
         md.write_metadata(tmp_onnx, meta)
-        for name in ["model.onnx"] + ([TRANSDUCER_DECODER_FILE, TRANSDUCER_JOINER_FILE] if is_transducer(model) else []):
+        graphs = ["model.onnx"] + ([TRANSDUCER_DECODER_FILE, TRANSDUCER_JOINER_FILE] if is_transducer(model) else [])
+        for name in graphs:
             shutil.move(str(Path(tmp) / name), out / name)
     (out / "tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    log.info("exported %s to %s", type(model).__name__, out)
-    if parity_check:
-        check_parity(model, out, streaming)
-    if quantize == "int8":
-        quantize_int8(onnx_path, meta)
-    return out
+    return graphs + ["tokens.txt"]
 
 
 def quantize_int8(onnx_path: Path, meta: dict[str, str]) -> None:
@@ -267,32 +144,6 @@ def quantize_int8(onnx_path: Path, meta: dict[str, str]) -> None:
         md.write_metadata(quantized, {**meta, "quantization": "int8"})
         shutil.move(str(quantized), onnx_path)
     log.info("quantized %s to int8", onnx_path)
-
-
-TRANSDUCER_DECODER_FILE = "decoder.onnx"
-TRANSDUCER_JOINER_FILE = "joiner.onnx"
-
-
-def max_symbols_per_step(model) -> int:
-    """NeMo's greedy transducer limit on symbols emitted at one frame (-1: none)."""
-    value = getattr(getattr(model.decoding, "decoding", None), "max_symbols", None)
-    if value is None:
-        greedy = model.cfg.decoding.get("greedy", {}) if model.cfg.get("decoding") is not None else {}
-        value = greedy.get("max_symbols", None)
-    return -1 if value is None else int(value)
-
-
-def transducer_metadata(model) -> dict[str, str]:
-    rnn = model.decoder.prediction["dec_rnn"].lstm
-    return {
-        "transducer.decoder_file": TRANSDUCER_DECODER_FILE,
-        "transducer.joiner_file": TRANSDUCER_JOINER_FILE,
-        "transducer.pred_rnn_layers": str(rnn.num_layers),
-        "transducer.pred_hidden": str(rnn.hidden_size),
-        "transducer.joint_hidden": str(model.joint.joint_hidden),
-        "transducer.max_symbols_per_step": str(max_symbols_per_step(model)),
-        "transducer.durations": ",".join(str(d) for d in tdt_durations(model)),
-    }
 
 
 def _export_transducer(model, out: Path) -> None:

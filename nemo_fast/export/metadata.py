@@ -60,7 +60,11 @@ also duration_log_probs (B,len(durations)).
 
 from __future__ import annotations
 
+from nemo_fast.export.nemo_model import is_transducer, max_symbols_per_step, tdt_durations
+
 SCHEMA_VERSION = 2
+TRANSDUCER_DECODER_FILE = "decoder.onnx"
+TRANSDUCER_JOINER_FILE = "joiner.onnx"
 
 STREAMING_INPUTS = ["audio_signal", "length", "cache_last_channel", "cache_last_time", "cache_last_channel_len",
                     "drop_extra_pre_encoded"]  # fmt: skip
@@ -103,3 +107,78 @@ def read_metadata(onnx_path) -> dict[str, str]:
 
     model = onnx.load(str(onnx_path), load_external_data=False)
     return {p.key: p.value for p in model.metadata_props}
+
+
+def model_metadata(model, decoders: list[str], default_decoder: str, streaming: bool, tokens: list[str],
+                   vocabulary_type: str) -> dict[str, str]:
+    """The keys every exported model has: model, heads, encoder sizes, vocabulary, features, transducer."""
+    import nemo
+
+    encoder = model.encoder
+    meta = {
+        "nemo_fast.schema_version": str(SCHEMA_VERSION),
+        "model_class": type(model).__name__,
+        "nemo_version": nemo.__version__,
+        "decoders": ",".join(decoders),
+        "default_decoder": default_decoder,
+        "mode": "streaming" if streaming else "offline",
+        "feat_in": str(encoder._feat_in),
+        "subsampling_factor": str(encoder.subsampling_factor),
+        "d_model": str(encoder.d_model),
+        "n_layers": str(encoder.n_layers),
+        "vocab_size": str(len(tokens)),
+        "blank_id": str(len(tokens) - 1),
+        "vocabulary_type": vocabulary_type,
+        "tokens_file": "tokens.txt",
+        **feature_metadata(model),
+    }
+    if is_transducer(model):
+        meta.update(transducer_metadata(model))
+    return meta
+
+
+def streaming_metadata(encoder, lookahead, channel, time, key_value_attentions: bool) -> dict[str, str]:
+    """The streaming geometry (NeMo's streaming_cfg for the exported lookahead) and the cache layout."""
+    cfg = encoder.streaming_cfg
+    return {
+        "att_context_size": f"{lookahead[0]},{lookahead[1]}",
+        "att_context_sizes_available": ";".join(
+            f"{a[0]},{a[1]}" for a in getattr(encoder, "att_context_size_all", [lookahead])),
+        "streaming.chunk_size": pair(cfg.chunk_size),
+        "streaming.shift_size": pair(cfg.shift_size),
+        "streaming.pre_encode_cache_size": pair(cfg.pre_encode_cache_size),
+        "streaming.sampling_frames": pair(encoder.pre_encode.get_sampling_frames()),
+        "streaming.drop_extra_pre_encoded": str(int(cfg.drop_extra_pre_encoded)),
+        "streaming.valid_out_len": str(int(cfg.valid_out_len)),
+        "streaming.last_channel_cache_size": str(int(cfg.last_channel_cache_size)),
+        "cache.last_channel_shape": f"{channel.shape[0]},{channel.shape[2]},{channel.shape[3]}",
+        "cache.last_time_shape": f"{time.shape[0]},{time.shape[2]},{time.shape[3]}",
+        "cache.last_channel_content": "keys_values" if key_value_attentions else "inputs",
+    }  # fmt: skip
+
+
+def feature_metadata(model) -> dict[str, str]:
+    from omegaconf import OmegaConf
+
+    from nemo_fast.config import fbank_options_from_nemo
+
+    featurizer = model.preprocessor.featurizer
+    options = fbank_options_from_nemo(
+        OmegaConf.to_container(model.cfg.preprocessor, resolve=True),
+        window_taps=featurizer.window.detach().float().numpy(),
+        mel_weights=featurizer.fb[0].detach().float().numpy(),
+    )
+    return {f"features.{k}": v for k, v in options.to_key_values().items()}
+
+
+def transducer_metadata(model) -> dict[str, str]:
+    rnn = model.decoder.prediction["dec_rnn"].lstm
+    return {
+        "transducer.decoder_file": TRANSDUCER_DECODER_FILE,
+        "transducer.joiner_file": TRANSDUCER_JOINER_FILE,
+        "transducer.pred_rnn_layers": str(rnn.num_layers),
+        "transducer.pred_hidden": str(rnn.hidden_size),
+        "transducer.joint_hidden": str(model.joint.joint_hidden),
+        "transducer.max_symbols_per_step": str(max_symbols_per_step(model)),
+        "transducer.durations": ",".join(str(d) for d in tdt_durations(model)),
+    }

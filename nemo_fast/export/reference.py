@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nemo_fast.export.nemo_model import ctc_head
+
 
 def nemo_streaming_log_probs(model, audio: np.ndarray, pad_and_drop_preencoded: bool = False):
     """Per-frame CTC log-probs (frames, vocab) and greedy token ids of NeMo streaming one utterance."""
@@ -105,8 +107,7 @@ def nemo_offline_log_probs(model, audio: np.ndarray):
     with torch.inference_mode():
         features, length = model.preprocessor(input_signal=signal, length=torch.tensor([signal.shape[1]]))
         encoded, encoded_len = model.encoder(audio_signal=features, length=length)
-        decoder = model.ctc_decoder if hasattr(model, "ctc_decoder") else model.decoder
-        log_probs = decoder(encoder_output=encoded)
+        log_probs = ctc_head(model)(encoder_output=encoded)
     lp = log_probs[0, : int(encoded_len[0])].float().numpy()
     return lp, greedy_ctc(lp, blank_id=lp.shape[1] - 1)
 
@@ -134,5 +135,4 @@ def nemo_transducer_text(model, tokens: list[int]) -> str:
 
 
 def _ctc_vocab_size(model) -> int:
-    decoder = model.ctc_decoder if hasattr(model, "ctc_decoder") else model.decoder
-    return decoder.num_classes_with_blank
+    return ctc_head(model).num_classes_with_blank

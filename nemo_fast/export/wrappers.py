@@ -14,7 +14,7 @@ import contextlib
 import torch
 from torch import nn
 
-from nemo_fast.export.exporter import ctc_head
+from nemo_fast.export.nemo_model import ctc_head
 
 
 class _DynamicDropPreEncode(nn.Module):

@@ -89,7 +89,7 @@ def write_shipped_model_goldens(nemo_file: Path) -> None:
 
     from shipped_model_cases import GOLDEN, audio_cases
 
-    from nemo_fast.export.exporter import load_nemo_model
+    from nemo_fast.export.nemo_model import load_nemo_model
     from nemo_fast.export.reference import (
         nemo_streaming_log_probs,
         nemo_streaming_transducer_tokens,
