@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+PACKAGE_DIR = Path(__file__).resolve().parent / "streaming"  # python benchmarks/streaming ...
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TESTS_DIR = Path(__file__).resolve().parents[1] / "tests"
 

@@ -1,0 +1,74 @@
+"""`capacity`: the most real-time streams in lock step, batched against one stream at a time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from common import stamp, tiled_speech, write_json
+from systems import _chunk_samples, write_contract
+
+
+def capacity(workdir: Path, model: str, threads: int, warmup_ticks: int, ticks: int) -> None:
+    import numpy as np
+
+    import nemo_fast
+
+    model_dir = workdir / model / "nemo_fast"
+    write_contract(model_dir)
+    recognizer = nemo_fast.Recognizer(model_dir, num_threads=threads, max_batch_size=1024)
+    first, later = _chunk_samples(model_dir)
+    chunk_s = later / 16000
+    audio = tiled_speech((first + later * (warmup_ticks + ticks + 2)) / 16000 + 30)
+
+    def p95_tick(n: int, batched: bool) -> float:
+        """p95 over `ticks` ticks of the time to take one chunk of audio from each of n streams."""
+        streams = [recognizer.create_stream() for _ in range(n)]
+        offsets = [(i * 7919 * 16) % (16000 * 30) for i in range(n)]  # each stream its own stretch of speech
+        times = []
+        for tick in range(warmup_ticks + ticks):
+            lo = first + (tick - 1) * later if tick else 0
+            hi = first + tick * later
+            start = time.perf_counter()
+            if batched:
+                for stream, off in zip(streams, offsets):
+                    stream.accept_waveform_only(audio[off + lo : off + hi], 16000)
+                recognizer.decode_streams(streams)
+            else:
+                for stream, off in zip(streams, offsets):
+                    stream.accept_waveform(audio[off + lo : off + hi], 16000)
+            if tick >= warmup_ticks:
+                times.append(time.perf_counter() - start)
+        return float(np.percentile(times, 95))
+
+    def largest(batched: bool) -> tuple[int, dict]:
+        seen = {}
+        n, good = 1, 0
+        while True:  # double until too slow, then bisect
+            seen[n] = p95_tick(n, batched)
+            print(f"  {'batched' if batched else 'one at a time'}: {n} streams p95 tick {1000 * seen[n]:.1f} ms "
+                  f"(chunk {1000 * chunk_s:.0f} ms)", flush=True)
+            if seen[n] >= chunk_s:
+                break
+            good, n = n, n * 2
+        lo, hi = good, n
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            seen[mid] = p95_tick(mid, batched)
+            print(f"  {'batched' if batched else 'one at a time'}: {mid} streams p95 tick {1000 * seen[mid]:.1f} ms",
+                  flush=True)
+            lo, hi = (mid, hi) if seen[mid] < chunk_s else (lo, mid)
+        return lo, {str(k): 1000 * v for k, v in sorted(seen.items())}
+
+    sequential, seq_ticks = largest(False)
+    batched, batch_ticks = largest(True)
+    result = {
+        "stamp": stamp(), "model": model, "threads": threads, "chunk_ms": 1000 * chunk_s,
+        "warmup_ticks": warmup_ticks, "ticks": ticks,
+        "one_at_a_time": {"streams": sequential, "p95_tick_ms": seq_ticks},
+        "batched": {"streams": batched, "p95_tick_ms": batch_ticks},
+        "batched_over_one_at_a_time": batched / max(sequential, 1),
+    }  # fmt: skip
+    write_json(f"capacity_{model}_{threads}t", result)
+    print(f"{model}, {threads} thread(s): {sequential} real-time streams one at a time, {batched} batched "
+          f"({result['batched_over_one_at_a_time']:.1f}x)")

@@ -1,0 +1,30 @@
+"""The benchmark scripts stay runnable: every module imports and the saved results print as tables (the
+measurements themselves are scripts run by hand, not timed tests)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(BENCHMARKS / "streaming"), *args], capture_output=True, text=True)
+
+
+def test_every_subcommand_is_listed():
+    out = run("--help")
+    assert out.returncode == 0, out.stderr
+    for command in ["prepare", "speed", "paired", "capacity", "profile", "static-shapes", "int8-kernels", "table"]:
+        assert command in out.stdout
+
+
+@pytest.mark.parametrize("name", ["streaming", "paired_shipped_run9", "profile", "static_shapes", "int8_kernels"])
+def test_saved_results_print_as_tables(name):
+    out = run("table", name)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("|") and "---" in out.stdout
