@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("files", nargs="+", type=Path)
     t.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     t.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"],
-                   help="the head to decode with (default: the model's default, the transducer of a hybrid)")
+                   help="the decoder to use (default: the model's default, the transducer of a hybrid)")
     t.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
     t.add_argument("--streaming-mode", default="default", choices=["default", "pad_and_drop_preencoded"])
     t.add_argument("--json", action="store_true", help="one JSON object per file with tokens and times")
@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--skip-parity-check", action="store_true", help="do not compare with NeMo after export")
     e.add_argument("--quantize", choices=["int8"], help="dynamically quantize the encoder (after the parity check)")
     e.add_argument("--default-decoder", choices=["ctc", "rnnt", "tdt"],
-                   help="the head transcription uses unless --decoder says otherwise (default: NeMo's, the "
+                   help="the decoder transcription uses unless --decoder says otherwise (default: NeMo's, the "
                         "transducer of a hybrid model)")
     e.set_defaults(func=cmd_export)
 

@@ -80,7 +80,7 @@ class Recognizer:
     Args:
         model_dir: directory written by ``nemo-fast export`` (model.onnx + tokens.txt, and the transducer
             graphs of transducer and hybrid models).
-        decoder: the head to decode with: ``"ctc"``, ``"rnnt"`` or ``"tdt"`` (as the model has them);
+        decoder: the decoder to use: ``"ctc"``, ``"rnnt"`` or ``"tdt"`` (as the model has them);
             None takes the model's default (NeMo's: the transducer of a hybrid).
         num_threads: ONNX Runtime intra-op threads for one encoder call.
         streaming_mode: ``"default"`` (NeMo's default first chunk) or ``"pad_and_drop_preencoded"``.
@@ -120,7 +120,7 @@ class Recognizer:
 
     @property
     def decoder(self) -> str:
-        """The head this recognizer decodes with."""
+        """The decoder this recognizer uses ("ctc", "rnnt" or "tdt")."""
         return self._core.decoder
 
     @property

@@ -480,3 +480,10 @@ def test_every_metadata_key_tampered_ends_in_an_error_or_the_same_text(model, tm
     typed = {"ModelError", "ConfigError", "ModelFileNotFoundError", "OnnxRuntimeError"}
     silent = [(k, v, o) for k, v, o in outcomes if o not in typed and o != "same" and (k, v) not in VALID_ALTERNATIVES]
     assert not silent, silent
+
+
+@pytest.mark.parametrize("key, value", [("n_layers", "3"), ("d_model", "64"), ("n_layers", "0"),
+                                        ("cache.last_channel_shape", "2,70,65")])
+def test_encoder_sizes_must_agree_with_the_cache_shapes(tmp_path, key, value):
+    model = set_metadata(copy_model(CTC_MODEL, tmp_path), **{key.replace(".", "__"): value})
+    refused(model, "n_layers" if key != "cache.last_channel_shape" else "cache shapes")

@@ -197,7 +197,7 @@ def test_export_names_the_chosen_default_head(nemo_models, tmp_path):
     out = export_model(None, tmp_path / "hybrid", model=hybrid, parity_check=False, default_decoder="ctc")
     assert nemo_fast.Recognizer(out).decoder == "ctc"
     assert nemo_fast.Recognizer(out, decoder="rnnt").decoder == "rnnt"
-    with pytest.raises(ConfigError, match="'tdt' is not one of this model's heads: rnnt, ctc"):
+    with pytest.raises(ConfigError, match="'tdt' is not one of this model's decoders: rnnt, ctc"):
         export_model(None, tmp_path / "bad", model=hybrid, parity_check=False, default_decoder="tdt")
 
 

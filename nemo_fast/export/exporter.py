@@ -46,7 +46,7 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     graph, before any quantization). quantize: None, or "int8" for ONNX Runtime dynamic quantization of the
     encoder's matrix multiplications (int8 weights, activations quantized per call); its accuracy is
     measured by the shipped-model recipe's evaluate.py, not held to the parity tolerance.
-    default_decoder: the head the runtime decodes with unless told otherwise (default: NeMo's, the transducer
+    default_decoder: the decoder the runtime uses unless told otherwise (default: NeMo's, the transducer
     of a hybrid model).
     """
     if quantize not in (None, "int8"):
@@ -67,7 +67,8 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     tokens, vocab_kind = vocabulary(model)
     heads = decoders(model)
     if default_decoder is not None and default_decoder not in heads:
-        raise ConfigError(f"default_decoder {default_decoder!r} is not one of this model's heads: {', '.join(heads)}")
+        raise ConfigError(f"default_decoder {default_decoder!r} is not one of this model's decoders: "
+                          f"{', '.join(heads)}")
     meta = md.model_metadata(model, heads, default_decoder or heads[0], streaming, tokens, vocab_kind)
     encoder_heads = tuple(["ctc"] if "ctc" in heads else []) + (("transducer",) if is_transducer(model) else ())
     # Everything is written to a staging folder beside out_dir and moved into place only once the parity check

@@ -5,14 +5,14 @@ Every value is a string. Keys:
 =================================  =====================================================================
 nemo_fast.schema_version           "2"
 model_class, nemo_version          the NeMo class and version that exported the model
-decoders                           the heads the model decodes with, ","-separated: "ctc", "rnnt"
+decoders                           the decoders the model has, ","-separated: "ctc", "rnnt"
                                    (RNN-T) or "tdt" (token-and-duration transducer); "rnnt,ctc" for
                                    a hybrid
-default_decoder                    the head used when none is chosen (NeMo's default: the transducer
+default_decoder                    the decoder used when none is chosen (NeMo's default: the transducer
                                    of a hybrid)
 mode                               "streaming" (cache-aware graph) or "offline" (whole utterances)
 feat_in, subsampling_factor        encoder input features and time reduction
-d_model, n_layers                  encoder width and depth (informational)
+d_model, n_layers                  encoder width and depth (checked against the cache shapes)
 vocab_size, blank_id               output classes including the blank, and the blank's id
 vocabulary_type, tokens_file       "bpe" (SentencePiece pieces) or "char"; the tokens file beside
                                    model.onnx, one token per line in id order

@@ -186,6 +186,9 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
     if (!t.durations.empty() && !moves) r.Problem("transducer.durations must include a positive duration");
   }
   s.feat_in = r.Int("feat_in");
+  const int n_layers = r.Int("n_layers");
+  const int d_model = r.Int("d_model");
+  if (n_layers < 1 || d_model < 1) r.Problem("n_layers and d_model must be positive");
   s.subsampling_factor = r.Int("subsampling_factor");
   s.vocab_size = r.Int("vocab_size");
   s.blank_id = r.Int("blank_id");
@@ -217,6 +220,13 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
       s.cache_last_time_shape[i] = time[i];
     }
     CheckGeometry(s, &r);
+    // The caches are per layer, and the convolution cache holds d_model channels.
+    const int64_t width = s.cache_last_channel_shape[2];  // layer inputs, or projected keys and values
+    if (s.cache_last_channel_shape[0] != n_layers || s.cache_last_time_shape[1] != d_model ||
+        (width != d_model && width != 2 * int64_t{d_model})) {
+      r.Problem("cache shapes disagree with n_layers (" + std::to_string(n_layers) + ") or d_model (" +
+                std::to_string(d_model) + ")");
+    }
   }
   if (!r.problems().empty() || feature_kv.empty()) {
     std::string message = source + " has incomplete nemo_fast metadata:";
