@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -17,15 +18,59 @@ StreamingMode = _core.StreamingMode
 _TRANSCRIBE_PIECE_SECONDS = 10
 
 
-@dataclass(frozen=True)
 class Result:
-    """What a stream has recognized so far."""
+    """What a stream has recognized so far.
 
-    text: str
-    token_ids: list[int]
-    token_times_seconds: list[float]  # start of the encoder frame that emitted each token
-    num_frames: int                   # encoder output frames decoded
-    log_probs: np.ndarray | None      # (num_frames, vocab_size) when the recognizer keeps them
+    Taking a result costs in proportion to what is read: the text is kept up to date as chunks are decoded,
+    and the token lists are converted from the core's arrays only when first read (a live caption that reads
+    `.text` after every piece of audio does not pay for the whole transcript each time)."""
+
+    __slots__ = ("_core", "_keep_log_probs", "_text", "_token_ids", "_token_times_seconds")
+
+    def __init__(self, core: _core.RecognitionResult, keep_log_probs: bool):
+        self._core = core
+        self._keep_log_probs = keep_log_probs
+        self._text: str | None = None
+        self._token_ids: list[int] | None = None
+        self._token_times_seconds: list[float] | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._core.text
+        return self._text
+
+    @property
+    def token_ids(self) -> list[int]:
+        if self._token_ids is None:
+            self._token_ids = list(self._core.token_ids)
+        return self._token_ids
+
+    @property
+    def token_times_seconds(self) -> list[float]:
+        """Start of the encoder frame that emitted each token."""
+        if self._token_times_seconds is None:
+            self._token_times_seconds = list(self._core.token_times_seconds)
+        return self._token_times_seconds
+
+    @property
+    def num_frames(self) -> int:
+        """Encoder output frames decoded."""
+        return self._core.num_frames
+
+    @property
+    def log_probs(self) -> np.ndarray | None:
+        """(num_frames, vocab_size) CTC log-probs when the recognizer keeps them."""
+        return self._core.log_probs if self._keep_log_probs else None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return (self.text, self.token_ids, self.token_times_seconds, self.num_frames) == (
+            other.text, other.token_ids, other.token_times_seconds, other.num_frames)
+
+    def __repr__(self) -> str:
+        return f"Result(text={self.text!r}, tokens={len(self.token_ids)}, num_frames={self.num_frames})"
 
 
 class Stream:
@@ -52,9 +97,7 @@ class Stream:
         self._recognizer._core.decode_streams([self._core])
 
     def result(self) -> Result:
-        r = self._core.result()
-        return Result(r.text, list(r.token_ids), list(r.token_times_seconds), r.num_frames,
-                      r.log_probs if self._recognizer.keep_log_probs else None)
+        return Result(self._core.result(), self._recognizer.keep_log_probs)
 
     def reset(self) -> None:
         """Start a new utterance with this stream (same as a fresh stream)."""
@@ -124,6 +167,11 @@ class Recognizer:
         return self._core.decoder
 
     @property
+    def tokens(self) -> list[str]:
+        """The model's vocabulary: token i is the piece (or character) of id i; the blank is the last."""
+        return self._core.tokens
+
+    @property
     def sample_rate(self) -> int:
         return self._spec.features.sample_rate
 
@@ -134,17 +182,17 @@ class Recognizer:
         """Decode every ready chunk of these streams, batching chunks of equal shape in one encoder call."""
         self._core.decode_streams([s._core for s in streams])
 
-    def transcribe(self, audio: np.ndarray | str | Path, sample_rate: int | None = None) -> Result:
-        """Recognize a whole input: a mono sample array (give its sample_rate) or an audio file path, at any
-        sample rate (resampled to the model's)."""
-        if isinstance(audio, (str, Path)):
+    def transcribe(self, audio: np.ndarray | str | os.PathLike | BinaryIO, sample_rate: int | None = None) -> Result:
+        """Recognize a whole input: a mono sample array (give its sample_rate), an audio file path, or a binary
+        file object (e.g. io.BytesIO of a WAV or FLAC file), at any sample rate (resampled to the model's)."""
+        if isinstance(audio, (str, os.PathLike)) or hasattr(audio, "read"):
             audio, file_rate = read_audio(audio)
             if sample_rate is not None and sample_rate != file_rate:
                 raise ConfigError(f"sample_rate={sample_rate} given for a {file_rate} Hz file")
             sample_rate = file_rate
         elif not isinstance(audio, np.ndarray):
-            raise AudioError(f"transcribe() takes a numpy array of samples or an audio file path, got "
-                             f"{type(audio).__name__}")
+            raise AudioError(f"transcribe() takes a numpy array of samples, an audio file path or a binary file "
+                             f"object, got {type(audio).__name__}")
         elif sample_rate is None:
             raise ConfigError("transcribe(array) needs sample_rate")
         stream = self.create_stream()

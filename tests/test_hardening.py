@@ -376,7 +376,7 @@ def test_unreadable_file_is_not_reported_as_missing(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(audio.wave, "open", denied)
+    monkeypatch.setattr(audio.Path, "read_bytes", denied)
     with pytest.raises(errors.AudioError, match="Permission denied"):
         audio.read_audio(path)
 
@@ -416,9 +416,9 @@ def test_export_of_a_file_that_is_no_checkpoint_gets_a_message(tmp_path, content
 @pytest.mark.parametrize("audio", [[0.0] * 100, None, 3.5])
 def test_transcribe_refuses_what_is_not_audio_in_one_line(audio):
     recognizer = nemo_fast.Recognizer(CTC_MODEL)
-    with pytest.raises(errors.AudioError, match="takes a numpy array of samples or an audio file path, got") as info:
+    with pytest.raises(errors.AudioError, match="takes a numpy array of samples, an audio file path or a binary") as info:
         recognizer.transcribe(audio, sample_rate=16000)
-    assert len(str(info.value)) < 120
+    assert len(str(info.value)) < 140
 
 
 # --- Every metadata key, tampered --------------------------------------------------------------------------------
@@ -487,3 +487,38 @@ def test_every_metadata_key_tampered_ends_in_an_error_or_the_same_text(model, tm
 def test_encoder_sizes_must_agree_with_the_cache_shapes(tmp_path, key, value):
     model = set_metadata(copy_model(CTC_MODEL, tmp_path), **{key.replace(".", "__"): value})
     refused(model, "n_layers" if key != "cache.last_channel_shape" else "cache shapes")
+
+
+# --- Inputs a new user passes ------------------------------------------------------------------------------------
+
+def test_transcribe_takes_paths_and_binary_file_objects(tmp_path):
+    import io
+
+    recognizer = nemo_fast.Recognizer(CTC_MODEL)
+    path = write_wav(tmp_path / "speech.wav", speech_bytes())
+    expected = recognizer.transcribe(str(path)).token_ids
+    assert recognizer.transcribe(path).token_ids == expected
+    assert recognizer.transcribe(io.BytesIO(path.read_bytes())).token_ids == expected
+    with open(path, "rb") as f:
+        assert recognizer.transcribe(f).token_ids == expected
+    with open(path) as f, pytest.raises(errors.AudioError, match="binary mode"):
+        recognizer.transcribe(f)
+
+
+def test_24_bit_wav_is_read_as_pcm(tmp_path):
+    samples = audio_cases()["speech"]
+    as_24 = np.round(samples * (2**23 - 1)).astype("<i4")
+    data = np.stack([as_24 & 0xFF, (as_24 >> 8) & 0xFF, (as_24 >> 16) & 0xFF], axis=1).astype(np.uint8).tobytes()
+    path = write_wav(tmp_path / "24bit.wav", data, width=3)
+    from nemo_fast.audio import read_audio
+
+    audio, rate = read_audio(path)
+    assert rate == 16000 and audio.dtype == np.float32
+    np.testing.assert_allclose(audio, samples, atol=2**-22)
+
+
+def test_the_vocabulary_is_public():
+    recognizer = nemo_fast.Recognizer(RNNT_MODEL)
+    tokens = recognizer.tokens
+    assert len(tokens) == recognizer.spec.vocab_size
+    assert tokens == (RNNT_MODEL / "tokens.txt").read_text(encoding="utf-8").splitlines()

@@ -175,3 +175,27 @@ def test_transcribe_a_wav_file(recognizer, tmp_path):
 
     from_file = recognizer.transcribe(SPEECH_WAV)
     assert from_file.token_ids == recognizer.transcribe(SPEECH, sample_rate=16000).token_ids
+
+
+def test_reading_a_partial_result_does_not_grow_with_the_transcript():
+    """A live caption reads the text after every piece of audio: that must cost about the same after five
+    minutes as after ten seconds (it used to re-assemble and convert the whole transcript each time)."""
+    import time
+    from pathlib import Path
+
+    recognizer = nemo_fast.Recognizer(Path(__file__).resolve().parents[1] / "models" / "default")
+    long_audio = np.tile(SPEECH, int(300 * 16000 / len(SPEECH)))
+
+    def cost_of_reading(audio) -> float:
+        stream = recognizer.create_stream()
+        stream.accept_waveform(audio, 16000)
+        assert len(stream.result().text) > 0
+        times = []
+        for _ in range(300):
+            start = time.perf_counter()
+            _ = stream.result().text
+            times.append(time.perf_counter() - start)
+        return sorted(times)[len(times) // 2]
+
+    short, long = cost_of_reading(SPEECH[: 10 * 16000]), cost_of_reading(long_audio)
+    assert long < 5 * short, f"reading the text took {long * 1e6:.0f} us after 5 min, {short * 1e6:.0f} us after 10 s"

@@ -71,5 +71,21 @@ TEST(Vocabulary, CharacterText) {
   EXPECT_EQ(v.Detokenize({1, 3, 2, 0, 1}), "a'b a");
 }
 
+TEST(IncrementalText, TokenByTokenEqualsTheWholeSequence) {
+  const std::string space = "\xe2\x96\x81";
+  // A euro sign in byte pieces, split across appends; the unknown piece; leading spaces.
+  Vocabulary v({"<unk>", space, space + "the", "re", "<0xE2>", "<0x82>", "<0xAC>"}, Vocabulary::Type::kSentencePiece);
+  const std::vector<int> ids = {1, 4, 5, 6, 2, 3, 0, 4, 5, 1, 2, 4};
+  IncrementalText text(v);
+  for (size_t n = 0; n < ids.size(); ++n) {
+    text.Append(ids.data() + n, 1);
+    const std::vector<int> prefix(ids.begin(), ids.begin() + n + 1);
+    EXPECT_EQ(text.Text(false), v.Detokenize(prefix, false)) << n + 1 << " tokens";
+    EXPECT_EQ(text.Text(true), v.Detokenize(prefix, true)) << n + 1 << " tokens";
+  }
+  text.Reset();
+  EXPECT_EQ(text.Text(true), "");
+}
+
 }  // namespace
 }  // namespace nemo_fast

@@ -29,9 +29,12 @@ int SequenceLength(uint8_t lead, uint8_t* second_min, uint8_t* second_max) {
 
 }  // namespace
 
-std::string RepairUtf8(const std::string& text, bool hold_back_incomplete_tail) {
-  std::string out;
-  out.reserve(text.size());
+namespace {
+
+// Appends the repaired text to *out; returns the bytes consumed, which is all of them unless
+// hold_back_incomplete_tail left out an unfinished last sequence.
+size_t Repair(const std::string& text, bool hold_back_incomplete_tail, std::string* out) {
+  out->reserve(out->size() + text.size());
   const size_t n = text.size();
   size_t i = 0;
   while (i < n) {
@@ -39,7 +42,7 @@ std::string RepairUtf8(const std::string& text, bool hold_back_incomplete_tail) 
     uint8_t lo, hi;
     const int length = SequenceLength(lead, &lo, &hi);
     if (length == 1) {
-      out += text[i++];
+      *out += text[i++];
       continue;
     }
     // Count the continuation bytes that are in range.
@@ -50,16 +53,26 @@ std::string RepairUtf8(const std::string& text, bool hold_back_incomplete_tail) 
       ++good;
     }
     if (length > 0 && good == length) {
-      out.append(text, i, length);
+      out->append(text, i, length);
       i += length;
     } else if (length > 0 && i + good == n && hold_back_incomplete_tail) {
       break;  // the rest of this character has not been decoded yet
     } else {
-      out += kReplacement;
+      *out += kReplacement;
       i += 1;
     }
   }
+  return i;
+}
+
+}  // namespace
+
+std::string RepairUtf8(const std::string& text, bool hold_back_incomplete_tail) {
+  std::string out;
+  Repair(text, hold_back_incomplete_tail, &out);
   return out;
 }
+
+size_t AppendRepairedUtf8(const std::string& bytes, std::string* out) { return Repair(bytes, true, out); }
 
 }  // namespace nemo_fast

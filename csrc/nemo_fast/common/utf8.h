@@ -11,4 +11,8 @@ namespace nemo_fast {
 // partial transcript ending inside a character) is left out instead of replaced.
 std::string RepairUtf8(const std::string& text, bool hold_back_incomplete_tail = false);
 
+// Appends the repaired text of `bytes` to *out, holding back an unfinished trailing sequence; returns how many
+// bytes were consumed (the rest is that unfinished sequence, to be completed by bytes still to come).
+size_t AppendRepairedUtf8(const std::string& bytes, std::string* out);
+
 }  // namespace nemo_fast

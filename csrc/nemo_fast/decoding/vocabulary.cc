@@ -35,38 +35,54 @@ Vocabulary Vocabulary::FromFile(const std::string& path, Type type, int expected
 
 // SentencePiece's decoding: "▁" is a space, except that one leading "▁" of each piece is dropped until
 // the text has a visible character (the dummy prefix); the unknown piece reads " ⁇ ".
-std::string Vocabulary::Detokenize(const std::vector<int>& ids, bool final) const {
-  std::string text;
-  bool at_start = true;
-  for (int id : ids) {
-    const std::string& t = token(id);
-    if (type_ == Type::kCharacters) {
-      text += t;
-      continue;
-    }
-    if (t == kUnknownPiece) {
-      text += kUnknownSurface;
-      at_start = false;
-      continue;
-    }
-    if (IsBytePiece(t)) {
-      text += static_cast<char>(std::strtol(t.substr(3, 2).c_str(), nullptr, 16));
-      at_start = false;
-      continue;
-    }
-    size_t pos = 0;
-    if (at_start && t.compare(0, kSpaceMarker.size(), kSpaceMarker) == 0) pos = kSpaceMarker.size();
-    if (pos < t.size()) at_start = false;
-    while (pos < t.size()) {
-      if (t.compare(pos, kSpaceMarker.size(), kSpaceMarker) == 0) {
-        text += ' ';
-        pos += kSpaceMarker.size();
-      } else {
-        text += t[pos++];
-      }
+void Vocabulary::AppendBytes(int id, bool* at_start, std::string* bytes) const {
+  const std::string& t = token(id);
+  if (type_ == Type::kCharacters) {
+    *bytes += t;
+    return;
+  }
+  if (t == kUnknownPiece) {
+    *bytes += kUnknownSurface;
+    *at_start = false;
+    return;
+  }
+  if (IsBytePiece(t)) {
+    *bytes += static_cast<char>(std::strtol(t.substr(3, 2).c_str(), nullptr, 16));
+    *at_start = false;
+    return;
+  }
+  size_t pos = 0;
+  if (*at_start && t.compare(0, kSpaceMarker.size(), kSpaceMarker) == 0) pos = kSpaceMarker.size();
+  if (pos < t.size()) *at_start = false;
+  while (pos < t.size()) {
+    if (t.compare(pos, kSpaceMarker.size(), kSpaceMarker) == 0) {
+      *bytes += ' ';
+      pos += kSpaceMarker.size();
+    } else {
+      *bytes += t[pos++];
     }
   }
-  return RepairUtf8(text, !final);
+}
+
+std::string Vocabulary::Detokenize(const std::vector<int>& ids, bool final) const {
+  IncrementalText text(*this);
+  text.Append(ids.data(), ids.size());
+  return text.Text(final);
+}
+
+void IncrementalText::Append(const int* ids, size_t count) {
+  for (size_t i = 0; i < count; ++i) vocabulary_.AppendBytes(ids[i], &at_start_, &pending_);
+  pending_.erase(0, AppendRepairedUtf8(pending_, &complete_));
+}
+
+std::string IncrementalText::Text(bool final) const {
+  return final && !pending_.empty() ? complete_ + RepairUtf8(pending_) : complete_;
+}
+
+void IncrementalText::Reset() {
+  at_start_ = true;
+  complete_.clear();
+  pending_.clear();
 }
 
 }  // namespace nemo_fast

@@ -22,10 +22,29 @@ class Vocabulary {
   // space dropped, <0xNN> byte pieces decoded); characters simply join. Bytes that form no character become
   // U+FFFD, except that a partial result (final = false) holds back a character whose bytes are still coming.
   std::string Detokenize(const std::vector<int>& ids, bool final = true) const;
+  // The raw bytes of one token appended to *bytes; *at_start carries SentencePiece's leading-space rule.
+  void AppendBytes(int id, bool* at_start, std::string* bytes) const;
 
  private:
   std::vector<std::string> tokens_;
   Type type_;
+};
+
+// The text of a growing token sequence, built as tokens arrive: each call costs in proportion to the new
+// tokens, not to the text so far (a live caption asks for the text after every piece of audio).
+class IncrementalText {
+ public:
+  explicit IncrementalText(const Vocabulary& vocabulary) : vocabulary_(vocabulary) {}
+  void Append(const int* ids, size_t count);
+  // Valid UTF-8, as Vocabulary::Detokenize: without an unfinished last character, or (final) with it as U+FFFD.
+  std::string Text(bool final) const;
+  void Reset();
+
+ private:
+  const Vocabulary& vocabulary_;
+  bool at_start_ = true;
+  std::string complete_;  // repaired text of every byte but an unfinished last character
+  std::string pending_;   // the bytes of that character so far
 };
 
 }  // namespace nemo_fast

@@ -63,7 +63,8 @@ RecognizerStream::RecognizerStream(const Recognizer& recognizer)
     : recognizer_(recognizer),
       fbank_(recognizer.fbank().CreateStream()),
       schedule_(recognizer.spec(), recognizer.config().streaming_mode),
-      ctc_decoder_(recognizer.spec().blank_id) {
+      ctc_decoder_(recognizer.spec().blank_id),
+      text_(recognizer.vocabulary()) {
   if (recognizer.transducer()) {
     transducer_decoder_ = std::make_unique<TransducerGreedyDecoder>(
         *recognizer.transducer(), recognizer.spec().vocab_size, recognizer.spec().blank_id);
@@ -97,6 +98,7 @@ void RecognizerStream::ResetUnlocked() {
   ctc_decoder_.Reset();
   if (transducer_decoder_) transducer_decoder_->Reset();
   log_probs_.clear();
+  text_.Reset();
 }
 
 void RecognizerStream::AppendFrames(const std::vector<float>& frames) {
@@ -179,6 +181,8 @@ void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_ou
   const ModelSpec& s = recognizer_.spec();
   int64_t keep = encoded_len;
   if (s.streaming && !plan.last) keep = std::min<int64_t>(keep, s.geometry.valid_out_len);
+  const std::vector<int>& tokens = transducer_decoder_ ? transducer_decoder_->tokens() : ctc_decoder_.tokens();
+  const size_t known_tokens = tokens.size();
   if (transducer_decoder_) {
     transducer_decoder_->Accept(head_output, static_cast<int>(keep));
   } else {
@@ -187,6 +191,7 @@ void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_ou
       log_probs_.insert(log_probs_.end(), head_output, head_output + keep * s.vocab_size);
     }
   }
+  text_.Append(tokens.data() + known_tokens, tokens.size() - known_tokens);
   schedule_.Advance(plan);
   // Keep only the frames a later chunk (or its pre-encode cache) can still read.
   const int64_t drop = schedule_.first_frame_still_needed(num_frames_) - frames_begin_;
@@ -202,10 +207,11 @@ RecognitionResult RecognizerStream::Result() const {
   r.token_ids = transducer_decoder_ ? transducer_decoder_->tokens() : ctc_decoder_.tokens();
   const auto& frames = transducer_decoder_ ? transducer_decoder_->token_frames() : ctc_decoder_.token_frames();
   const double shift = recognizer_.spec().frame_shift_seconds();
+  r.token_times_seconds.reserve(frames.size());
   for (int64_t f : frames) r.token_times_seconds.push_back(f * shift);
   ChunkPlan more;
   const bool final = finished_ && !NextChunk(&more);  // every token is in: nothing more will come
-  r.text = recognizer_.vocabulary().Detokenize(r.token_ids, final);
+  r.text = text_.Text(final);
   r.num_frames = transducer_decoder_ ? transducer_decoder_->num_frames() : ctc_decoder_.num_frames();
   r.log_probs = log_probs_;
   r.vocab_size = recognizer_.spec().vocab_size;

@@ -135,6 +135,7 @@ class RecognizerStream {
   CtcGreedyDecoder ctc_decoder_;
   std::unique_ptr<TransducerGreedyDecoder> transducer_decoder_;  // when the recognizer uses the transducer
   std::vector<float> log_probs_;
+  IncrementalText text_;  // the text of the tokens so far, extended as chunks are decoded
 };
 
 }  // namespace nemo_fast
