@@ -4,7 +4,10 @@ nemo_fast does not link ONNX Runtime at build time. At first use it loads one li
 
 1. ``$ONNXRUNTIME_ROOT/lib/libonnxruntime.so*`` when the ``ONNXRUNTIME_ROOT`` environment variable is set
    (a user's own ONNX Runtime install, e.g. an official release archive);
-2. the library inside the installed ``onnxruntime`` Python wheel (``onnxruntime/capi/libonnxruntime.so.*``).
+2. the library inside the installed ``onnxruntime`` or ``onnxruntime-gpu`` Python wheel (both provide the
+   module ``onnxruntime``; ``onnxruntime/capi/libonnxruntime.so.*``). Install nemo_fast with the extra of the
+   flavour you want: ``pip install "nemo_fast[cpu]"`` or ``"nemo_fast[gpu]"``; the GPU wheel's library runs the
+   CPU provider too.
 
 Any release that offers the C API version of nemo_fast's headers (21, ONNX Runtime 1.21) or newer works.
 Loading the wheel's own file means that ``import onnxruntime`` in the same process shares one copy.
@@ -12,9 +15,11 @@ Loading the wheel's own file means that ``import onnxruntime`` in the same proce
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import threading
+import warnings
 from pathlib import Path
 
 from nemo_fast.errors import OnnxRuntimeError
@@ -35,6 +40,17 @@ def _library_in(directory: Path) -> Path | None:
     return candidates[0] if candidates else None
 
 
+_WHEELS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino")
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
 def find_onnxruntime_library() -> Path:
     """The ONNX Runtime library nemo_fast will load (see the module docstring for the order)."""
     root = os.environ.get("ONNXRUNTIME_ROOT")
@@ -46,9 +62,14 @@ def find_onnxruntime_library() -> Path:
     spec = importlib.util.find_spec("onnxruntime")
     if spec is None or not spec.submodule_search_locations:
         raise OnnxRuntimeError(
-            "ONNX Runtime not found: install the onnxruntime package (pip install onnxruntime) "
-            "or set ONNXRUNTIME_ROOT to an ONNX Runtime install"
+            "ONNX Runtime not found: install one flavour, pip install \"nemo_fast[cpu]\" (the onnxruntime wheel) or "
+            "\"nemo_fast[gpu]\" (onnxruntime-gpu), or set ONNXRUNTIME_ROOT to an ONNX Runtime install"
         )
+    flavours = [name for name in _WHEELS if _installed(name)]
+    if len(flavours) > 1:
+        warnings.warn(f"{' and '.join(flavours)} are both installed; they provide the same module 'onnxruntime' and "
+                      f"overwrite each other's files: uninstall all but one, then reinstall it", RuntimeWarning,
+                      stacklevel=2)
     capi = Path(list(spec.submodule_search_locations)[0]) / "capi"
     lib = _library_in(capi)
     if lib is None:

@@ -22,4 +22,12 @@ echo "== installing torch (CPU) and NeMo, the test reference"
 "$python" -m pip install -q "nemo-toolkit[asr]==3.0.0"
 
 echo "== installing nemo_fast"
-"$python" -m pip install -q ".[test]"
+"$python" -m pip install -q ".[cpu,test]"
+
+# The onnxruntime-gpu wheel (not installed: it would clash with onnxruntime) for the test that runs nemo_fast
+# against its library alone.
+wheels=build/wheels
+if ! compgen -G "$wheels/onnxruntime_gpu-*.whl" > /dev/null; then
+  echo "== downloading the onnxruntime-gpu wheel"
+  "$python" -m pip download -q --no-deps -d "$wheels" "onnxruntime-gpu==1.31.1"
+fi
