@@ -45,6 +45,18 @@ def cmd_transcribe(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_serve(args) -> int:
+    import os
+
+    from nemo_fast.models import default_model_dir
+    from nemo_fast.server import ServerConfig, serve
+
+    serve(ServerConfig(model_dir=args.model or default_model_dir(), host=args.host, port=args.port,
+                       threads=args.threads, workers=args.workers, decoder=args.decoder,
+                       token=args.token or os.environ.get("NEMO_FAST_TOKEN")))
+    return 0
+
+
 def cmd_export(args) -> int:
     import logging
 
@@ -135,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the decoder transcription uses unless --decoder says otherwise (default: NeMo's, the "
                         "transducer of a hybrid model)")
     e.set_defaults(func=cmd_export)
+
+    v = sub.add_parser("serve", help="an HTTP server with an OpenAI-compatible transcription endpoint (extra: server)")
+    v.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    v.add_argument("--port", type=int, default=6006, help="port (0: any free port, printed at start)")
+    v.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads per encoder call")
+    v.add_argument("--workers", type=int, default=2, help="requests recognized at once")
+    v.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
+    v.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (or set NEMO_FAST_TOKEN)")
+    v.set_defaults(func=cmd_serve)
 
     i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")
     i.add_argument("model_dir", type=Path)
