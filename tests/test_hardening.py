@@ -503,6 +503,11 @@ def test_transcribe_takes_paths_and_binary_file_objects(tmp_path):
         assert recognizer.transcribe(f).token_ids == expected
     with open(path) as f, pytest.raises(errors.AudioError, match="binary mode"):
         recognizer.transcribe(f)
+    soundfile = require_module("soundfile")
+    flac = io.BytesIO()
+    soundfile.write(flac, audio_cases()["speech"], 16000, format="FLAC")
+    flac.seek(0)
+    assert recognizer.transcribe(flac).token_ids == recognizer.transcribe(path).token_ids
 
 
 def test_24_bit_wav_is_read_as_pcm(tmp_path):
