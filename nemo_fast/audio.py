@@ -4,6 +4,9 @@ through the optional `soundfile` package, `pip install "nemo_fast[audio]"`)."""
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
+import tempfile
 import wave
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -15,8 +18,22 @@ from nemo_fast.errors import AudioError
 AudioSource = Union[str, Path, BinaryIO]  # a path, or a binary file object such as io.BytesIO
 
 
-def read_audio(source: AudioSource) -> tuple[np.ndarray, int]:
-    """Samples (float32 in [-1, 1], or int16 PCM) and sample rate of a mono audio file or file object."""
+def read_audio(source: AudioSource, channel: int | None = None) -> tuple[np.ndarray, int]:
+    """Mono samples (float32 in [-1, 1], or int16 PCM) and sample rate of an audio file or file object.
+
+    Several channels are averaged (NeMo's channel_selector="average") unless `channel` picks one (0-based).
+    PCM WAV is read with the standard library, FLAC/OGG and others with soundfile (extra `audio`), and what
+    neither reads (m4a, mp4, webm, mp3, ...) through ffmpeg when it is on PATH."""
+    samples, rate = _read_any(source)
+    return _mono(samples, channel, _name(source)), rate
+
+
+def _name(source: AudioSource) -> str:
+    return str(getattr(source, "name", "<file object>")) if hasattr(source, "read") else str(source)
+
+
+def _read_any(source: AudioSource) -> tuple[np.ndarray, int]:
+    """(frames, channels) samples and the sample rate."""
     if hasattr(source, "read"):
         name = str(getattr(source, "name", "<file object>"))
         if isinstance(source, io.TextIOBase):
@@ -57,23 +74,51 @@ def _read(file: BinaryIO, name: str, data: bytes) -> tuple[np.ndarray, int]:
         samples = (np.frombuffer(frames, dtype="<i4").astype(np.float64) / 2**31).astype(np.float32)
     else:  # 8-bit unsigned
         samples = ((np.frombuffer(frames, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0).astype(np.float32)
-    return _mono(samples.reshape(-1, channels), name), rate
+    return samples.reshape(-1, channels), rate
 
 
 def _read_with_soundfile(data: bytes, name: str) -> tuple[np.ndarray, int]:
     try:
         import soundfile
-    except ImportError as e:
-        raise AudioError(f"{name}: not a PCM WAV file; other formats (FLAC, OGG, ...) need the soundfile package: "
-                         "pip install \"nemo_fast[audio]\"") from e
-    try:
-        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except RuntimeError as e:  # soundfile's LibsndfileError
-        raise AudioError(f"{name}: cannot read audio: {e}") from e
-    return _mono(samples, name), rate
+    except ImportError:
+        soundfile = None
+    if soundfile is not None:
+        try:
+            return soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        except RuntimeError as e:  # soundfile's LibsndfileError: a format libsndfile does not read
+            problem = str(e)
+    else:
+        problem = "not a PCM WAV file and the soundfile package is not installed"
+    if shutil.which("ffmpeg") is None:
+        raise AudioError(f"{name}: cannot read audio ({problem}); other formats need the soundfile package "
+                         "(pip install \"nemo_fast[audio]\") or, for m4a, mp4, webm, mp3 and more, ffmpeg on PATH")
+    return _read_with_ffmpeg(data, name)
 
 
-def _mono(frames: np.ndarray, name: str) -> np.ndarray:
-    if frames.shape[1] != 1:
-        raise AudioError(f"{name} has {frames.shape[1]} channels; nemo_fast needs mono audio (mix down first)")
-    return np.ascontiguousarray(frames[:, 0])
+def _read_with_ffmpeg(data: bytes, name: str) -> tuple[np.ndarray, int]:
+    """Decodes with ffmpeg into 16-bit PCM WAV, keeping the rate and the channels."""
+    with tempfile.NamedTemporaryFile(suffix=Path(name).suffix) as source:  # a file: mp4 needs to seek
+        source.write(data)
+        source.flush()
+        run = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", source.name, "-vn", "-f", "wav",
+                              "-acodec", "pcm_s16le", "pipe:1"], capture_output=True)
+    if run.returncode != 0 or not run.stdout:
+        message = run.stderr.decode(errors="replace").strip().splitlines()
+        raise AudioError(f"{name}: cannot read audio: ffmpeg: {message[-1] if message else 'no audio'}")
+    with wave.open(io.BytesIO(run.stdout), "rb") as w:
+        channels, rate = w.getnchannels(), w.getframerate()
+        frames = w.readframes(w.getnframes())
+    return np.frombuffer(frames, dtype="<i2").reshape(-1, channels), rate
+
+
+def _mono(frames: np.ndarray, channel: int | None, name: str) -> np.ndarray:
+    channels = frames.shape[1]
+    if channel is not None:
+        if not 0 <= channel < channels:
+            raise AudioError(f"{name} has {channels} channel(s); channel {channel} does not exist (0-based)")
+        return np.ascontiguousarray(frames[:, channel])
+    if channels == 1:
+        return np.ascontiguousarray(frames[:, 0])
+    # NeMo's channel_selector="average": the mean of the channels, in float.
+    scale = 1.0 / 32768.0 if frames.dtype == np.int16 else 1.0
+    return (frames.astype(np.float64).mean(axis=1) * scale).astype(np.float32)

@@ -28,7 +28,7 @@ def cmd_transcribe(args) -> int:
     failed = 0
     for path in args.files:
         try:
-            result = recognizer.transcribe(path)
+            result = recognizer.transcribe(path, channel=args.channel)
         except (NemoFastError, OSError) as e:
             # One bad file does not stop the others; the exit status says that something failed.
             where = "" if str(path) in str(e) else f"{path}: "  # file errors name the file already
@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
     t.add_argument("--streaming-mode", default="default", choices=["default", "pad_and_drop_preencoded"])
     t.add_argument("--json", action="store_true", help="one JSON object per file with tokens and times")
+    t.add_argument("--channel", type=int, help="the channel of multi-channel files to recognize, 0-based "
+                                                "(default: the average of the channels, as NeMo)")
     t.set_defaults(func=cmd_transcribe)
 
     e = sub.add_parser("export", help="export a .nemo checkpoint (needs torch and nemo_toolkit)")

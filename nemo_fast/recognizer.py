@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -16,6 +17,7 @@ from nemo_fast.model_spec import ModelSpec
 
 StreamingMode = _core.StreamingMode
 _TRANSCRIBE_PIECE_SECONDS = 10
+_LOUD_FLOAT_SAMPLE = 1.5  # above this, float samples are almost surely not scaled to [-1, 1]
 
 
 class Result:
@@ -82,6 +84,14 @@ class Stream:
     def __init__(self, recognizer: Recognizer, core: _core.RecognizerStream):
         self._recognizer = recognizer
         self._core = core
+        self._warned_loud = False
+
+    def _check_scale(self) -> None:
+        if not self._warned_loud and self._core.peak_abs_sample > _LOUD_FLOAT_SAMPLE:
+            self._warned_loud = True
+            warnings.warn(f"float audio reaches {self._core.peak_abs_sample:.4g}, far outside [-1, 1]: are these "
+                          "int16 values in a float array? Divide by 32768 (or pass the int16 array)", RuntimeWarning,
+                          stacklevel=3)
 
     def accept_waveform(self, samples: np.ndarray, sample_rate: int) -> None:
         """Add mono samples (float32/float64 in [-1, 1], or int16) and decode every chunk now ready.
@@ -89,6 +99,7 @@ class Stream:
         Audio at another rate than the model's (:attr:`Recognizer.sample_rate`) is resampled; a stream keeps
         the rate of its first samples until :meth:`reset`."""
         self._core.accept_waveform(samples, sample_rate)
+        self._check_scale()
         self._recognizer._core.decode_streams([self._core])
 
     def input_finished(self) -> None:
@@ -102,6 +113,7 @@ class Stream:
     def reset(self) -> None:
         """Start a new utterance with this stream (same as a fresh stream)."""
         self._core.reset()
+        self._warned_loud = False
 
     @property
     def is_ready(self) -> bool:
@@ -111,6 +123,7 @@ class Stream:
     def accept_waveform_only(self, samples: np.ndarray, sample_rate: int) -> None:
         """Add samples without decoding, for callers that batch streams with Recognizer.decode_streams."""
         self._core.accept_waveform(samples, sample_rate)
+        self._check_scale()
 
     def input_finished_only(self) -> None:
         """Mark the end of the audio without decoding (see accept_waveform_only)."""
@@ -182,11 +195,13 @@ class Recognizer:
         """Decode every ready chunk of these streams, batching chunks of equal shape in one encoder call."""
         self._core.decode_streams([s._core for s in streams])
 
-    def transcribe(self, audio: np.ndarray | str | os.PathLike | BinaryIO, sample_rate: int | None = None) -> Result:
+    def transcribe(self, audio: np.ndarray | str | os.PathLike | BinaryIO, sample_rate: int | None = None,
+                   channel: int | None = None) -> Result:
         """Recognize a whole input: a mono sample array (give its sample_rate), an audio file path, or a binary
-        file object (e.g. io.BytesIO of a WAV or FLAC file), at any sample rate (resampled to the model's)."""
+        file object (e.g. io.BytesIO of a WAV or FLAC file), at any sample rate (resampled to the model's). A
+        file's channels are averaged unless `channel` picks one."""
         if isinstance(audio, (str, os.PathLike)) or hasattr(audio, "read"):
-            audio, file_rate = read_audio(audio)
+            audio, file_rate = read_audio(audio, channel)
             if sample_rate is not None and sample_rate != file_rate:
                 raise ConfigError(f"sample_rate={sample_rate} given for a {file_rate} Hz file")
             sample_rate = file_rate

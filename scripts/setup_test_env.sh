@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the whole test suite needs on a fresh Debian 12 machine with Python 3.11 (as root, as on CI):
-#   - GoogleTest (Debian libgtest-dev) for the C++ unit tests;
+#   - GoogleTest (Debian libgtest-dev) for the C++ unit tests, ffmpeg for the audio-format tests;
 #   - torch 2.13.0 (CPU) and nemo-toolkit[asr] 3.0.0, the reference for the live parity tests;
 #   - this package with its test extras.
 # Set PYTHON to use another interpreter (e.g. a virtual environment's).
@@ -11,10 +11,13 @@ python=${PYTHON:-python3}
 have_gtest() {
   compgen -G "/usr/lib/*/libgtest.a" > /dev/null || [ -f /usr/lib/libgtest.a ] || [ -f /usr/local/lib/libgtest.a ]
 }
-if ! have_gtest; then
-  echo "== installing GoogleTest (libgtest-dev)"
+debian=()
+have_gtest || debian+=(libgtest-dev)
+command -v ffmpeg > /dev/null || debian+=(ffmpeg)  # audio formats libsndfile does not read
+if [ ${#debian[@]} -gt 0 ]; then
+  echo "== installing ${debian[*]} (Debian)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev > /dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debian[@]}" > /dev/null
 fi
 
 echo "== installing torch (CPU) and NeMo, the test reference"

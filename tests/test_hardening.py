@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_module
+from conftest import require, require_module
 from recognizer_cases import MODELS_DIR, audio_cases
 
 import nemo_fast
@@ -344,12 +344,15 @@ def test_wav_cut_inside_a_sample_is_read(tmp_path):
     assert a.stdout == b.stdout
 
 
-def test_stereo_wav_cut_inside_a_frame_gets_a_message(tmp_path):
-    path = write_wav(tmp_path / "stereo.wav", speech_bytes(), channels=2)
-    path.write_bytes(path.read_bytes()[:-2])  # one sample of the last frame is missing
-    out = cli("transcribe", path, "--model", CTC_MODEL, cwd=tmp_path)
-    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
-    assert "2 channels" in out.stderr
+def test_stereo_wav_cut_inside_a_frame_is_read(tmp_path):
+    mono = write_wav(tmp_path / "mono.wav", speech_bytes())
+    both = np.repeat(np.frombuffer(speech_bytes(), "<i2")[:, None], 2, axis=1)
+    path = write_wav(tmp_path / "stereo.wav", both.tobytes() + b"\x01\x02", channels=2)
+    path.write_bytes(path.read_bytes())  # the header claims a sample of a frame that never comes
+    a = cli("transcribe", mono, "--model", CTC_MODEL, cwd=tmp_path)
+    b = cli("transcribe", path, "--model", CTC_MODEL, cwd=tmp_path)
+    assert a.returncode == 0 and b.returncode == 0 and "Traceback" not in b.stderr, b.stderr
+    assert a.stdout == b.stdout
 
 
 def test_wav_header_rate_beyond_32_bits_signed_gets_a_message(tmp_path):
@@ -527,3 +530,60 @@ def test_the_vocabulary_is_public():
     tokens = recognizer.tokens
     assert len(tokens) == recognizer.spec.vocab_size
     assert tokens == (RNNT_MODEL / "tokens.txt").read_text(encoding="utf-8").splitlines()
+
+
+# --- Multi-channel and other formats -----------------------------------------------------------------------------
+
+def test_stereo_is_averaged_as_nemo_unless_a_channel_is_picked(tmp_path):
+    from nemo_fast.audio import read_audio
+
+    speech = np.frombuffer(speech_bytes(), "<i2")
+    quiet = (speech // 4).astype("<i2")
+    path = write_wav(tmp_path / "stereo.wav", np.stack([speech, quiet], axis=1).tobytes(), channels=2)
+    mixed, rate = read_audio(path)
+    np.testing.assert_allclose(mixed, (speech.astype(np.float64) + quiet) / 2 / 32768, atol=1e-7)
+    left, _ = read_audio(path, channel=0)
+    np.testing.assert_array_equal(left, speech)
+    recognizer = nemo_fast.Recognizer(CTC_MODEL)
+    assert recognizer.transcribe(path, channel=0).token_ids == recognizer.transcribe(
+        write_wav(tmp_path / "mono.wav", speech.tobytes())).token_ids
+    out = cli("transcribe", path, "--channel", "1", "--model", CTC_MODEL, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+
+
+def test_formats_libsndfile_cannot_read_go_through_ffmpeg(tmp_path):
+    require(shutil.which("ffmpeg") is not None, "ffmpeg")
+    wav = write_wav(tmp_path / "speech.wav", speech_bytes())
+    m4a = tmp_path / "speech.m4a"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "aac", "-b:a", "128k", str(m4a)],
+                   check=True)
+    from nemo_fast.audio import read_audio
+
+    audio, rate = read_audio(m4a)
+    reference, _ = read_audio(wav)
+    assert rate == 16000 and abs(len(audio) - len(reference)) < 2048
+    recognizer = nemo_fast.Recognizer(ROOT / "models" / "default")
+    assert recognizer.transcribe(m4a).text == recognizer.transcribe(wav).text
+
+
+def test_without_a_decoder_for_the_format_the_message_names_what_to_install(tmp_path, monkeypatch):
+    from nemo_fast import audio
+
+    path = tmp_path / "speech.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(200))
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    with pytest.raises(errors.AudioError, match="ffmpeg on PATH"):
+        audio.read_audio(path)
+
+
+def test_float_audio_far_outside_the_unit_range_gets_a_warning():
+    recognizer = nemo_fast.Recognizer(CTC_MODEL)
+    speech = audio_cases()["speech"]
+    with pytest.warns(RuntimeWarning, match="far outside \\[-1, 1\\].*int16 values"):
+        recognizer.transcribe(speech * 32767, sample_rate=16000)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        recognizer.transcribe(speech, sample_rate=16000)  # in range: no warning
+        recognizer.transcribe((speech * 32767).astype(np.int16), sample_rate=16000)

@@ -164,7 +164,7 @@ def test_transcribe_needs_a_sample_rate_for_arrays(recognizer):
         recognizer.transcribe(np.zeros(100, np.float32))
 
 
-def test_stereo_file_is_refused(recognizer, tmp_path):
+def test_a_channel_that_does_not_exist_is_refused(recognizer, tmp_path):
     import wave
 
     path = tmp_path / "stereo.wav"
@@ -173,8 +173,8 @@ def test_stereo_file_is_refused(recognizer, tmp_path):
         w.setsampwidth(2)
         w.setframerate(16000)
         w.writeframes(np.zeros(3200, np.int16).tobytes())
-    with pytest.raises(errors.AudioError, match="2 channels"):
-        recognizer.transcribe(path)
+    with pytest.raises(errors.AudioError, match="has 2 channel.*channel 2 does not exist"):
+        recognizer.transcribe(path, channel=2)
 
 
 def test_bad_streaming_mode():

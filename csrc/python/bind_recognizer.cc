@@ -142,6 +142,7 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("is_ready", &RecognizerStream::IsReady)
       .def_property_readonly("input_is_finished", &RecognizerStream::input_finished)
       .def_property_readonly("num_feature_frames", &RecognizerStream::num_feature_frames)
+      .def_property_readonly("peak_abs_sample", &RecognizerStream::peak_abs_sample)
       .def("result", &RecognizerStream::Result)
       .def("reset", &RecognizerStream::Reset);
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -93,6 +94,7 @@ void RecognizerStream::ResetUnlocked() {
   frames_.clear();
   frames_begin_ = num_frames_ = valid_frames_ = 0;
   finished_ = false;
+  peak_abs_sample_ = 0.0f;
   schedule_.Reset();
   caches_.Reset(recognizer_.encoder());
   ctc_decoder_.Reset();
@@ -126,6 +128,9 @@ void RecognizerStream::AcceptWaveform(const SampleView& samples, int sample_rate
   }
   input_rate_ = sample_rate;
   AppendFrames(pending_);
+  if (samples.type != SampleType::kInt16) {
+    for (size_t i = 0; i < samples.size; ++i) peak_abs_sample_ = std::max(peak_abs_sample_, std::fabs(samples.At(i)));
+  }
 }
 
 void RecognizerStream::InputFinished() {

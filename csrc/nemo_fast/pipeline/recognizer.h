@@ -102,6 +102,9 @@ class RecognizerStream {
   const Recognizer& recognizer() const { return recognizer_; }
   int64_t num_feature_frames() const { return num_frames_; }
   int sample_rate() const { return recognizer_.spec().features.sample_rate; }
+  // The largest |sample| of float audio so far (int16 audio cannot leave [-1, 1)): far above 1 means the
+  // samples are not scaled to [-1, 1] (e.g. int16 values in a float array).
+  float peak_abs_sample() const { return peak_abs_sample_; }
 
   // The steps of Recognizer::DecodeStreams, which holds busy() for the whole call.
   const BusyFlag& busy() const { return busy_; }
@@ -130,6 +133,7 @@ class RecognizerStream {
   int64_t num_frames_ = 0;
   int64_t valid_frames_ = 0;  // frames NeMo marks valid (set at InputFinished)
   bool finished_ = false;
+  float peak_abs_sample_ = 0.0f;
   ChunkSchedule schedule_;
   StreamCaches caches_;
   CtcGreedyDecoder ctc_decoder_;
