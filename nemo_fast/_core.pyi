@@ -230,6 +230,9 @@ class RecognizerStream:
     @property
     def num_feature_frames(self) -> int:
         ...
+    @property
+    def peak_abs_sample(self) -> float:
+        ...
 class Recognizer:
     def __init__(self, model_path: str, config: RecognizerConfig) -> None:
         ...
