@@ -7,7 +7,7 @@ from nemo_fast._runtime import runtime_info
 from nemo_fast.config import FbankOptions, fbank_options_from_nemo
 from nemo_fast.features import FbankStream, ImprovedFbank
 from nemo_fast.model_spec import ModelSpec, StreamingGeometry, TransducerSpec
-from nemo_fast.recognizer import Recognizer, Result, Stream
+from nemo_fast.recognizer import EndpointConfig, EndpointRule, Recognizer, Result, Segment, Stream
 
 try:
     __version__ = _metadata.version("nemo_fast")  # the file VERSION, through the package's metadata
@@ -24,7 +24,10 @@ __all__ = [
     "ModelSpec",
     "StreamingGeometry",
     "TransducerSpec",
+    "EndpointConfig",
+    "EndpointRule",
     "Recognizer",
+    "Segment",
     "Result",
     "Stream",
     "__version__",

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['FbankOptions', 'FbankStream', 'ImprovedFbank', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'SessionConfig', 'StreamingMode', 'load_onnxruntime', 'onnxruntime_loaded', 'runtime_info']
+__all__: list[str] = ['EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'ImprovedFbank', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'StreamingMode', 'load_onnxruntime', 'onnxruntime_loaded', 'runtime_info']
 class FbankOptions:
     """
     Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
@@ -181,8 +181,59 @@ class SessionConfig:
     @intra_op_threads.setter
     def intra_op_threads(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+class EndpointRule:
+    """
+    One endpoint rule: a segment ends when all its conditions hold.
+    """
+    must_contain_speech: bool
+    def __init__(self, must_contain_speech: bool = False, min_trailing_silence: typing.SupportsFloat | typing.SupportsIndex = 0.0, min_segment_length: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def min_segment_length(self) -> float:
+        ...
+    @min_segment_length.setter
+    def min_segment_length(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_trailing_silence(self) -> float:
+        ...
+    @min_trailing_silence.setter
+    def min_trailing_silence(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class EndpointConfig:
+    """
+    Where transcripts are cut into segments; a segment ends when any rule holds.
+    """
+    enabled: bool
+    rule1: EndpointRule
+    rule2: EndpointRule
+    rule3: EndpointRule
+    def __init__(self) -> None:
+        ...
+class Segment:
+    @property
+    def end_seconds(self) -> float:
+        ...
+    @property
+    def final(self) -> bool:
+        ...
+    @property
+    def start_seconds(self) -> float:
+        ...
+    @property
+    def text(self) -> str:
+        ...
+    @property
+    def token_ids(self) -> list[int]:
+        ...
+    @property
+    def token_times_seconds(self) -> list[float]:
+        ...
 class RecognizerConfig:
     decoder: str
+    endpoint: EndpointConfig
     keep_log_probs: bool
     session: SessionConfig
     streaming_mode: StreamingMode
@@ -217,9 +268,13 @@ class RecognizerStream:
         ...
     def input_finished(self) -> None:
         ...
+    def pop_segments(self) -> list[Segment]:
+        ...
     def reset(self) -> None:
         ...
     def result(self) -> RecognitionResult:
+        ...
+    def segments(self) -> list[Segment]:
         ...
     @property
     def input_is_finished(self) -> bool:

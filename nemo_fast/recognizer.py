@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,8 +17,26 @@ from nemo_fast.errors import AudioError, ConfigError
 from nemo_fast.model_spec import ModelSpec
 
 StreamingMode = _core.StreamingMode
+EndpointConfig = _core.EndpointConfig
+EndpointRule = _core.EndpointRule
 _TRANSCRIBE_PIECE_SECONDS = 10
 _LOUD_FLOAT_SAMPLE = 1.5  # above this, float samples are almost surely not scaled to [-1, 1]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One utterance of a stream, cut where the endpoint rules found a pause (or the segment grew too long)."""
+
+    text: str
+    start_seconds: float  # the start of its first token's encoder frame
+    end_seconds: float    # the end of its last encoder frame with speech
+    token_ids: list[int]
+    token_times_seconds: list[float]
+    final: bool           # ended (by an endpoint or the end of the input); else still growing
+
+    @classmethod
+    def _from_core(cls, s: _core.Segment) -> Segment:
+        return cls(s.text, s.start_seconds, s.end_seconds, list(s.token_ids), list(s.token_times_seconds), s.final)
 
 
 class Result:
@@ -110,6 +129,15 @@ class Stream:
     def result(self) -> Result:
         return Result(self._core.result(), self._recognizer.keep_log_probs)
 
+    def segments(self) -> list[Segment]:
+        """The result cut into segments: the finished ones not yet popped, then the growing one."""
+        return [Segment._from_core(s) for s in self._core.segments()]
+
+    def pop_segments(self) -> list[Segment]:
+        """Takes the finished segments (and, after input_finished(), the last one) out of the stream: their
+        tokens leave its result, so a stream that runs for hours holds only what was not taken yet."""
+        return [Segment._from_core(s) for s in self._core.pop_segments()]
+
     def reset(self) -> None:
         """Start a new utterance with this stream (same as a fresh stream)."""
         self._core.reset()
@@ -141,6 +169,8 @@ class Recognizer:
         num_threads: ONNX Runtime intra-op threads for one encoder call.
         streaming_mode: ``"default"`` (NeMo's default first chunk) or ``"pad_and_drop_preencoded"``.
         keep_log_probs: keep every frame's CTC log-probs in results (CTC head only).
+        endpoint: where streams cut their transcripts into segments (EndpointConfig; default: sherpa-onnx's
+            rules: 2.4 s of silence with nothing decoded, 1.2 s after speech, or 20 s of segment).
         max_batch_size: most streams decoded in one batched encoder call.
         graph_optimization_level: ONNX Runtime's 0, 1, 2 or 99 (all).
         session_config_entries: extra ONNX Runtime session config keys.
@@ -149,7 +179,7 @@ class Recognizer:
     def __init__(self, model_dir: str | Path, decoder: str | None = None, num_threads: int = 1,
                  streaming_mode: str = "default",
                  keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
-                 session_config_entries: dict[str, str] | None = None):
+                 session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None):
         _runtime.ensure_loaded()
         modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
         if streaming_mode not in modes:
@@ -164,6 +194,7 @@ class Recognizer:
         config.streaming_mode = modes[streaming_mode]
         config.keep_log_probs = keep_log_probs
         config.max_batch_size = max_batch_size
+        config.endpoint = endpoint if endpoint is not None else EndpointConfig()
         self.keep_log_probs = keep_log_probs
         self.model_dir = Path(model_dir)
         self._core = _core.Recognizer(str(model_dir), config)

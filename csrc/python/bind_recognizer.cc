@@ -70,6 +70,37 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("config_entries", &SessionConfig::config_entries)
       .def("__repr__", &SessionConfig::ToString);
 
+  py::class_<EndpointRule>(m, "EndpointRule", "One endpoint rule: a segment ends when all its conditions hold.")
+      .def(py::init([](bool must_contain_speech, double min_trailing_silence, double min_segment_length) {
+             return EndpointRule{must_contain_speech, min_trailing_silence, min_segment_length};
+           }),
+           py::arg("must_contain_speech") = false, py::arg("min_trailing_silence") = 0.0,
+           py::arg("min_segment_length") = 0.0)
+      .def_readwrite("must_contain_speech", &EndpointRule::must_contain_speech)
+      .def_readwrite("min_trailing_silence", &EndpointRule::min_trailing_silence)
+      .def_readwrite("min_segment_length", &EndpointRule::min_segment_length)
+      .def("__repr__", [](const EndpointRule& r) {
+        return "EndpointRule(must_contain_speech=" + std::string(r.must_contain_speech ? "True" : "False") +
+               ", min_trailing_silence=" + std::to_string(r.min_trailing_silence) +
+               ", min_segment_length=" + std::to_string(r.min_segment_length) + ")";
+      });
+
+  py::class_<EndpointConfig>(m, "EndpointConfig",
+                             "Where transcripts are cut into segments; a segment ends when any rule holds.")
+      .def(py::init<>())
+      .def_readwrite("enabled", &EndpointConfig::enabled)
+      .def_readwrite("rule1", &EndpointConfig::rule1)
+      .def_readwrite("rule2", &EndpointConfig::rule2)
+      .def_readwrite("rule3", &EndpointConfig::rule3);
+
+  py::class_<Segment>(m, "Segment")
+      .def_readonly("text", &Segment::text)
+      .def_readonly("token_ids", &Segment::token_ids)
+      .def_readonly("token_times_seconds", &Segment::token_times_seconds)
+      .def_readonly("start_seconds", &Segment::start_seconds)
+      .def_readonly("end_seconds", &Segment::end_seconds)
+      .def_readonly("final", &Segment::final);
+
   py::class_<RecognizerConfig>(m, "RecognizerConfig")
       .def(py::init<>())
       .def_readwrite("session", &RecognizerConfig::session)
@@ -77,6 +108,7 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("streaming_mode", &RecognizerConfig::streaming_mode)
       .def_readwrite("keep_log_probs", &RecognizerConfig::keep_log_probs)
       .def_readwrite("max_batch_size", &RecognizerConfig::max_batch_size)
+      .def_readwrite("endpoint", &RecognizerConfig::endpoint)
       .def("__repr__", &RecognizerConfig::ToString);
 
   py::class_<RecognitionResult>(m, "RecognitionResult")
@@ -144,6 +176,8 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("num_feature_frames", &RecognizerStream::num_feature_frames)
       .def_property_readonly("peak_abs_sample", &RecognizerStream::peak_abs_sample)
       .def("result", &RecognizerStream::Result)
+      .def("segments", &RecognizerStream::Segments)
+      .def("pop_segments", &RecognizerStream::PopSegments)
       .def("reset", &RecognizerStream::Reset);
 }
 

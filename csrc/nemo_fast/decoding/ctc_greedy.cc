@@ -10,6 +10,7 @@ void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames, int vocab_
     for (int v = 1; v < vocab_size; ++v) {
       if (row[v] > row[best]) best = v;
     }
+    if (best != blank_id_) last_speech_frame_ = num_frames_ + t;
     if (best != blank_id_ && best != previous_) {
       tokens_.push_back(best);
       token_frames_.push_back(num_frames_ + t);
@@ -19,9 +20,15 @@ void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames, int vocab_
   num_frames_ += num_frames;
 }
 
+void CtcGreedyDecoder::DropTokens(size_t count) {
+  tokens_.erase(tokens_.begin(), tokens_.begin() + count);
+  token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
+}
+
 void CtcGreedyDecoder::Reset() {
   previous_ = blank_id_;
   num_frames_ = 0;
+  last_speech_frame_ = -1;
   tokens_.clear();
   token_frames_.clear();
 }

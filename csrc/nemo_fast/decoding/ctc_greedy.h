@@ -2,6 +2,7 @@
 // decoding of the whole sequence (collapse repeats, then drop blanks).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -18,11 +19,16 @@ class CtcGreedyDecoder {
   const std::vector<int>& tokens() const { return tokens_; }
   const std::vector<int64_t>& token_frames() const { return token_frames_; }  // output frame of each token
   int64_t num_frames() const { return num_frames_; }
+  // The last output frame whose argmax was not blank (a token or its repetition); -1 before any.
+  int64_t last_speech_frame() const { return last_speech_frame_; }
+  // Forgets the first `count` tokens (taken away as finished segments); decoding goes on unchanged.
+  void DropTokens(size_t count);
 
  private:
   int blank_id_;
   int previous_;
   int64_t num_frames_ = 0;
+  int64_t last_speech_frame_ = -1;
   std::vector<int> tokens_;
   std::vector<int64_t> token_frames_;
 };

@@ -33,8 +33,15 @@ void TransducerGreedyDecoder::Reset() {
   last_label_ = blank_id_;
   decoder_output_valid_ = false;
   num_frames_ = 0;
+  last_dropped_frame_ = -1;
   tokens_.clear();
   token_frames_.clear();
+}
+
+void TransducerGreedyDecoder::DropTokens(size_t count) {
+  if (count > 0) last_dropped_frame_ = token_frames_[count - 1];
+  tokens_.erase(tokens_.begin(), tokens_.begin() + count);
+  token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
 }
 
 const float* TransducerGreedyDecoder::DecoderOutput() {

@@ -8,6 +8,7 @@
 //   steps); the frame index restarts at each call, as NeMo's does for each chunk.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -26,6 +27,10 @@ class TransducerGreedyDecoder {
   const std::vector<int>& tokens() const { return tokens_; }
   const std::vector<int64_t>& token_frames() const { return token_frames_; }  // output frame of each token
   int64_t num_frames() const { return num_frames_; }
+  // The last output frame that emitted a token; -1 before any.
+  int64_t last_speech_frame() const { return token_frames_.empty() ? last_dropped_frame_ : token_frames_.back(); }
+  // Forgets the first `count` tokens (taken away as finished segments); decoding goes on unchanged.
+  void DropTokens(size_t count);
 
  private:
   // The prediction network's output for the current label and state (computed once per emitted token).
@@ -38,6 +43,7 @@ class TransducerGreedyDecoder {
   int64_t last_label_;
   bool decoder_output_valid_ = false;
   int64_t num_frames_ = 0;
+  int64_t last_dropped_frame_ = -1;  // the frame of the last token DropTokens forgot
   std::vector<int> tokens_;
   std::vector<int64_t> token_frames_;
   // Buffers reused for every step.

@@ -39,6 +39,7 @@ std::string RecognizerConfig::ToString() const {
 
 Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& config) : config_(config) {
   if (config.max_batch_size < 1) Fail(ErrorCode::kInvalidConfig, "max_batch_size must be >= 1");
+  config.endpoint.Validate();
   const bool is_dir = IsDirectory(model_path);
   const std::string onnx_path = is_dir ? model_path + "/model.onnx" : model_path;
   const std::string dir = is_dir ? model_path : DirectoryOf(model_path);
@@ -101,6 +102,76 @@ void RecognizerStream::ResetUnlocked() {
   if (transducer_decoder_) transducer_decoder_->Reset();
   log_probs_.clear();
   text_.Reset();
+  finished_segments_.clear();
+  segment_first_token_ = 0;
+  segment_start_frame_ = 0;
+}
+
+const std::vector<int>& RecognizerStream::tokens() const {
+  return transducer_decoder_ ? transducer_decoder_->tokens() : ctc_decoder_.tokens();
+}
+
+const std::vector<int64_t>& RecognizerStream::token_frames() const {
+  return transducer_decoder_ ? transducer_decoder_->token_frames() : ctc_decoder_.token_frames();
+}
+
+int64_t RecognizerStream::last_speech_frame() const {
+  return transducer_decoder_ ? transducer_decoder_->last_speech_frame() : ctc_decoder_.last_speech_frame();
+}
+
+int64_t RecognizerStream::decoded_frames() const {
+  return transducer_decoder_ ? transducer_decoder_->num_frames() : ctc_decoder_.num_frames();
+}
+
+bool RecognizerStream::Done() const {
+  ChunkPlan more;
+  return finished_ && !NextChunk(&more);
+}
+
+Segment RecognizerStream::MakeSegment(size_t first, size_t end, bool final) const {
+  const double shift = recognizer_.spec().frame_shift_seconds();
+  Segment segment;
+  segment.token_ids.assign(tokens().begin() + first, tokens().begin() + end);
+  for (size_t i = first; i < end; ++i) segment.token_times_seconds.push_back(token_frames()[i] * shift);
+  segment.text = recognizer_.vocabulary().Detokenize(segment.token_ids, final);
+  segment.start_seconds = first < end ? token_frames()[first] * shift : segment_start_frame_ * shift;
+  segment.end_seconds = std::max(segment.start_seconds, (last_speech_frame() + 1) * shift);
+  segment.final = final;
+  return segment;
+}
+
+void RecognizerStream::CutSegments() {
+  const EndpointConfig& endpoint = recognizer_.config().endpoint;
+  if (!endpoint.enabled) return;
+  const double shift = recognizer_.spec().frame_shift_seconds();
+  const int64_t now = decoded_frames();
+  const bool speech = tokens().size() > segment_first_token_;
+  const int64_t silent_since = std::max(segment_start_frame_, last_speech_frame() + 1);
+  if (!endpoint.Reached(speech, (now - silent_since) * shift, (now - segment_start_frame_) * shift)) return;
+  if (speech) finished_segments_.push_back(MakeSegment(segment_first_token_, tokens().size(), /*final=*/true));
+  segment_first_token_ = tokens().size();
+  segment_start_frame_ = now;
+}
+
+std::vector<Segment> RecognizerStream::PopSegments() {
+  BusyScope busy(busy_);
+  if (Done() && tokens().size() > segment_first_token_) {
+    finished_segments_.push_back(MakeSegment(segment_first_token_, tokens().size(), /*final=*/true));
+    segment_first_token_ = tokens().size();
+    segment_start_frame_ = decoded_frames();
+  }
+  std::vector<Segment> popped = std::move(finished_segments_);
+  finished_segments_.clear();
+  if (segment_first_token_ > 0) {
+    if (transducer_decoder_)
+      transducer_decoder_->DropTokens(segment_first_token_);
+    else
+      ctc_decoder_.DropTokens(segment_first_token_);
+    segment_first_token_ = 0;
+    text_.Reset();  // the text of what is left: the growing segment
+    text_.Append(tokens().data(), tokens().size());
+  }
+  return popped;
 }
 
 void RecognizerStream::AppendFrames(const std::vector<float>& frames) {
@@ -197,6 +268,7 @@ void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_ou
     }
   }
   text_.Append(tokens.data() + known_tokens, tokens.size() - known_tokens);
+  CutSegments();
   schedule_.Advance(plan);
   // Keep only the frames a later chunk (or its pre-encode cache) can still read.
   const int64_t drop = schedule_.first_frame_still_needed(num_frames_) - frames_begin_;
@@ -209,18 +281,25 @@ void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_ou
 RecognitionResult RecognizerStream::Result() const {
   BusyScope busy(busy_);
   RecognitionResult r;
-  r.token_ids = transducer_decoder_ ? transducer_decoder_->tokens() : ctc_decoder_.tokens();
-  const auto& frames = transducer_decoder_ ? transducer_decoder_->token_frames() : ctc_decoder_.token_frames();
+  r.token_ids = tokens();
   const double shift = recognizer_.spec().frame_shift_seconds();
-  r.token_times_seconds.reserve(frames.size());
-  for (int64_t f : frames) r.token_times_seconds.push_back(f * shift);
-  ChunkPlan more;
-  const bool final = finished_ && !NextChunk(&more);  // every token is in: nothing more will come
+  r.token_times_seconds.reserve(token_frames().size());
+  for (int64_t f : token_frames()) r.token_times_seconds.push_back(f * shift);
+  const bool final = Done();  // every token is in: nothing more will come
   r.text = text_.Text(final);
-  r.num_frames = transducer_decoder_ ? transducer_decoder_->num_frames() : ctc_decoder_.num_frames();
+  r.num_frames = decoded_frames();
   r.log_probs = log_probs_;
   r.vocab_size = recognizer_.spec().vocab_size;
   return r;
+}
+
+std::vector<Segment> RecognizerStream::Segments() const {
+  BusyScope busy(busy_);
+  std::vector<Segment> segments = finished_segments_;
+  if (tokens().size() > segment_first_token_) {
+    segments.push_back(MakeSegment(segment_first_token_, tokens().size(), /*final=*/Done()));
+  }
+  return segments;
 }
 
 namespace {

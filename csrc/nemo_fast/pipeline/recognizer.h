@@ -13,6 +13,7 @@
 #include "nemo_fast/common/busy_flag.h"
 #include "nemo_fast/common/samples.h"
 #include "nemo_fast/decoding/ctc_greedy.h"
+#include "nemo_fast/decoding/endpoint.h"
 #include "nemo_fast/decoding/transducer_greedy.h"
 #include "nemo_fast/decoding/vocabulary.h"
 #include "nemo_fast/features/improved_fbank.h"
@@ -30,8 +31,19 @@ struct RecognizerConfig {
   StreamingMode streaming_mode = StreamingMode::kDefault;
   bool keep_log_probs = false;  // keep every output frame's CTC log-probs in the stream's result (CTC only)
   int max_batch_size = 32;      // most chunks per batched encoder call
+  EndpointConfig endpoint;      // where transcripts are cut into segments
 
   std::string ToString() const;
+};
+
+// One utterance of a stream's transcript, cut by the endpoint rules.
+struct Segment {
+  std::string text;
+  std::vector<int> token_ids;
+  std::vector<double> token_times_seconds;
+  double start_seconds = 0.0;  // the start of its first token's frame
+  double end_seconds = 0.0;    // the end of its last frame with speech
+  bool final = false;          // ended by an endpoint or the end of the input (else: still growing)
 };
 
 struct RecognitionResult {
@@ -96,6 +108,12 @@ class RecognizerStream {
   // Whether a chunk can be decoded now (DecodeStreams would run it).
   bool IsReady() const;
   RecognitionResult Result() const;
+  // The transcript of Result cut into segments: the finished ones not yet popped, then the growing one (if it
+  // holds a token). Their tokens, joined, are Result's tokens.
+  std::vector<Segment> Segments() const;
+  // Takes the finished segments (and, once the input is finished and decoded, the last one) out of the stream:
+  // their tokens leave the stream's result, so a stream running for hours holds only what was not taken.
+  std::vector<Segment> PopSegments();
   void Reset();
 
   bool input_finished() const { return finished_; }
@@ -120,6 +138,14 @@ class RecognizerStream {
  private:
   void ResetUnlocked();
   void AppendFrames(const std::vector<float>& frames);
+  const std::vector<int>& tokens() const;
+  const std::vector<int64_t>& token_frames() const;
+  int64_t last_speech_frame() const;
+  int64_t decoded_frames() const;
+  bool Done() const;  // input finished and every chunk decoded
+  // The segment of tokens [first, end): text, times; end time at the last frame with speech.
+  Segment MakeSegment(size_t first, size_t end, bool final) const;
+  void CutSegments();  // applies the endpoint rules after a chunk
 
   const Recognizer& recognizer_;
   BusyFlag busy_;  // held by the call using the stream
@@ -139,7 +165,10 @@ class RecognizerStream {
   CtcGreedyDecoder ctc_decoder_;
   std::unique_ptr<TransducerGreedyDecoder> transducer_decoder_;  // when the recognizer uses the transducer
   std::vector<float> log_probs_;
-  IncrementalText text_;  // the text of the tokens so far, extended as chunks are decoded
+  IncrementalText text_;                    // the text of the tokens so far, extended as chunks are decoded
+  std::vector<Segment> finished_segments_;  // ended by an endpoint, not yet popped
+  size_t segment_first_token_ = 0;          // the growing segment's first token (index into tokens())
+  int64_t segment_start_frame_ = 0;         // the output frame where it started
 };
 
 }  // namespace nemo_fast
