@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -19,29 +18,36 @@ def _att_context(text: str) -> tuple[int, int]:
 
 
 def cmd_transcribe(args) -> int:
+    from nemo_fast import subtitles
     from nemo_fast.models import default_model_dir
     from nemo_fast.recognizer import Recognizer
 
+    if len(args.files) > 1 and args.format in ("srt", "vtt", "tsv") and args.output_dir is None:
+        print(f"nemo-fast: error: --format {args.format} with several files needs --output-dir", file=sys.stderr)
+        return 2
     model_dir = args.model or default_model_dir()
     recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
                             streaming_mode=args.streaming_mode)
+    if args.output_dir is not None:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
     for path in args.files:
         try:
-            result = recognizer.transcribe(path, channel=args.channel)
+            segments = recognizer.transcribe_segments(path, channel=args.channel)
         except (NemoFastError, OSError) as e:
             # One bad file does not stop the others; the exit status says that something failed.
             where = "" if str(path) in str(e) else f"{path}: "  # file errors name the file already
             print(f"nemo-fast: error: {where}{e}", file=sys.stderr)
             failed += 1
             continue
-        if args.json:
-            print(json.dumps({"file": str(path), "text": result.text, "token_ids": result.token_ids,
-                              "token_times_seconds": result.token_times_seconds}))
-        elif len(args.files) > 1:
-            print(f"{path}: {result.text}")
+        text = subtitles.render(args.format, segments, recognizer.tokens, recognizer.spec.frame_shift_seconds,
+                                source=str(path))
+        if args.output_dir is not None:
+            (args.output_dir / f"{Path(path).stem}.{args.format}").write_text(text, encoding="utf-8")
+        elif args.format == "txt" and len(args.files) > 1:
+            sys.stdout.write("".join(f"{path}: {line}\n" for line in text.splitlines()))
         else:
-            print(result.text)
+            sys.stdout.write(text)
     return 1 if failed else 0
 
 
@@ -133,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the decoder to use (default: the model's default, the transducer of a hybrid)")
     t.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
     t.add_argument("--streaming-mode", default="default", choices=["default", "pad_and_drop_preencoded"])
-    t.add_argument("--json", action="store_true", help="one JSON object per file with tokens and times")
+    t.add_argument("--format", default="txt", choices=["txt", "json", "tsv", "srt", "vtt"],
+                   help="txt: one line per segment; json: segments with words and times (one object per file); "
+                        "tsv: start and end in ms, text; srt, vtt: subtitles")
+    t.add_argument("--output-dir", type=Path, help="write FILE_STEM.FORMAT there for each input, not to stdout")
     t.add_argument("--channel", type=int, help="the channel of multi-channel files to recognize, 0-based "
                                                 "(default: the average of the channels, as NeMo)")
     t.set_defaults(func=cmd_transcribe)

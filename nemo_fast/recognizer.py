@@ -231,6 +231,14 @@ class Recognizer:
         """Recognize a whole input: a mono sample array (give its sample_rate), an audio file path, or a binary
         file object (e.g. io.BytesIO of a WAV or FLAC file), at any sample rate (resampled to the model's). A
         file's channels are averaged unless `channel` picks one."""
+        return self._decode_whole(audio, sample_rate, channel).result()
+
+    def transcribe_segments(self, audio: np.ndarray | str | os.PathLike | BinaryIO, sample_rate: int | None = None,
+                            channel: int | None = None) -> list[Segment]:
+        """As transcribe(), cut into segments by the recognizer's endpoint rules."""
+        return self._decode_whole(audio, sample_rate, channel).pop_segments()
+
+    def _decode_whole(self, audio, sample_rate: int | None, channel: int | None) -> Stream:
         if isinstance(audio, (str, os.PathLike)) or hasattr(audio, "read"):
             audio, file_rate = read_audio(audio, channel)
             if sample_rate is not None and sample_rate != file_rate:
@@ -248,4 +256,4 @@ class Recognizer:
         for start in range(0, len(audio), piece):
             stream.accept_waveform(audio[start:start + piece], sample_rate)
         stream.input_finished()
-        return stream.result()
+        return stream

@@ -1,9 +1,11 @@
-"""Words with times from a result's tokens, grouped into subtitle cues, written as SRT or WebVTT (with the `srt`
-and `webvtt-py` libraries)."""
+"""A transcript's output forms: words with times from tokens, subtitle cues, and the formats of
+`nemo-fast transcribe --format` (txt, json, tsv, srt and vtt; the last two with the `srt` and `webvtt-py`
+libraries). Times are rounded to milliseconds."""
 
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 
 from nemo_fast.errors import MissingDependencyError
@@ -84,3 +86,31 @@ def _require(module: str, package: str):
         return __import__(module)
     except ImportError as e:
         raise MissingDependencyError(f"subtitles need the {package} package: pip install \"nemo_fast[server]\"") from e
+
+
+FORMATS = ("txt", "json", "tsv", "srt", "vtt")
+
+
+def render(fmt: str, segments, tokens: list[str], frame_shift: float, source: str = "") -> str:
+    """A transcript of `segments` (nemo_fast.Segment) in one of FORMATS: txt one line per segment; json the
+    segments with their words and times; tsv start and end in milliseconds and the text; srt and vtt cues of
+    at most MAX_CUE_SECONDS within each segment."""
+    per_segment = [(s, words(s.token_ids, s.token_times_seconds, tokens, frame_shift)) for s in segments]
+    if fmt == "txt":
+        return "".join(s.text + "\n" for s in segments)
+    if fmt == "json":
+        return json.dumps({
+            "file": source, "text": " ".join(s.text for s in segments),
+            "segments": [{"start": round(s.start_seconds, 3), "end": round(s.end_seconds, 3), "text": s.text,
+                          "words": [{"word": w.text, "start": w.start, "end": w.end} for w in ws]}
+                         for s, ws in per_segment],
+        }, ensure_ascii=False) + "\n"  # fmt: skip
+    if fmt == "tsv":
+        rows = [f"{round(s.start_seconds * 1000)}\t{round(s.end_seconds * 1000)}\t{s.text}" for s in segments]
+        return "start\tend\ttext\n" + "".join(row + "\n" for row in rows)
+    cue_list = [c for _, ws in per_segment for c in cues(ws)]
+    if fmt == "srt":
+        return to_srt(cue_list)
+    if fmt == "vtt":
+        return to_vtt(cue_list)
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import wave
+from pathlib import Path
 
 import pytest
 from conftest import require_module
 from feature_cases import SPEECH_WAV
-from recognizer_cases import MODELS_DIR, load_golden
+from recognizer_cases import MODELS_DIR
 
 MODEL = MODELS_DIR / "char_d32_80mel_70_13"
 
@@ -19,19 +21,70 @@ def nemo_fast_cli(*args, cwd):
                           cwd=cwd)
 
 
-def test_transcribe_prints_the_transcript(tmp_path):
-    _, texts = load_golden("char_d32_80mel_70_13")
-    out = nemo_fast_cli("transcribe", SPEECH_WAV, "--model", MODEL, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == texts["speech.default"]
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "speech_example.wav"
 
 
-def test_transcribe_json_has_tokens_and_times(tmp_path):
-    out = nemo_fast_cli("transcribe", SPEECH_WAV, SPEECH_WAV, "--model", MODEL, "--json", cwd=tmp_path)
+def test_transcribe_prints_one_line_per_segment(tmp_path):
+    """Three sentences separated by pauses: three lines whose words are the unsegmented transcript's."""
+    import numpy as np
+
+    import nemo_fast
+    from nemo_fast.audio import read_audio
+
+    clip, rate = read_audio(EXAMPLE)
+    pause = np.zeros(2 * rate, clip.dtype)
+    audio = np.concatenate([clip, pause, clip, pause, clip])
+    path = tmp_path / "three.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(audio.astype("<i2").tobytes())
+    out = nemo_fast_cli("transcribe", path, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert len(rows) == 2 and rows[0]["text"] == rows[1]["text"]
-    assert len(rows[0]["token_ids"]) == len(rows[0]["token_times_seconds"])
+    lines = out.stdout.splitlines()
+    unsegmented = nemo_fast.EndpointConfig()
+    unsegmented.enabled = False
+    assert len(lines) == 3 and all(line for line in lines)
+    assert " ".join(lines) == nemo_fast.Recognizer(SHIPPED, endpoint=unsegmented).transcribe(path).text
+
+
+@pytest.mark.parametrize("fmt", ["json", "tsv", "srt", "vtt", "txt"])
+def test_transcribe_formats_and_output_dir(tmp_path, fmt):
+    out_dir = tmp_path / "out"
+    out = nemo_fast_cli("transcribe", EXAMPLE, SPEECH_WAV, "--format", fmt, "--output-dir", out_dir, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout == "", out.stderr
+    written = out_dir / f"speech_example.{fmt}"
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([written.name, f"{SPEECH_WAV.stem}.{fmt}"])
+    text = written.read_text()
+    import nemo_fast
+
+    expected = nemo_fast.Recognizer(SHIPPED).transcribe(EXAMPLE).text
+    if fmt == "json":
+        doc = json.loads(text)
+        assert doc["text"] == expected and doc["segments"][0]["words"][0]["word"] == expected.split()[0]
+        times = [t for s in doc["segments"] for w in s["words"] for t in (w["start"], w["end"])]
+        assert times == sorted(times) and all(round(t, 3) == t for t in times)
+    elif fmt == "tsv":
+        header, *rows = text.splitlines()
+        assert header == "start\tend\ttext" and rows[0].split("\t")[2] == expected
+        assert int(rows[0].split("\t")[0]) < int(rows[0].split("\t")[1])
+    elif fmt == "srt":
+        srt = require_module("srt")
+        assert " ".join(c.content for c in srt.parse(text)) == expected
+    elif fmt == "vtt":
+        webvtt = require_module("webvtt")
+        import io
+
+        assert " ".join(c.text for c in webvtt.from_buffer(io.StringIO(text))) == expected
+    else:
+        assert text == expected + "\n"
+
+
+def test_several_files_as_subtitles_need_an_output_dir(tmp_path):
+    out = nemo_fast_cli("transcribe", EXAMPLE, EXAMPLE, "--format", "srt", cwd=tmp_path)
+    assert out.returncode == 2 and "needs --output-dir" in out.stderr
 
 
 def test_inspect_prints_the_contract(tmp_path):
