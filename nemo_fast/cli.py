@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -15,6 +16,16 @@ def _att_context(text: str) -> tuple[int, int]:
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"expected LEFT,RIGHT (e.g. 70,13), got {text!r}") from e
     return left, right
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from e
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def cmd_transcribe(args) -> int:
@@ -31,24 +42,39 @@ def cmd_transcribe(args) -> int:
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
-    for path in args.files:
-        try:
-            segments = recognizer.transcribe_segments(path, channel=args.channel)
-        except (NemoFastError, OSError) as e:
-            # One bad file does not stop the others; the exit status says that something failed.
-            where = "" if str(path) in str(e) else f"{path}: "  # file errors name the file already
-            print(f"nemo-fast: error: {where}{e}", file=sys.stderr)
-            failed += 1
-            continue
-        text = subtitles.render(args.format, segments, recognizer.tokens, recognizer.spec.frame_shift_seconds,
-                                source=str(path))
-        if args.output_dir is not None:
-            (args.output_dir / f"{Path(path).stem}.{args.format}").write_text(text, encoding="utf-8")
-        elif args.format == "txt" and len(args.files) > 1:
-            sys.stdout.write("".join(f"{path}: {line}\n" for line in text.splitlines()))
-        else:
-            sys.stdout.write(text)
+    with _progress(args) as progress:
+        for path, segments in recognizer.transcribe_many(args.files, batch=args.jobs, channel=args.channel,
+                                                         on_audio=progress):
+            if not isinstance(segments, list):
+                # One bad file does not stop the others; the exit status says that something failed.
+                where = "" if str(path) in str(segments) else f"{path}: "  # file errors name the file already
+                print(f"nemo-fast: error: {where}{segments}", file=sys.stderr)
+                failed += 1
+                continue
+            text = subtitles.render(args.format, segments, recognizer.tokens, recognizer.spec.frame_shift_seconds,
+                                    source=str(path))
+            if args.output_dir is not None:
+                (args.output_dir / f"{Path(path).stem}.{args.format}").write_text(text, encoding="utf-8")
+            elif args.format == "txt" and len(args.files) > 1:
+                sys.stdout.write("".join(f"{path}: {line}\n" for line in text.splitlines()))
+            else:
+                sys.stdout.write(text)
     return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _progress(args):
+    """A progress bar over seconds of audio on stderr (tqdm), only on a terminal and without --quiet."""
+    if args.quiet or not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield None
+        return
+    with tqdm(unit="s", unit_scale=True, desc="audio", file=sys.stderr, leave=False) as bar:
+        yield bar.update
 
 
 def cmd_serve(args) -> int:
@@ -143,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="txt: one line per segment; json: segments with words and times (one object per file); "
                         "tsv: start and end in ms, text; srt, vtt: subtitles")
     t.add_argument("--output-dir", type=Path, help="write FILE_STEM.FORMAT there for each input, not to stdout")
+    t.add_argument("--jobs", type=_positive, default=4, help="files decoded at once, as one batch of streams (default 4)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal)")
     t.add_argument("--channel", type=int, help="the channel of multi-channel files to recognize, 0-based "
                                                 "(default: the average of the channels, as NeMo)")
     t.set_defaults(func=cmd_transcribe)

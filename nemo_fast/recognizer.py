@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -13,7 +13,7 @@ import numpy as np
 
 from nemo_fast import _core, _runtime
 from nemo_fast.audio import read_audio
-from nemo_fast.errors import AudioError, ConfigError
+from nemo_fast.errors import AudioError, ConfigError, NemoFastError
 from nemo_fast.model_spec import ModelSpec
 
 StreamingMode = _core.StreamingMode
@@ -237,6 +237,48 @@ class Recognizer:
                             channel: int | None = None) -> list[Segment]:
         """As transcribe(), cut into segments by the recognizer's endpoint rules."""
         return self._decode_whole(audio, sample_rate, channel).pop_segments()
+
+    def transcribe_many(self, sources: Iterable[str | os.PathLike], batch: int = 4, channel: int | None = None,
+                        on_audio: Callable[[float], None] | None = None
+                        ) -> Iterator[tuple[str | os.PathLike, list[Segment] | NemoFastError | OSError]]:
+        """Segments of many files, `batch` of them decoded at once as a batch of streams (decode_streams), in
+        the order given. A file that cannot be read yields its error instead and the others go on. on_audio, if
+        given, is called with the seconds of audio fed at each step (for progress bars)."""
+        if batch < 1:
+            raise ConfigError(f"batch must be >= 1, got {batch}")
+        pending = iter(sources)
+        active: list[list] = []  # [source, stream, audio, rate, next sample]
+        finished: dict[int, tuple] = {}
+        order = 0
+        next_out = 0
+        exhausted = False
+        while active or not exhausted:
+            while not exhausted and len(active) < batch:
+                source = next(pending, None)
+                if source is None:
+                    exhausted = True
+                    break
+                try:
+                    audio, rate = read_audio(source, channel)
+                    active.append([order, source, self.create_stream(), audio, rate, 0])
+                except (NemoFastError, OSError) as e:
+                    finished[order] = (source, e)
+                order += 1
+            for entry in active:  # one second of each file's audio per step
+                _, _, stream, audio, rate, at = entry
+                stream.accept_waveform_only(audio[at:at + rate], rate)
+                entry[5] = at + rate
+                if on_audio is not None:
+                    on_audio(min(rate, len(audio) - at) / rate)
+                if entry[5] >= len(audio):
+                    stream.input_finished_only()
+            self.decode_streams([entry[2] for entry in active])
+            for entry in [e for e in active if e[5] >= len(e[3])]:
+                active.remove(entry)
+                finished[entry[0]] = (entry[1], entry[2].pop_segments())
+            while next_out in finished:
+                yield finished.pop(next_out)
+                next_out += 1
 
     def _decode_whole(self, audio, sample_rate: int | None, channel: int | None) -> Stream:
         if isinstance(audio, (str, os.PathLike)) or hasattr(audio, "read"):

@@ -121,3 +121,65 @@ def test_version_comes_from_the_one_version_file(tmp_path):
     version = (Path(__file__).resolve().parents[1] / "VERSION").read_text().strip()
     out = nemo_fast_cli("--version", cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.strip() == f"nemo-fast {version}"
+
+
+def _wav_of(path: Path, seconds: float) -> Path:
+    from nemo_fast.audio import read_audio
+
+    clip, rate = read_audio(EXAMPLE)
+    import numpy as np
+
+    audio = np.tile(clip, int(np.ceil(seconds * rate / len(clip))))[: int(seconds * rate)]
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(audio.astype("<i2").tobytes())
+    return path
+
+
+def test_files_decoded_as_a_batch_equal_one_at_a_time_in_order(tmp_path):
+    files = [_wav_of(tmp_path / f"f{i}.wav", s) for i, s in enumerate([2.0, 9.5, 4.0, 1.0, 6.0])]
+    files.insert(2, tmp_path / "missing.wav")
+    one = nemo_fast_cli("transcribe", *files, "--jobs", "1", "--format", "json", cwd=tmp_path)
+    batch = nemo_fast_cli("transcribe", *files, "--jobs", "4", "--format", "json", cwd=tmp_path)
+    assert one.returncode == batch.returncode == 1 and "missing.wav" in batch.stderr
+    assert batch.stdout == one.stdout
+    assert [json.loads(line)["file"] for line in batch.stdout.splitlines()] == [str(f) for f in files if f.exists()]
+    assert nemo_fast_cli("transcribe", *files, "--jobs", "0", cwd=tmp_path).returncode == 2
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    import os
+    import pty
+
+    require_module("tqdm")
+    path = _wav_of(tmp_path / "long.wav", 20.0)
+
+    import fcntl
+    import struct
+    import termios
+
+    def stderr_of(*extra):
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 wide
+        run = subprocess.run([sys.executable, "-m", "nemo_fast.cli", "transcribe", str(path), *extra],
+                             stdout=subprocess.PIPE, stderr=follower, cwd=tmp_path, timeout=120)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        assert run.returncode == 0
+        return b"".join(chunks).decode(errors="replace")
+
+    assert "audio" in stderr_of()  # tqdm's bar, described as "audio"
+    assert stderr_of("--quiet") == ""
+    piped = nemo_fast_cli("transcribe", path, cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == ""
