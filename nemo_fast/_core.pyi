@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'ImprovedFbank', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'StreamingMode', 'load_onnxruntime', 'onnxruntime_loaded', 'runtime_info']
+__all__: list[str] = ['EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'ImprovedFbank', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'StreamingMode', 'Word', 'load_onnxruntime', 'onnxruntime_loaded', 'runtime_info']
 class FbankOptions:
     """
     Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
@@ -210,7 +210,28 @@ class EndpointConfig:
     rule1: EndpointRule
     rule2: EndpointRule
     rule3: EndpointRule
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True, rule1: EndpointRule = None, rule2: EndpointRule = None, rule3: EndpointRule = None) -> None:
+        """
+        The defaults are sherpa-onnx's rules; pass a rule to replace one.
+        """
+class Word:
+    @property
+    def confidence(self) -> float:
+        ...
+    @property
+    def end_frame(self) -> int:
+        ...
+    @property
+    def end_seconds(self) -> float:
+        ...
+    @property
+    def start_frame(self) -> int:
+        ...
+    @property
+    def start_seconds(self) -> float:
+        ...
+    @property
+    def text(self) -> str:
         ...
 class Segment:
     @property
@@ -226,10 +247,16 @@ class Segment:
     def text(self) -> str:
         ...
     @property
+    def token_confidences(self) -> list[float]:
+        ...
+    @property
     def token_ids(self) -> list[int]:
         ...
     @property
     def token_times_seconds(self) -> list[float]:
+        ...
+    @property
+    def words(self) -> list[Word]:
         ...
 class RecognizerConfig:
     decoder: str
@@ -256,6 +283,9 @@ class RecognitionResult:
         ...
     @property
     def text(self) -> str:
+        ...
+    @property
+    def token_confidences(self) -> list[float]:
         ...
     @property
     def token_ids(self) -> list[int]:

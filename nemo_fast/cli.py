@@ -51,8 +51,7 @@ def cmd_transcribe(args) -> int:
                 print(f"nemo-fast: error: {where}{segments}", file=sys.stderr)
                 failed += 1
                 continue
-            text = subtitles.render(args.format, segments, recognizer.tokens, recognizer.spec.frame_shift_seconds,
-                                    source=str(path))
+            text = subtitles.render(args.format, segments, source=str(path))
             if args.output_dir is not None:
                 (args.output_dir / f"{Path(path).stem}.{args.format}").write_text(text, encoding="utf-8")
             elif args.format == "txt" and len(args.files) > 1:

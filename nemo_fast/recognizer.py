@@ -24,19 +24,37 @@ _LOUD_FLOAT_SAMPLE = 1.5  # above this, float samples are almost surely not scal
 
 
 @dataclass(frozen=True)
+class Word:
+    """A word with NeMo's word timestamps and confidence (what NeMo's ``transcribe(..., timestamps=True)`` and
+    its default ConfidenceConfig give for the same tokens; see docs/usage.md for the rules)."""
+
+    text: str
+    start: float       # seconds of the stream, a whole number of encoder frames
+    end: float
+    confidence: float  # in [0, 1]: NeMo's Tsallis-entropy confidence, the least over the word's tokens
+
+    @classmethod
+    def _from_core(cls, w: _core.Word) -> Word:
+        return cls(w.text, w.start_seconds, w.end_seconds, w.confidence)
+
+
+@dataclass(frozen=True)
 class Segment:
     """One utterance of a stream, cut where the endpoint rules found a pause (or the segment grew too long)."""
 
     text: str
     start_seconds: float  # the start of its first token's encoder frame
     end_seconds: float    # the end of its last encoder frame with speech
+    words: list[Word]
     token_ids: list[int]
     token_times_seconds: list[float]
+    token_confidences: list[float]
     final: bool           # ended (by an endpoint or the end of the input); else still growing
 
     @classmethod
     def _from_core(cls, s: _core.Segment) -> Segment:
-        return cls(s.text, s.start_seconds, s.end_seconds, list(s.token_ids), list(s.token_times_seconds), s.final)
+        return cls(s.text, s.start_seconds, s.end_seconds, [Word._from_core(w) for w in s.words], list(s.token_ids),
+                   list(s.token_times_seconds), list(s.token_confidences), s.final)
 
 
 class Result:
@@ -73,6 +91,11 @@ class Result:
         if self._token_times_seconds is None:
             self._token_times_seconds = list(self._core.token_times_seconds)
         return self._token_times_seconds
+
+    @property
+    def token_confidences(self) -> list[float]:
+        """NeMo's default confidence of each token, in [0, 1]."""
+        return list(self._core.token_confidences)
 
     @property
     def num_frames(self) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from recognizer_cases import MODEL_SPECS, MODELS_DIR, audio_cases, exports, feed_in_pieces, heads
@@ -219,3 +221,196 @@ def test_lean_subsampling_masks_equal_nemo_on_a_padded_batch(nemo_models, name):
     assert torch.equal(our_lengths, ref_lengths)
     assert torch.equal(ours, ref)
     assert ours[2, :, int(ref_lengths[2]):].abs().max() == 0  # padding is zero, as in NeMo
+
+
+# --- Word timestamps and confidences against NeMo's own (`timestamps=True`, default ConfidenceConfig) ---
+
+
+@contextlib.contextmanager
+def _nemo_decoding_with_timestamps(model, head: str, word_confidence: bool):
+    """The model's decoding of `head` set, for the duration, to compute timestamps and NeMo's default
+    confidence (the shared test model gets its decoding back afterwards)."""
+    from nemo.collections.asr.parts.utils.asr_confidence_utils import ConfidenceConfig
+    from omegaconf import OmegaConf, open_dict
+
+    from nemo_fast.export import reference
+
+    reference.use_head(model, head)
+    hybrid = hasattr(model, "cur_decoder")
+    original = model.cfg.aux_ctc.decoding if hybrid and head == "ctc" else model.cfg.decoding
+    original = OmegaConf.create(OmegaConf.to_container(original))
+    cfg = original.copy()
+    with open_dict(cfg):
+        cfg.compute_timestamps = True
+        cfg.confidence_cfg = OmegaConf.structured(ConfidenceConfig(
+            preserve_word_confidence=word_confidence, preserve_token_confidence=True))
+    extra = {"decoder_type": head} if hybrid else {}
+    model.change_decoding_strategy(cfg, verbose=False, **extra)
+    try:
+        yield model.ctc_decoding if hybrid and head == "ctc" else model.decoding
+    finally:
+        model.change_decoding_strategy(original, verbose=False, **extra)
+
+
+def _nemo_streaming_hypothesis(model, head: str, audio: np.ndarray, word_confidence: bool = True):
+    """NeMo's hypothesis with timestamps and confidences for NeMo's own cache-aware streaming of `audio`:
+    CTC decoding of the streamed log-probs; transducer greedy decoding of the streamed encoder output (the
+    frame loop with its carried state is the chunked one; the token tests above check they agree)."""
+    import torch
+
+    from nemo_fast.export import reference
+
+    if head == "ctc":
+        log_probs, _ = reference.nemo_streaming_log_probs(model, audio)
+        with _nemo_decoding_with_timestamps(model, head, word_confidence) as decoding, torch.inference_mode():
+            return decoding.ctc_decoder_predictions_tensor(torch.from_numpy(log_probs)[None],
+                                                           decoder_lengths=torch.tensor([len(log_probs)]),
+                                                           return_hypotheses=True)[0]
+    reference.use_head(model, head)
+    frames = []
+    plain = model.decoding.rnnt_decoder_predictions_tensor
+
+    def spy(encoder_output, encoded_lengths, **kwargs):
+        frames.append(encoder_output[0, :, : int(encoded_lengths[0])].clone())
+        return plain(encoder_output=encoder_output, encoded_lengths=encoded_lengths, **kwargs)
+
+    model.decoding.rnnt_decoder_predictions_tensor = spy
+    try:
+        reference.nemo_streaming_transducer_tokens(model, audio)
+    finally:
+        del model.decoding.rnnt_decoder_predictions_tensor
+    encoded = torch.cat(frames, dim=1)[None]
+    with _nemo_decoding_with_timestamps(model, head, word_confidence) as decoding, torch.inference_mode():
+        return decoding.rnnt_decoder_predictions_tensor(encoder_output=encoded,
+                                                        encoded_lengths=torch.tensor([encoded.shape[2]]),
+                                                        return_hypotheses=True)[0]
+
+
+def _check_words_equal_nemo(segment, shift: float, hypothesis, nemo_word_confidence):
+    nemo_words = [w for w in hypothesis.timestamp["word"] if w["word"]]  # nemo_fast leaves empty words out
+    assert len(nemo_words) >= 2, "the case should have several words"
+    assert [w.text for w in segment.words] == [w["word"] for w in nemo_words]
+    frames = [(round(w.start / shift), round(w.end / shift)) for w in segment.words]
+    assert frames == [(int(w["start_offset"]), int(w["end_offset"])) for w in nemo_words]
+    assert [(w.start, w.end) for w in segment.words] == [(a * shift, b * shift) for a, b in frames] or all(
+        abs(w.start - a * shift) < 1e-9 and abs(w.end - b * shift) < 1e-9 for w, (a, b) in zip(segment.words, frames))
+    assert np.abs(np.array(segment.token_confidences) - np.array(hypothesis.token_confidence)).max() <= 1e-4
+    ours = [w.confidence for w in segment.words]
+    if len(nemo_word_confidence) != len(ours):
+        # NeMo's word confidences make "<unk>" a word of its own while its word timestamps join the pieces
+        # after it to it; nemo_fast gives each timestamped word its confidence. Compare up to the first one.
+        first_unknown = next(i for i, w in enumerate(segment.words) if "\u2047" in w.text)
+        ours, nemo_word_confidence = ours[:first_unknown], nemo_word_confidence[:first_unknown]
+    assert np.abs(np.array(ours) - np.array(nemo_word_confidence)).max(initial=0) <= 1e-4
+
+
+def _one_segment(recognizer_dir, head: str, audio: np.ndarray):
+    """The whole transcript as one segment (endpointing off), streamed in pieces of 2731 samples."""
+    recognizer = nemo_fast.Recognizer(recognizer_dir, decoder=head, endpoint=nemo_fast.EndpointConfig(enabled=False))
+    stream = recognizer.create_stream()
+    for i in range(0, len(audio), 2731):
+        stream.accept_waveform(audio[i:i + 2731], 16000)
+    stream.input_finished()
+    [segment] = stream.pop_segments()
+    return recognizer, segment
+
+
+@pytest.mark.parametrize("name,head", [("bpe_d48_128mel_70_6", "ctc"), ("hybrid_bpe_d48_80mel_70_13", "ctc"),
+                                       ("hybrid_bpe_d48_80mel_70_13", "rnnt"), ("rnnt_bpe_d48_80mel_70_6", "rnnt")])
+def test_streaming_words_equal_nemo_timestamps_and_confidence(nemo_models, name, head):
+    """Word texts, start/end frame offsets and confidences of a streamed input equal NeMo's
+    `compute_timestamps` and default ConfidenceConfig (Tsallis entropy, alpha 0.33, exp normalization, blank
+    excluded, min over a word's tokens) for NeMo's own streaming of the same model and audio."""
+    spec, lookahead = next((s, a) for s, a, n in exports() if n == name)
+    model = nemo_models[spec.name]
+    model.encoder.set_default_att_context_size(list(lookahead))
+    model.encoder.setup_streaming_params()
+    audio = longer_audio()
+    hypothesis = _nemo_streaming_hypothesis(model, head, audio)
+    recognizer, segment = _one_segment(MODELS_DIR / name, head, audio)
+    if head == "ctc":
+        tokens = [int(t) for t in hypothesis.y_sequence]  # frame-wise argmax: collapse and drop blanks
+        tokens = [t for i, t in enumerate(tokens) if t != recognizer.spec.blank_id and (i == 0 or tokens[i - 1] != t)]
+    else:
+        tokens = [int(t) for t in hypothesis.y_sequence]
+    assert segment.token_ids == tokens
+    _check_words_equal_nemo(segment, recognizer.spec.frame_shift_seconds, hypothesis, hypothesis.word_confidence)
+
+
+def _token_ranges_of_words(hypothesis, word_delimiter_decoding):
+    """The token index ranges of NeMo's words: its own get_words_offsets run on offsets replaced by token indexes."""
+    import copy
+
+    from nemo.collections.asr.parts.utils.timestamp_utils import get_words_offsets
+
+    chars = copy.deepcopy(hypothesis.timestamp["char"])
+    for i, c in enumerate(chars):
+        c["start_offset"] = c["end_offset"] = i
+    decoding = word_delimiter_decoding
+    ranges = get_words_offsets(chars, copy.deepcopy(chars), decoding.decode_tokens_to_str, decoding.word_seperator,
+                               decoding.tokenizer_type, decoding.supported_punctuation)
+    return [(w["start_offset"], w["end_offset"]) for w in ranges if w["word"]]
+
+
+def test_offline_transcribe_words_equal_nemo_with_spaces_and_punctuation(nemo_models, tmp_path):
+    """A character model whose output has spaces and apostrophes (its CTC biases raised): the words of
+    `Recognizer.transcribe` equal NeMo's `transcribe(..., timestamps=True)` words and frame offsets, spaces
+    before punctuation and punctuation without a word included; word confidence is the least token confidence
+    over the word's tokens (NeMo 3.0's own word confidence fails on character CTC models), token confidences
+    within 1e-4 of NeMo's."""
+    import torch
+    from nemo_model_factory import CHAR_LABELS, build_model
+
+    from nemo_fast.export import export_model
+
+    spec = next(s for s in MODEL_SPECS if s.name == "offline_char_d32_80mel")
+    model = build_model(spec, tmp_path)
+    with torch.no_grad():
+        bias = model.decoder.decoder_layers[0].bias
+        bias[CHAR_LABELS.index(" ")] += 4.5
+        bias[CHAR_LABELS.index("'")] += 2.2
+    out = export_model(None, tmp_path / "exported", model=model, parity_check=False)
+    audio = longer_audio()
+    with _nemo_decoding_with_timestamps(model, "ctc", word_confidence=False) as decoding, torch.inference_mode():
+        [hypothesis] = model.transcribe([audio], batch_size=1, return_hypotheses=True, timestamps=True,
+                                        verbose=False)
+    model.eval()
+    assert " " in hypothesis.text and "'" in hypothesis.text
+    recognizer = nemo_fast.Recognizer(out, endpoint=nemo_fast.EndpointConfig(enabled=False))
+    [segment] = recognizer.transcribe_segments(audio, sample_rate=16000)
+    assert segment.text == hypothesis.text
+    confidences = np.array(hypothesis.token_confidence)
+    expected = [confidences[a:b + 1].min() for a, b in _token_ranges_of_words(hypothesis, decoding)]
+    _check_words_equal_nemo(segment, recognizer.spec.frame_shift_seconds, hypothesis, expected)
+    assert len(segment.words) >= 5
+
+
+def test_offline_tdt_words_equal_nemo_transcribe(tmp_path):
+    """TDT, with word pieces and apostrophes made likely (joint biases raised): word offsets (frame plus
+    predicted duration; punctuation placed at the end of the token before) and confidences equal NeMo's
+    `transcribe(..., timestamps=True)` with its default ConfidenceConfig."""
+    import torch
+    from nemo_model_factory import build_model
+
+    from nemo_fast.export import export_model
+
+    model = build_model(next(s for s in MODEL_SPECS if s.name == "tdt_bpe_d48_80mel"), tmp_path)
+    vocab = model.tokenizer.vocab
+    with torch.no_grad():
+        bias = model.joint.joint_net[-1].bias
+        for piece in ["\u2581t", "\u2581s", "\u2581a", "\u2581the"]:
+            bias[vocab.index(piece)] += 12.0
+        bias[vocab.index("'")] += 14.0
+    out = export_model(None, tmp_path / "exported", model=model, parity_check=False)
+    audio = longer_audio()
+    with _nemo_decoding_with_timestamps(model, "rnnt", word_confidence=True), torch.inference_mode():
+        [hypothesis] = model.transcribe([audio], batch_size=1, return_hypotheses=True, timestamps=True,
+                                        verbose=False)
+    model.eval()
+    assert " " in hypothesis.text and "'" in hypothesis.text
+    recognizer = nemo_fast.Recognizer(out, endpoint=nemo_fast.EndpointConfig(enabled=False))
+    [segment] = recognizer.transcribe_segments(audio, sample_rate=16000)
+    assert segment.token_ids == [int(t) for t in hypothesis.y_sequence]
+    assert segment.text == hypothesis.text
+    _check_words_equal_nemo(segment, recognizer.spec.frame_shift_seconds, hypothesis, hypothesis.word_confidence)
+    assert len(segment.words) >= 5

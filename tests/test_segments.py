@@ -61,9 +61,7 @@ def test_segments_joined_are_the_unsegmented_tokens(model, decoder, cuts, pop_ev
 
 
 def _disabled() -> nemo_fast.EndpointConfig:
-    config = nemo_fast.EndpointConfig()
-    config.enabled = False
-    return config
+    return nemo_fast.EndpointConfig(enabled=False)
 
 
 def speech_span(audio: np.ndarray, rate: int) -> tuple[float, float]:
@@ -90,8 +88,11 @@ def test_sentences_separated_by_pauses_become_one_segment_each():
     assert len(live) == 3, [s.text for s in live]  # each ended by its pause, before the input ended
     stream.input_finished()
     assert stream.pop_segments() == []
-    whole = nemo_fast.Recognizer(SHIPPED, endpoint=_disabled()).transcribe(audio, sample_rate=rate)
+    [whole] = nemo_fast.Recognizer(SHIPPED, endpoint=_disabled()).transcribe_segments(audio, sample_rate=rate)
     assert " ".join(s.text for s in live) == whole.text
+    # The words, with their times and confidences, do not depend on where the transcript was cut.
+    assert [w for s in live for w in s.words] == whole.words
+    assert len(whole.words) == 3 * len(live[0].words) and all(0 <= w.confidence <= 1 for w in whole.words)
     for segment, (true_start, true_end) in zip(live, truth):
         assert abs(segment.start_seconds - true_start) <= 0.3, (segment, true_start)
         assert abs(segment.end_seconds - true_end) <= 0.3, (segment, true_end)

@@ -73,7 +73,7 @@ int main(int argc, char** argv) try {
     std::printf("encoder step      %10.3f ms per %.2f s chunk (%d input frames)\n", Median(steps) * 1e3, chunk_seconds,
                 frames);
     if (recognizer.decoder() == "ctc") {
-      nemo_fast::CtcGreedyDecoder decoder(spec.blank_id);
+      nemo_fast::CtcGreedyDecoder decoder(spec.blank_id, spec.vocab_size);
       const int rows = std::min<int>(out.frames, g.valid_out_len);
       const double decode = MedianSeconds(repeats, [&] {
         for (int i = 0; i < 1000; ++i) decoder.Accept(out.frames_data.data(), rows, out.dim);

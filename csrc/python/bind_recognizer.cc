@@ -87,16 +87,35 @@ void BindRecognizer(py::module_& m) {
 
   py::class_<EndpointConfig>(m, "EndpointConfig",
                              "Where transcripts are cut into segments; a segment ends when any rule holds.")
-      .def(py::init<>())
+      .def(py::init([](bool enabled, const EndpointRule* rule1, const EndpointRule* rule2, const EndpointRule* rule3) {
+             EndpointConfig c;
+             c.enabled = enabled;
+             if (rule1) c.rule1 = *rule1;
+             if (rule2) c.rule2 = *rule2;
+             if (rule3) c.rule3 = *rule3;
+             return c;
+           }),
+           "The defaults are sherpa-onnx's rules; pass a rule to replace one.", py::arg("enabled") = true,
+           py::arg("rule1") = nullptr, py::arg("rule2") = nullptr, py::arg("rule3") = nullptr)
       .def_readwrite("enabled", &EndpointConfig::enabled)
       .def_readwrite("rule1", &EndpointConfig::rule1)
       .def_readwrite("rule2", &EndpointConfig::rule2)
       .def_readwrite("rule3", &EndpointConfig::rule3);
 
+  py::class_<Word>(m, "Word")
+      .def_readonly("text", &Word::text)
+      .def_readonly("start_frame", &Word::start_frame)
+      .def_readonly("end_frame", &Word::end_frame)
+      .def_readonly("start_seconds", &Word::start_seconds)
+      .def_readonly("end_seconds", &Word::end_seconds)
+      .def_readonly("confidence", &Word::confidence);
+
   py::class_<Segment>(m, "Segment")
       .def_readonly("text", &Segment::text)
       .def_readonly("token_ids", &Segment::token_ids)
       .def_readonly("token_times_seconds", &Segment::token_times_seconds)
+      .def_readonly("token_confidences", &Segment::token_confidences)
+      .def_readonly("words", &Segment::words)
       .def_readonly("start_seconds", &Segment::start_seconds)
       .def_readonly("end_seconds", &Segment::end_seconds)
       .def_readonly("final", &Segment::final);
@@ -115,6 +134,7 @@ void BindRecognizer(py::module_& m) {
       .def_readonly("text", &RecognitionResult::text)
       .def_readonly("token_ids", &RecognitionResult::token_ids)
       .def_readonly("token_times_seconds", &RecognitionResult::token_times_seconds)
+      .def_readonly("token_confidences", &RecognitionResult::token_confidences)
       .def_readonly("num_frames", &RecognitionResult::num_frames)
       .def_property_readonly("log_probs", [](const RecognitionResult& r) {
         std::vector<float> copy = r.log_probs;

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <vector>
 
+#include "nemo_fast/decoding/confidence.h"
 #include "nemo_fast/decoding/ctc_greedy.h"
 #include "nemo_fast/decoding/vocabulary.h"
 
@@ -17,7 +20,7 @@ std::vector<float> Rows(const std::vector<int>& best, int vocab) {
 
 TEST(CtcGreedy, CollapsesRepeatsThenDropsBlanks) {
   const int vocab = 4, blank = 3;
-  CtcGreedyDecoder d(blank);
+  CtcGreedyDecoder d(blank, vocab);
   auto rows = Rows({3, 1, 1, 3, 1, 2, 2, 3, 3, 0}, vocab);
   d.Accept(rows.data(), 10, vocab);
   EXPECT_EQ(d.tokens(), (std::vector<int>{1, 1, 2, 0}));
@@ -27,7 +30,7 @@ TEST(CtcGreedy, CollapsesRepeatsThenDropsBlanks) {
 TEST(CtcGreedy, StateCarriesAcrossChunks) {
   const int vocab = 4, blank = 3;
   const std::vector<int> best = {1, 1, 1, 3, 2, 2, 1, 1};
-  CtcGreedyDecoder whole(blank), chunked(blank);
+  CtcGreedyDecoder whole(blank, vocab), chunked(blank, vocab);
   auto rows = Rows(best, vocab);
   whole.Accept(rows.data(), 8, vocab);
   for (int t = 0; t < 8; t += 3) chunked.Accept(rows.data() + t * vocab, std::min(3, 8 - t), vocab);
@@ -37,7 +40,7 @@ TEST(CtcGreedy, StateCarriesAcrossChunks) {
 }
 
 TEST(CtcGreedy, TiesGoToTheFirstMaximumLikeTorchArgmax) {
-  CtcGreedyDecoder d(2);
+  CtcGreedyDecoder d(2, 3);
   std::vector<float> row = {-1.0f, -1.0f, -5.0f};
   d.Accept(row.data(), 1, 3);
   EXPECT_EQ(d.tokens(), (std::vector<int>{0}));
@@ -85,6 +88,36 @@ TEST(IncrementalText, TokenByTokenEqualsTheWholeSequence) {
   }
   text.Reset();
   EXPECT_EQ(text.Text(true), "");
+}
+
+}  // namespace
+}  // namespace nemo_fast
+
+namespace nemo_fast {
+namespace {
+
+TEST(Confidence, OneHotIsOneAndUniformIsZero) {
+  const int vocab = 8;
+  TsallisConfidence confidence(vocab);
+  std::vector<float> one_hot(vocab, -std::numeric_limits<float>::infinity());
+  one_hot[3] = 0.0f;
+  EXPECT_NEAR(confidence(one_hot.data(), vocab), 1.0f, 1e-6);
+  std::vector<float> uniform(vocab, -std::log(static_cast<float>(vocab)));
+  EXPECT_NEAR(confidence(uniform.data(), vocab), 0.0f, 1e-6);
+}
+
+// NeMo's transcripts drop one white-space character before a punctuation mark of the vocabulary, also when
+// the mark arrives in a later piece of a growing transcript.
+TEST(Vocabulary, WhiteSpaceBeforePunctuationIsDroppedAsNeMoDoes) {
+  Vocabulary v({" ", "a", "'", ",", "<blk>"}, Vocabulary::Type::kCharacters);
+  EXPECT_EQ(v.Detokenize({1, 0, 2, 1, 0, 0, 3}), "a'a ,");
+  EXPECT_EQ(v.Detokenize({1, 0, 2}, true, /*raw=*/true), "a '");
+  IncrementalText text(v);
+  const int first[] = {1, 0}, second[] = {2, 1};
+  text.Append(first, 2);
+  EXPECT_EQ(text.Text(false), "a ");
+  text.Append(second, 2);
+  EXPECT_EQ(text.Text(false), "a'a");
 }
 
 }  // namespace

@@ -73,25 +73,26 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
         data = upload.file.read()
         try:
             audio, rate = read_audio(_Named(data, upload.filename or "upload"))
-            result = await asyncio.get_running_loop().run_in_executor(pool, recognizer.transcribe, audio, rate)
+            segments = await asyncio.get_running_loop().run_in_executor(pool, recognizer.transcribe_segments, audio,
+                                                                       rate)
         except NemoFastError as e:
             return error(400, str(e))
         duration = round(len(audio) / rate, 3)
+        text = " ".join(s.text for s in segments)
         if response_format == "text":
-            return web.Response(text=result.text + "\n")
+            return web.Response(text=text + "\n")
         if response_format == "json":
-            return web.json_response({"text": result.text})
-        words = subtitles.words(result.token_ids, result.token_times_seconds, recognizer.tokens,
-                                recognizer.spec.frame_shift_seconds)
-        cues = subtitles.cues(words)
+            return web.json_response({"text": text})
+        cues = [c for s in segments for c in subtitles.cues(s)]
         if response_format == "srt":
             return web.Response(text=subtitles.to_srt(cues), content_type="application/x-subrip")
         if response_format == "vtt":
             return web.Response(text=subtitles.to_vtt(cues), content_type="text/vtt")
         return web.json_response({
-            "task": "transcribe", "language": "en", "duration": duration, "text": result.text,
-            "segments": [{"id": i, "start": c.start, "end": c.end, "text": c.text} for i, c in enumerate(cues)],
-            "words": [{"word": w.text, "start": w.start, "end": w.end} for w in words],
+            "task": "transcribe", "language": "en", "duration": duration, "text": text,
+            "segments": [{"id": i, **subtitles.segment_json(s)} for i, s in enumerate(segments)],
+            "words": [{"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)}
+                      for s in segments for w in s.words],
         })  # fmt: skip
 
     async def close_pool(app):

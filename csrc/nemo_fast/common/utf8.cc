@@ -1,6 +1,8 @@
 #include "nemo_fast/common/utf8.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 namespace nemo_fast {
 namespace {
@@ -74,5 +76,42 @@ std::string RepairUtf8(const std::string& text, bool hold_back_incomplete_tail) 
 }
 
 size_t AppendRepairedUtf8(const std::string& bytes, std::string* out) { return Repair(bytes, true, out); }
+
+}  // namespace nemo_fast
+
+namespace nemo_fast {
+namespace {
+
+struct CodePointRange {
+  char32_t first, last;
+};
+
+const CodePointRange kPunctuation[] = {
+#include "nemo_fast/common/unicode_punctuation_table.inc"
+};
+
+}  // namespace
+
+std::u32string CodePoints(const std::string& valid_utf8) {
+  std::u32string out;
+  for (size_t i = 0; i < valid_utf8.size();) {
+    const auto lead = static_cast<uint8_t>(valid_utf8[i]);
+    const int length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    char32_t cp = length == 1 ? lead : lead & (0x3F >> (length - 1));
+    for (int k = 1; k < length && i + k < valid_utf8.size(); ++k) {
+      cp = (cp << 6) | (static_cast<uint8_t>(valid_utf8[i + k]) & 0x3F);
+    }
+    out.push_back(cp);
+    i += length;
+  }
+  return out;
+}
+
+bool IsUnicodePunctuation(char32_t code_point) {
+  const auto* end = std::end(kPunctuation);
+  const auto* it = std::upper_bound(std::begin(kPunctuation), end, code_point,
+                                    [](char32_t cp, const CodePointRange& r) { return cp < r.first; });
+  return it != std::begin(kPunctuation) && code_point <= (it - 1)->last;
+}
 
 }  // namespace nemo_fast

@@ -15,4 +15,13 @@ std::string RepairUtf8(const std::string& text, bool hold_back_incomplete_tail =
 // bytes were consumed (the rest is that unfinished sequence, to be completed by bytes still to come).
 size_t AppendRepairedUtf8(const std::string& bytes, std::string* out);
 
+// The length of the UTF-8 sequence a lead byte of valid text starts (1 to 4).
+inline size_t Utf8SequenceLength(unsigned char lead) { return lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4; }
+
+// The code points of valid UTF-8 text (as RepairUtf8 returns it).
+std::u32string CodePoints(const std::string& valid_utf8);
+
+// Whether a code point is punctuation: Unicode's general categories P* (Pc, Pd, Ps, Pe, Pi, Pf, Po).
+bool IsUnicodePunctuation(char32_t code_point);
+
 }  // namespace nemo_fast

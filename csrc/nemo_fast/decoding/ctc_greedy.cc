@@ -1,5 +1,7 @@
 #include "nemo_fast/decoding/ctc_greedy.h"
 
+#include <algorithm>
+
 namespace nemo_fast {
 
 void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames, int vocab_size) {
@@ -10,10 +12,16 @@ void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames, int vocab_
     for (int v = 1; v < vocab_size; ++v) {
       if (row[v] > row[best]) best = v;
     }
-    if (best != blank_id_) last_speech_frame_ = num_frames_ + t;
-    if (best != blank_id_ && best != previous_) {
-      tokens_.push_back(best);
-      token_frames_.push_back(num_frames_ + t);
+    if (best != blank_id_) {
+      last_speech_frame_ = num_frames_ + t;
+      const float confidence = confidence_(row, vocab_size);
+      if (best != previous_) {
+        tokens_.push_back(best);
+        token_frames_.push_back(num_frames_ + t);
+        token_confidences_.push_back(confidence);
+      } else if (!token_confidences_.empty()) {
+        token_confidences_.back() = std::min(token_confidences_.back(), confidence);
+      }
     }
     previous_ = best;
   }
@@ -21,6 +29,7 @@ void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames, int vocab_
 }
 
 void CtcGreedyDecoder::DropTokens(size_t count) {
+  token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
   tokens_.erase(tokens_.begin(), tokens_.begin() + count);
   token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
 }
@@ -30,6 +39,7 @@ void CtcGreedyDecoder::Reset() {
   num_frames_ = 0;
   last_speech_frame_ = -1;
   tokens_.clear();
+  token_confidences_.clear();
   token_frames_.clear();
 }
 

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "nemo_fast/decoding/confidence.h"
+
 namespace nemo_fast {
 
 class CtcGreedyDecoder {
  public:
-  explicit CtcGreedyDecoder(int blank_id) : blank_id_(blank_id), previous_(blank_id) {}
+  CtcGreedyDecoder(int blank_id, int vocab_size) : blank_id_(blank_id), previous_(blank_id), confidence_(vocab_size) {}
 
   // Consumes num_frames rows of log-probs (row-major, vocab_size each).
   void Accept(const float* log_probs, int num_frames, int vocab_size);
@@ -18,6 +20,8 @@ class CtcGreedyDecoder {
 
   const std::vector<int>& tokens() const { return tokens_; }
   const std::vector<int64_t>& token_frames() const { return token_frames_; }  // output frame of each token
+  // NeMo's token confidence: the least frame confidence over the frames where the token's argmax held.
+  const std::vector<float>& token_confidences() const { return token_confidences_; }
   int64_t num_frames() const { return num_frames_; }
   // The last output frame whose argmax was not blank (a token or its repetition); -1 before any.
   int64_t last_speech_frame() const { return last_speech_frame_; }
@@ -29,8 +33,10 @@ class CtcGreedyDecoder {
   int previous_;
   int64_t num_frames_ = 0;
   int64_t last_speech_frame_ = -1;
+  TsallisConfidence confidence_;
   std::vector<int> tokens_;
   std::vector<int64_t> token_frames_;
+  std::vector<float> token_confidences_;
 };
 
 }  // namespace nemo_fast

@@ -17,6 +17,7 @@ TransducerGreedyDecoder::TransducerGreedyDecoder(const NeMoTransducerHead& head,
       blank_id_(blank_id),
       max_symbols_(head.spec().symbols_per_frame_limit()),
       last_label_(blank_id),
+      confidence_(vocab_size),
       state_h_(head.state_size()),
       state_c_(head.state_size()),
       next_h_(head.state_size()),
@@ -36,12 +37,16 @@ void TransducerGreedyDecoder::Reset() {
   last_dropped_frame_ = -1;
   tokens_.clear();
   token_frames_.clear();
+  token_durations_.clear();
+  token_confidences_.clear();
 }
 
 void TransducerGreedyDecoder::DropTokens(size_t count) {
   if (count > 0) last_dropped_frame_ = token_frames_[count - 1];
   tokens_.erase(tokens_.begin(), tokens_.begin() + count);
   token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
+  token_durations_.erase(token_durations_.begin(), token_durations_.begin() + count);
+  token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
 }
 
 const float* TransducerGreedyDecoder::DecoderOutput() {
@@ -53,9 +58,11 @@ const float* TransducerGreedyDecoder::DecoderOutput() {
   return decoder_output_.data();
 }
 
-void TransducerGreedyDecoder::Emit(int token, int64_t frame) {
+void TransducerGreedyDecoder::Emit(int token, int64_t frame, int duration) {
   tokens_.push_back(token);
   token_frames_.push_back(frame);
+  token_durations_.push_back(duration);
+  token_confidences_.push_back(confidence_(log_probs_.data(), static_cast<int>(log_probs_.size())));
   // The state after this token is the one the step for the previous label produced.
   std::swap(state_h_, next_h_);
   std::swap(state_c_, next_c_);
@@ -76,10 +83,10 @@ void TransducerGreedyDecoder::Accept(const float* encoder_frames, int num_frames
     for (bool again = true; again && symbols < max_symbols_;) {
       head_.Joint(1, frame, DecoderOutput(), log_probs_.data(), duration_log_probs_.data());
       const int token = ArgMax(log_probs_.data(), vocab);
-      if (token != blank_id_) Emit(token, num_frames_ + t);
+      if (tdt) skip = durations[ArgMax(duration_log_probs_.data(), static_cast<int>(durations.size()))];
+      if (token != blank_id_) Emit(token, num_frames_ + t, tdt ? skip : 1);
       ++symbols;
       if (tdt) {
-        skip = durations[ArgMax(duration_log_probs_.data(), static_cast<int>(durations.size()))];
         t += skip;
         again = skip == 0;
       } else {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nemo_fast/decoding/confidence.h"
 #include "nemo_fast/model/transducer.h"
 
 namespace nemo_fast {
@@ -26,6 +27,10 @@ class TransducerGreedyDecoder {
 
   const std::vector<int>& tokens() const { return tokens_; }
   const std::vector<int64_t>& token_frames() const { return token_frames_; }  // output frame of each token
+  // Frames each token spans in NeMo's timestamps: TDT's predicted duration of its step; 1 for RNN-T.
+  const std::vector<int>& token_durations() const { return token_durations_; }
+  // NeMo's token confidence: the frame confidence of the joint's token distribution at the emitting step.
+  const std::vector<float>& token_confidences() const { return token_confidences_; }
   int64_t num_frames() const { return num_frames_; }
   // The last output frame that emitted a token; -1 before any.
   int64_t last_speech_frame() const { return token_frames_.empty() ? last_dropped_frame_ : token_frames_.back(); }
@@ -35,7 +40,7 @@ class TransducerGreedyDecoder {
  private:
   // The prediction network's output for the current label and state (computed once per emitted token).
   const float* DecoderOutput();
-  void Emit(int token, int64_t frame);
+  void Emit(int token, int64_t frame, int duration);
 
   const NeMoTransducerHead& head_;
   int blank_id_;
@@ -44,8 +49,11 @@ class TransducerGreedyDecoder {
   bool decoder_output_valid_ = false;
   int64_t num_frames_ = 0;
   int64_t last_dropped_frame_ = -1;  // the frame of the last token DropTokens forgot
+  TsallisConfidence confidence_;
   std::vector<int> tokens_;
   std::vector<int64_t> token_frames_;
+  std::vector<int> token_durations_;
+  std::vector<float> token_confidences_;
   // Buffers reused for every step.
   std::vector<float> state_h_, state_c_, next_h_, next_c_;
   std::vector<float> decoder_output_, log_probs_, duration_log_probs_;

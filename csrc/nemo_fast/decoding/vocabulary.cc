@@ -1,5 +1,6 @@
 #include "nemo_fast/decoding/vocabulary.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 
@@ -15,7 +16,18 @@ const std::string kUnknownSurface = " \xe2\x81\x87 ";  // SentencePiece's defaul
 bool IsBytePiece(const std::string& t) { return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>'; }
 }  // namespace
 
-Vocabulary::Vocabulary(std::vector<std::string> tokens, Type type) : tokens_(std::move(tokens)), type_(type) {}
+Vocabulary::Vocabulary(std::vector<std::string> tokens, Type type) : tokens_(std::move(tokens)), type_(type) {
+  for (const std::string& t : tokens_) {
+    const bool special =
+        (t.size() >= 2 && ((t.front() == '[' && t.back() == ']') || (t.front() == '<' && t.back() == '>'))) ||
+        t.compare(0, 2, "##") == 0 || t.compare(0, kSpaceMarker.size(), kSpaceMarker) == 0 ||
+        t.find_first_not_of(" \t\n\r\f\v") == std::string::npos;
+    if (special) continue;
+    for (char32_t cp : CodePoints(RepairUtf8(t))) {
+      if (IsUnicodePunctuation(cp)) punctuation_.insert(cp);
+    }
+  }
+}
 
 Vocabulary Vocabulary::FromFile(const std::string& path, Type type, int expected_size) {
   std::ifstream in(path);
@@ -64,15 +76,36 @@ void Vocabulary::AppendBytes(int id, bool* at_start, std::string* bytes) const {
   }
 }
 
-std::string Vocabulary::Detokenize(const std::vector<int>& ids, bool final) const {
-  IncrementalText text(*this);
+std::string Vocabulary::Detokenize(const std::vector<int>& ids, bool final, bool raw) const {
+  IncrementalText text(*this, raw);
   text.Append(ids.data(), ids.size());
   return text.Text(final);
 }
 
 void IncrementalText::Append(const int* ids, size_t count) {
   for (size_t i = 0; i < count; ++i) vocabulary_.AppendBytes(ids[i], &at_start_, &pending_);
+  const size_t old_size = complete_.size();
   pending_.erase(0, AppendRepairedUtf8(pending_, &complete_));
+  if (raw_ || !vocabulary_.has_punctuation() || complete_.size() == old_size) return;
+  // Drop one white-space character before each punctuation mark in the new text (and at its seam with the old).
+  const size_t from = old_size > 0 ? old_size - 1 : 0;
+  std::string kept;
+  size_t at = from;
+  while (at < complete_.size()) {
+    const size_t length = Utf8SequenceLength(static_cast<unsigned char>(complete_[at]));
+    const bool space = length == 1 && std::isspace(static_cast<unsigned char>(complete_[at]));
+    if (space && at + 1 < complete_.size()) {
+      const size_t next = Utf8SequenceLength(static_cast<unsigned char>(complete_[at + 1]));
+      const std::u32string cp = CodePoints(complete_.substr(at + 1, next));
+      if (!cp.empty() && vocabulary_.IsPunctuation(cp[0])) {
+        at += 1;
+        continue;
+      }
+    }
+    kept.append(complete_, at, length);
+    at += length;
+  }
+  complete_.replace(from, std::string::npos, kept);
 }
 
 std::string IncrementalText::Text(bool final) const {

@@ -72,6 +72,11 @@ struct ModelSpec {
   double frame_shift_seconds() const {
     return static_cast<double>(features.hop_length_samples) * subsampling_factor / features.sample_rate;
   }
+  // The start of an output frame in seconds, computed from whole samples (no accumulated rounding: frame 3 of a
+  // 0.08 s shift is 0.24, not 0.24000000000000002).
+  double frame_time_seconds(int64_t frame) const {
+    return static_cast<double>(frame * features.hop_length_samples * subsampling_factor) / features.sample_rate;
+  }
 
   // Throws kInvalidModel listing every missing or malformed key.
   static ModelSpec FromMetadata(const std::map<std::string, std::string>& metadata, const std::string& source);

@@ -55,6 +55,10 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
   fbank_ = std::make_unique<ImprovedFbank>(s.features);
   const auto type = s.vocabulary_type == "char" ? Vocabulary::Type::kCharacters : Vocabulary::Type::kSentencePiece;
   vocabulary_ = std::make_unique<Vocabulary>(Vocabulary::FromFile(dir + "/" + s.tokens_file, type, s.vocab_size));
+  const TokenTiming timing = !transducer_                     ? TokenTiming::kCtc
+                             : s.transducer.durations.empty() ? TokenTiming::kRnnt
+                                                              : TokenTiming::kTdt;
+  word_builder_ = std::make_unique<WordBuilder>(*vocabulary_, timing);
 }
 
 Recognizer::~Recognizer() = default;
@@ -65,7 +69,7 @@ RecognizerStream::RecognizerStream(const Recognizer& recognizer)
     : recognizer_(recognizer),
       fbank_(recognizer.fbank().CreateStream()),
       schedule_(recognizer.spec(), recognizer.config().streaming_mode),
-      ctc_decoder_(recognizer.spec().blank_id),
+      ctc_decoder_(recognizer.spec().blank_id, recognizer.spec().vocab_size),
       text_(recognizer.vocabulary()) {
   if (recognizer.transducer()) {
     transducer_decoder_ = std::make_unique<TransducerGreedyDecoder>(
@@ -105,6 +109,7 @@ void RecognizerStream::ResetUnlocked() {
   finished_segments_.clear();
   segment_first_token_ = 0;
   segment_start_frame_ = 0;
+  has_token_before_ = false;
 }
 
 const std::vector<int>& RecognizerStream::tokens() const {
@@ -113,6 +118,20 @@ const std::vector<int>& RecognizerStream::tokens() const {
 
 const std::vector<int64_t>& RecognizerStream::token_frames() const {
   return transducer_decoder_ ? transducer_decoder_->token_frames() : ctc_decoder_.token_frames();
+}
+
+const std::vector<float>& RecognizerStream::token_confidences() const {
+  return transducer_decoder_ ? transducer_decoder_->token_confidences() : ctc_decoder_.token_confidences();
+}
+
+DecodedTokens RecognizerStream::decoded_tokens() const {
+  DecodedTokens t;
+  t.ids = tokens().data();
+  t.frames = token_frames().data();
+  t.durations = transducer_decoder_ ? transducer_decoder_->token_durations().data() : nullptr;
+  t.confidences = token_confidences().data();
+  t.size = tokens().size();
+  return t;
 }
 
 int64_t RecognizerStream::last_speech_frame() const {
@@ -129,14 +148,32 @@ bool RecognizerStream::Done() const {
 }
 
 Segment RecognizerStream::MakeSegment(size_t first, size_t end, bool final) const {
-  const double shift = recognizer_.spec().frame_shift_seconds();
+  const ModelSpec& spec = recognizer_.spec();
   Segment segment;
   segment.token_ids.assign(tokens().begin() + first, tokens().begin() + end);
-  for (size_t i = first; i < end; ++i) segment.token_times_seconds.push_back(token_frames()[i] * shift);
+  segment.token_confidences.assign(token_confidences().begin() + first, token_confidences().begin() + end);
+  for (size_t i = first; i < end; ++i)
+    segment.token_times_seconds.push_back(spec.frame_time_seconds(token_frames()[i]));
   segment.text = recognizer_.vocabulary().Detokenize(segment.token_ids, final);
-  segment.start_seconds = first < end ? token_frames()[first] * shift : segment_start_frame_ * shift;
-  segment.end_seconds = std::max(segment.start_seconds, (last_speech_frame() + 1) * shift);
+  segment.start_seconds = spec.frame_time_seconds(first < end ? token_frames()[first] : segment_start_frame_);
+  segment.end_seconds = std::max(segment.start_seconds, spec.frame_time_seconds(last_speech_frame() + 1));
   segment.final = final;
+  // Spans depend on the tokens before (CTC: the onset before; TDT: where the token before ends).
+  DecodedTokens all = decoded_tokens();
+  all.size = end;
+  const std::vector<TokenSpan> spans = recognizer_.word_builder().Spans(
+      all, has_token_before_ ? &frame_before_ : nullptr, has_token_before_ ? &span_before_ : nullptr);
+  DecodedTokens mine = all;
+  mine.ids += first;
+  mine.frames += first;
+  if (mine.durations) mine.durations += first;
+  mine.confidences += first;
+  mine.size = end - first;
+  segment.words = recognizer_.word_builder().Words(mine, std::vector<TokenSpan>(spans.begin() + first, spans.end()));
+  for (Word& w : segment.words) {
+    w.start_seconds = spec.frame_time_seconds(w.start_frame);
+    w.end_seconds = spec.frame_time_seconds(w.end_frame);
+  }
   return segment;
 }
 
@@ -163,6 +200,13 @@ std::vector<Segment> RecognizerStream::PopSegments() {
   std::vector<Segment> popped = std::move(finished_segments_);
   finished_segments_.clear();
   if (segment_first_token_ > 0) {
+    DecodedTokens dropped = decoded_tokens();
+    dropped.size = segment_first_token_;
+    const std::vector<TokenSpan> spans = recognizer_.word_builder().Spans(
+        dropped, has_token_before_ ? &frame_before_ : nullptr, has_token_before_ ? &span_before_ : nullptr);
+    has_token_before_ = true;
+    frame_before_ = token_frames()[segment_first_token_ - 1];
+    span_before_ = spans.back();
     if (transducer_decoder_)
       transducer_decoder_->DropTokens(segment_first_token_);
     else
@@ -282,9 +326,9 @@ RecognitionResult RecognizerStream::Result() const {
   BusyScope busy(busy_);
   RecognitionResult r;
   r.token_ids = tokens();
-  const double shift = recognizer_.spec().frame_shift_seconds();
   r.token_times_seconds.reserve(token_frames().size());
-  for (int64_t f : token_frames()) r.token_times_seconds.push_back(f * shift);
+  for (int64_t f : token_frames()) r.token_times_seconds.push_back(recognizer_.spec().frame_time_seconds(f));
+  r.token_confidences = token_confidences();
   const bool final = Done();  // every token is in: nothing more will come
   r.text = text_.Text(final);
   r.num_frames = decoded_frames();

@@ -16,6 +16,7 @@
 #include "nemo_fast/decoding/endpoint.h"
 #include "nemo_fast/decoding/transducer_greedy.h"
 #include "nemo_fast/decoding/vocabulary.h"
+#include "nemo_fast/decoding/words.h"
 #include "nemo_fast/features/improved_fbank.h"
 #include "nemo_fast/features/resampler.h"
 #include "nemo_fast/model/cache_aware_conformer.h"
@@ -41,15 +42,18 @@ struct Segment {
   std::string text;
   std::vector<int> token_ids;
   std::vector<double> token_times_seconds;
-  double start_seconds = 0.0;  // the start of its first token's frame
-  double end_seconds = 0.0;    // the end of its last frame with speech
-  bool final = false;          // ended by an endpoint or the end of the input (else: still growing)
+  std::vector<float> token_confidences;  // NeMo's default confidence of each token (see decoding/words.h)
+  std::vector<Word> words;               // with NeMo's word timestamps and confidences
+  double start_seconds = 0.0;            // the start of its first token's frame
+  double end_seconds = 0.0;              // the end of its last frame with speech
+  bool final = false;                    // ended by an endpoint or the end of the input (else: still growing)
 };
 
 struct RecognitionResult {
   std::string text;
   std::vector<int> token_ids;
   std::vector<double> token_times_seconds;  // start time of the output frame that emitted each token
+  std::vector<float> token_confidences;     // NeMo's default confidence of each token
   int64_t num_frames = 0;                   // encoder output frames decoded so far
   std::vector<float> log_probs;             // num_frames x vocab_size when keep_log_probs
   int vocab_size = 0;
@@ -81,6 +85,7 @@ class Recognizer {
   // The filter from input_rate to the model's rate, built on first use and shared by every stream.
   std::shared_ptr<const ResamplingFilter> ResamplingFilterFrom(int input_rate) const;
   const NeMoTransducerHead* transducer() const { return transducer_.get(); }  // null when decoding CTC
+  const WordBuilder& word_builder() const { return *word_builder_; }
 
  private:
   // One encoder call for chunks of equal shape of these streams, then each stream decodes its rows.
@@ -91,6 +96,7 @@ class Recognizer {
   std::unique_ptr<NeMoTransducerHead> transducer_;  // when decoding with the transducer head
   std::unique_ptr<ImprovedFbank> fbank_;
   std::unique_ptr<Vocabulary> vocabulary_;
+  std::unique_ptr<WordBuilder> word_builder_;
   mutable std::mutex resampling_mutex_;
   mutable std::map<int, std::shared_ptr<const ResamplingFilter>> resampling_filters_;  // by input rate
 };
@@ -140,6 +146,8 @@ class RecognizerStream {
   void AppendFrames(const std::vector<float>& frames);
   const std::vector<int>& tokens() const;
   const std::vector<int64_t>& token_frames() const;
+  const std::vector<float>& token_confidences() const;
+  DecodedTokens decoded_tokens() const;
   int64_t last_speech_frame() const;
   int64_t decoded_frames() const;
   bool Done() const;  // input finished and every chunk decoded
@@ -169,6 +177,11 @@ class RecognizerStream {
   std::vector<Segment> finished_segments_;  // ended by an endpoint, not yet popped
   size_t segment_first_token_ = 0;          // the growing segment's first token (index into tokens())
   int64_t segment_start_frame_ = 0;         // the output frame where it started
+  // The token before tokens()[0], taken away with a popped segment: its frame and NeMo span (CTC and TDT spans
+  // depend on the token before).
+  bool has_token_before_ = false;
+  int64_t frame_before_ = 0;
+  TokenSpan span_before_;
 };
 
 }  // namespace nemo_fast
