@@ -1,4 +1,4 @@
-"""The nemo-fast command line: transcribe, export, inspect."""
+"""The nemo-fast command line: transcribe, stream, serve, export, inspect."""
 
 from __future__ import annotations
 
@@ -74,6 +74,12 @@ def _progress(args):
         return
     with tqdm(unit="s", unit_scale=True, desc="audio", file=sys.stderr, leave=False) as bar:
         yield bar.update
+
+
+def cmd_stream(args) -> int:
+    from nemo_fast.live import stream_command
+
+    return stream_command(args)
 
 
 def cmd_serve(args) -> int:
@@ -173,6 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--channel", type=int, help="the channel of multi-channel files to recognize, 0-based "
                                                 "(default: the average of the channels, as NeMo)")
     t.set_defaults(func=cmd_transcribe)
+
+    s = sub.add_parser("stream", help="transcribe live audio: raw PCM from standard input ('-') or a microphone")
+    s.add_argument("input", nargs="?", help="'-': raw PCM from standard input, e.g. "
+                                            "ffmpeg -i URL -f s16le -ac 1 -ar 16000 - | nemo-fast stream -")
+    s.add_argument("--mic", action="store_true", help="record from the default microphone (extra: mic)")
+    s.add_argument("--device", help="the microphone to use (a sounddevice name or index; default: the system's)")
+    s.add_argument("--encoding", default="s16le", choices=["s16le", "f32le"], help="raw sample format (default s16le)")
+    s.add_argument("--sample-rate", type=_positive, default=16000, help="of the input, resampled as needed (default 16000)")
+    s.add_argument("--format", default="text", choices=["text", "json"],
+                   help="text: finished segments as lines with times, the growing one redrawn on a terminal; "
+                        "json: one event per line, 'partial' as the text grows and 'final' with words and times")
+    s.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
+    s.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
+    s.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+    s.set_defaults(func=cmd_stream)
 
     e = sub.add_parser("export", help="export a .nemo checkpoint (needs torch and nemo_toolkit)")
     e.add_argument("nemo_file", type=Path)
