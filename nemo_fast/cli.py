@@ -102,7 +102,7 @@ def cmd_export(args) -> int:
 
     out = export_model(args.nemo_file, args.out_dir, att_context_size=args.att_context_size, mode=args.mode,
                        parity_check=not args.skip_parity_check, quantize=args.quantize,
-                       default_decoder=args.default_decoder)
+                       default_decoder=args.default_decoder, cmvn_stats=args.cmvn_stats)
     print(f"exported to {out}")
     return 0
 
@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--default-decoder", choices=["ctc", "rnnt", "tdt"],
                    help="the decoder transcription uses unless --decoder says otherwise (default: NeMo's, the "
                         "transducer of a hybrid model)")
+    e.add_argument("--cmvn-stats", type=Path,
+                   help="global CMVN: normalize features with fixed statistics from a Kaldi global_cmvn.stats "
+                        "(text) or a JSON {\"mean\": [...], \"std\": [...]} file (NeMo's fixed_mean/fixed_std)")
     e.set_defaults(func=cmd_export)
 
     v = sub.add_parser("serve", help="an HTTP server with an OpenAI-compatible transcription endpoint (extra: server)")

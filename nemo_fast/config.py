@@ -57,10 +57,17 @@ def fbank_options_from_nemo(
     n_fft = cfg.get("n_fft") or (2 ** math.ceil(math.log2(win_length)) if win_length > 0 else 0)
 
     normalize = cfg.get("normalize", "per_feature")
-    if normalize in (None, "", "NA", "none", "None"):
+    fixed: dict[str, str] = {}
+    if isinstance(normalize, Mapping):  # global CMVN: {fixed_mean: [...], fixed_std: [...]}
+        fixed, problem = _fixed_statistics(normalize, int(cfg.get("features", 64)))
+        if problem:
+            problems.append(problem)
+        normalize = "fixed"
+    elif normalize in (None, "", "NA", "none", "None"):
         normalize = "NA"
     elif normalize not in ("per_feature", "all_features"):
-        problems.append(f"normalize={normalize!r} is not supported (per_feature, all_features or NA)")
+        problems.append(f"normalize={normalize!r} is not supported (per_feature, all_features, NA or "
+                        "{fixed_mean, fixed_std})")
 
     guard_value = cfg.get("log_zero_guard_value", 2**-24)
     if isinstance(guard_value, str):
@@ -111,10 +118,28 @@ def fbank_options_from_nemo(
         "pad_value": cfg.get("pad_value", 0),
         "exact_pad": "true" if cfg.get("exact_pad", False) else "false",
     }
-    options = FbankOptions.from_key_values({k: _to_str(v) for k, v in key_values.items()})
+    options = FbankOptions.from_key_values({**{k: _to_str(v) for k, v in key_values.items()}, **fixed})
     if window_taps is not None or mel_weights is not None:
         options = options.with_model_buffers(window_taps, mel_weights)
     return options
+
+
+def _fixed_statistics(normalize: Mapping[str, Any], num_mel_bins: int) -> tuple[dict[str, str], str | None]:
+    """NeMo's fixed normalization statistics as feature-option values (base64 float32, as the metadata stores
+    arrays), or the problem with them."""
+    import base64
+
+    import numpy as np
+
+    if set(normalize) != {"fixed_mean", "fixed_std"}:
+        return {}, f"normalize as a mapping must have exactly fixed_mean and fixed_std, got {sorted(normalize)}"
+    values = {}
+    for key in ("fixed_mean", "fixed_std"):
+        array = np.asarray(list(normalize[key]), dtype=np.float64).ravel()
+        if array.size != num_mel_bins:
+            return {}, f"normalize {key} has {array.size} values; the model has {num_mel_bins} features"
+        values[key] = base64.b64encode(array.astype("<f4").tobytes()).decode()
+    return values, None
 
 
 def _samples_from(cfg: Mapping[str, Any], seconds_key: str, samples_key: str, default_seconds: float,

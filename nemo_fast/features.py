@@ -17,7 +17,8 @@ class ImprovedFbank(_core.ImprovedFbank):
     ``compute(samples, sample_rate)`` returns the frames NeMo marks valid as a float32 array of shape
     ``(num_frames, feature_dim)``. ``create_stream()`` gives an :class:`FbankStream` whose
     ``accept_waveform(samples, sample_rate)`` returns frames as soon as they are final and whose
-    ``input_finished()`` returns the rest; with ``normalize: NA`` they are bit-for-bit the frames of
+    ``input_finished()`` returns the rest; with ``normalize: NA`` or fixed statistics (global CMVN) they are
+    bit-for-bit the frames of
     ``compute`` whatever the chunking. Samples may be float32/float64 in [-1, 1] or int16 PCM, 1-D, any
     stride; they are read in place, never copied on the Python side.
 

@@ -38,7 +38,8 @@ class ExportParityError(NemoFastError, RuntimeError):
 
 
 def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", parity_check: bool = True,
-                 model=None, quantize: str | None = None, default_decoder: str | None = None) -> Path:
+                 model=None, quantize: str | None = None, default_decoder: str | None = None,
+                 cmvn_stats: str | Path | None = None) -> Path:
     """Exports a checkpoint (or an already loaded `model`) into out_dir; returns out_dir.
 
     mode: "streaming" (cache-aware graph), "offline" (whole utterances) or "auto" (streaming when the
@@ -47,7 +48,8 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     encoder's matrix multiplications (int8 weights, activations quantized per call); its accuracy is
     measured by the shipped-model recipe's evaluate.py, not held to the parity tolerance.
     default_decoder: the decoder the runtime uses unless told otherwise (default: NeMo's, the transducer
-    of a hybrid model).
+    of a hybrid model). cmvn_stats: a Kaldi global_cmvn.stats (text) or JSON mean/std file that replaces the
+    model's feature normalization with these fixed statistics (NeMo's normalize {fixed_mean, fixed_std}).
     """
     if quantize not in (None, "int8"):
         raise ConfigError(f"quantize must be None or 'int8', got {quantize!r}")
@@ -56,6 +58,10 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     else:
         check_supported(model)
         model.eval()
+    if cmvn_stats is not None:
+        from nemo_fast.export.cmvn import apply_cmvn_stats, read_cmvn_stats
+
+        apply_cmvn_stats(model, *read_cmvn_stats(cmvn_stats))
 
     encoder = model.encoder
     if mode not in ("auto", "streaming", "offline"):

@@ -29,6 +29,7 @@ const char* EnumName(FeatureNormalize v) {
     case FeatureNormalize::kNone: return "NA";
     case FeatureNormalize::kPerFeature: return "per_feature";
     case FeatureNormalize::kAllFeatures: return "all_features";
+    case FeatureNormalize::kFixed: return "fixed";
   }
   return "?";
 }
@@ -153,6 +154,15 @@ void FbankOptions::Validate() const {
   check(mel_weights.empty() ||
             mel_weights.size() == static_cast<std::size_t>(num_mel_bins) * static_cast<std::size_t>(n_fft / 2 + 1),
         "mel_weights must have num_mel_bins x (n_fft/2+1) values, got " + std::to_string(mel_weights.size()));
+  const bool fixed = normalize == FeatureNormalize::kFixed;
+  const auto bins = static_cast<std::size_t>(num_mel_bins);
+  check(!fixed || (fixed_mean.size() == bins && fixed_std.size() == bins),
+        "normalize fixed needs fixed_mean and fixed_std of num_mel_bins (" + std::to_string(num_mel_bins) +
+            ") values each, got " + std::to_string(fixed_mean.size()) + " and " + std::to_string(fixed_std.size()));
+  check(fixed || (fixed_mean.empty() && fixed_std.empty()), "fixed_mean and fixed_std apply to normalize fixed only");
+  check(std::all_of(fixed_mean.begin(), fixed_mean.end(), [](float v) { return std::isfinite(v); }) &&
+            std::all_of(fixed_std.begin(), fixed_std.end(), [](float v) { return std::isfinite(v) && v > 0.0f; }),
+        "fixed_mean must be finite and fixed_std finite and positive");
   if (!problems.empty()) {
     std::string message = "invalid feature options:";
     for (const auto& p : problems) message += "\n  - " + p;
@@ -183,6 +193,8 @@ std::map<std::string, std::string> FbankOptions::ToKeyValues() const {
   };
   if (!window_taps.empty()) kv["window_taps"] = EncodeFloats(window_taps);
   if (!mel_weights.empty()) kv["mel_weights"] = EncodeFloats(mel_weights);
+  if (!fixed_mean.empty()) kv["fixed_mean"] = EncodeFloats(fixed_mean);
+  if (!fixed_std.empty()) kv["fixed_std"] = EncodeFloats(fixed_std);
   return kv;
 }
 
@@ -191,7 +203,8 @@ FbankOptions FbankOptions::FromKeyValues(const std::map<std::string, std::string
   const auto expected = o.ToKeyValues();
   std::vector<std::string> problems;
   for (const auto& [key, value] : kv) {
-    if (!expected.count(key) && key != "window_taps" && key != "mel_weights") {
+    const bool array = key == "window_taps" || key == "mel_weights" || key == "fixed_mean" || key == "fixed_std";
+    if (!expected.count(key) && !array) {
       problems.push_back("unknown key '" + key + "'");
     }
   }
@@ -220,12 +233,15 @@ FbankOptions FbankOptions::FromKeyValues(const std::map<std::string, std::string
   o.log_guard_value = static_cast<float>(ParseDouble("log_guard_value", kv.at("log_guard_value")));
   o.mag_power = static_cast<float>(ParseDouble("mag_power", kv.at("mag_power")));
   o.normalize = ParseEnum("normalize", kv.at("normalize"),
-                          {FeatureNormalize::kNone, FeatureNormalize::kPerFeature, FeatureNormalize::kAllFeatures});
+                          {FeatureNormalize::kNone, FeatureNormalize::kPerFeature, FeatureNormalize::kAllFeatures,
+                           FeatureNormalize::kFixed});
   o.pad_to = ParseInt("pad_to", kv.at("pad_to"));
   o.pad_value = static_cast<float>(ParseDouble("pad_value", kv.at("pad_value")));
   o.exact_pad = ParseBool("exact_pad", kv.at("exact_pad"));
   if (kv.count("window_taps")) o.window_taps = DecodeFloats("window_taps", kv.at("window_taps"));
   if (kv.count("mel_weights")) o.mel_weights = DecodeFloats("mel_weights", kv.at("mel_weights"));
+  if (kv.count("fixed_mean")) o.fixed_mean = DecodeFloats("fixed_mean", kv.at("fixed_mean"));
+  if (kv.count("fixed_std")) o.fixed_std = DecodeFloats("fixed_std", kv.at("fixed_std"));
   o.Validate();
   return o;
 }
@@ -236,10 +252,8 @@ std::string FbankOptions::ToString() const {
   bool first = true;
   for (const auto& [key, value] : ToKeyValues()) {
     os << (first ? "" : ", ") << key << "=";
-    if (key == "window_taps")
-      os << "<" << window_taps.size() << " floats>";
-    else if (key == "mel_weights")
-      os << "<" << mel_weights.size() << " floats>";
+    if (key == "window_taps" || key == "mel_weights" || key == "fixed_mean" || key == "fixed_std")
+      os << "<" << DecodeFloats(key, value).size() << " floats>";
     else
       os << value;
     first = false;

@@ -13,7 +13,8 @@ namespace nemo_fast {
 
 enum class WindowType { kHann, kHamming, kBlackman, kBartlett };
 enum class LogGuard { kAdd, kClamp };
-enum class FeatureNormalize { kNone, kPerFeature, kAllFeatures };
+// kFixed: NeMo's normalize {fixed_mean, fixed_std} (global CMVN): (x - mean) / std per mel bin, frame by frame.
+enum class FeatureNormalize { kNone, kPerFeature, kAllFeatures, kFixed };
 
 struct FbankOptions {
   int sample_rate = 16000;
@@ -40,6 +41,9 @@ struct FbankOptions {
   // buffers makes features exact even where NeMo's float32 window differs from ours in the last bit.
   std::vector<float> window_taps;
   std::vector<float> mel_weights;
+  // The statistics of normalize kFixed (num_mel_bins values each).
+  std::vector<float> fixed_mean;
+  std::vector<float> fixed_std;
 
   // Throws kInvalidConfig listing every problem found.
   void Validate() const;

@@ -113,7 +113,7 @@ void FbankStream::InputFinished(std::vector<float>* frames) {
   if (finished_) return;
   finished_ = true;
   EmitReadyFrames(frames);
-  if (fbank_.options_.normalize != FeatureNormalize::kNone) {
+  if (HoldsFrames()) {
     const std::int64_t count = static_cast<std::int64_t>(held_frames_.size()) / feature_dim();
     Normalize(held_frames_.data(), count);
     frames->insert(frames->end(), held_frames_.begin(), held_frames_.end());
@@ -127,7 +127,7 @@ void FbankStream::EmitReadyFrames(std::vector<float>* frames) {
   const std::int64_t hop = o.hop_length_samples;
   const std::int64_t left_pad = o.left_pad_samples();
   const std::int64_t valid = o.NumValidFrames(num_samples_);
-  std::vector<float>* sink = o.normalize == FeatureNormalize::kNone ? frames : &held_frames_;
+  std::vector<float>* sink = HoldsFrames() ? &held_frames_ : frames;
   while (next_frame_ < valid) {
     // The frame is final once every sample under the window has arrived (later ones are zero padding),
     // and is known not to fall in the tail that NeMo masks.
@@ -172,15 +172,20 @@ void FbankStream::ComputeFrame(std::int64_t frame_index, float* out) {
     for (float& p : power_) p = std::pow(std::sqrt(p), o.mag_power);
   }
   fbank_.mel_.Apply(power_.data(), out);
-  if (!o.log) return;
   const int dim = feature_dim();
-  const float guard = o.log_guard_value;
-  if (o.log_guard == LogGuard::kAdd) {
-    for (int m = 0; m < dim; ++m) out[m] += guard;
-  } else {
-    for (int m = 0; m < dim; ++m) out[m] = std::max(out[m], guard);
+  if (o.log) {
+    const float guard = o.log_guard_value;
+    if (o.log_guard == LogGuard::kAdd) {
+      for (int m = 0; m < dim; ++m) out[m] += guard;
+    } else {
+      for (int m = 0; m < dim; ++m) out[m] = std::max(out[m], guard);
+    }
+    LogArray(out, out, dim);
   }
-  LogArray(out, out, dim);
+  if (o.normalize == FeatureNormalize::kFixed) {
+    // NeMo's float32 (x - mean) / std; a division, not a multiplication by 1/std, to match it bit for bit.
+    for (int m = 0; m < dim; ++m) out[m] = (out[m] - o.fixed_mean[m]) / o.fixed_std[m];
+  }
 }
 
 void FbankStream::Normalize(float* frames, std::int64_t num_frames) const {

@@ -68,6 +68,12 @@ class FbankStream {
   void EmitReadyFrames(std::vector<float>* frames);
   void ComputeFrame(std::int64_t frame_index, float* out);
   void Normalize(float* frames, std::int64_t num_frames) const;
+  // Whole-utterance normalization (per_feature, all_features) holds frames until the end of the input; fixed
+  // statistics apply frame by frame, so those frames stream.
+  bool HoldsFrames() const {
+    return fbank_.options_.normalize == FeatureNormalize::kPerFeature ||
+           fbank_.options_.normalize == FeatureNormalize::kAllFeatures;
+  }
 
   const ImprovedFbank& fbank_;
   RealFft fft_;
