@@ -1,5 +1,7 @@
-"""The cost of endpointing: the same stream (MINUTES of speech with pauses, in 0.1 s pieces, segments popped as they
-finish) decoded with the endpoint rules on and off, alternating in one process; prints the median ratio.
+"""The cost of endpointing and word timing: the same stream (MINUTES of speech with pauses, in 0.1 s pieces, segments
+popped as they finish, each with its words, times and confidences) decoded with the endpoint rules on and off,
+alternating in one process; prints the median ratio. (Token confidences are computed in both arms: the decoders
+always keep them; BENCHMARKS.md gives their cost against a build without them.)
 
     python benchmarks/segmentation_cost.py [--model DIR] [--minutes 2] [--rounds 11]
 """
@@ -21,11 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def stream_seconds(recognizer: nemo_fast.Recognizer, audio: np.ndarray) -> tuple[float, int]:
     stream = recognizer.create_stream()
-    segments = 0
+    segments = words = 0
     start = time.perf_counter()
     for i in range(0, len(audio), 1600):
         stream.accept_waveform(audio[i:i + 1600], 16000)
-        segments += len(stream.pop_segments())
+        popped = stream.pop_segments()
+        segments += len(popped)
+        words += sum(len(s.words) for s in popped)
     stream.input_finished()
     segments += len(stream.pop_segments())
     return time.perf_counter() - start, segments
@@ -40,8 +44,7 @@ def main() -> None:
     speech = tiled_speech(8.0)
     pause = np.zeros(32000, np.float32)
     audio = np.tile(np.concatenate([speech, pause]), int(np.ceil(args.minutes * 60 / 10)))
-    off = nemo_fast.EndpointConfig()
-    off.enabled = False
+    off = nemo_fast.EndpointConfig(enabled=False)
     with_rules, without = nemo_fast.Recognizer(args.model), nemo_fast.Recognizer(args.model, endpoint=off)
     ratios, segments = [], 0
     for _ in range(args.rounds):

@@ -28,12 +28,11 @@ def cues(segment) -> list[Cue]:
     would show a cue too early and take it down too soon)."""
     groups: list[list] = []
     for word in segment.words:
-        if not groups or word.start - groups[-1][-1].end >= CUE_GAP_SECONDS or \
-                word.end - groups[-1][0].start > MAX_CUE_SECONDS:
-            groups.append([word])
-        else:
-            groups[-1].append(word)
-    out = [Cue(" ".join(w.text for w in g), g[0].start, g[-1].end) for g in groups]
+        start = max(word.start, segment.start_seconds)
+        if not groups or start - groups[-1][-1][2] >= CUE_GAP_SECONDS or word.end - groups[-1][0][1] > MAX_CUE_SECONDS:
+            groups.append([])
+        groups[-1].append((word.text, start, word.end))
+    out = [Cue(" ".join(w[0] for w in g), g[0][1], g[-1][2]) for g in groups]
     if out:
         out[0] = Cue(out[0].text, segment.start_seconds, max(out[0].end, segment.start_seconds))
         out[-1] = Cue(out[-1].text, out[-1].start, max(out[-1].start, segment.end_seconds))
