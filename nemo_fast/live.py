@@ -122,7 +122,7 @@ def _show(stream, printer: LivePrinter) -> None:
     printer.partial(growing[-1].text if growing else "")
 
 
-def stream_command(args, out: TextIO = sys.stdout) -> int:
+def stream_command(args, out: TextIO | None = None) -> int:
     from nemo_fast.models import default_model_dir
     from nemo_fast.recognizer import Recognizer
 
@@ -131,6 +131,7 @@ def stream_command(args, out: TextIO = sys.stdout) -> int:
     if args.input not in (None, "-"):
         raise ConfigError(f"nemo-fast stream reads standard input ('-') or a microphone (--mic), not {args.input!r}; "
                           "use nemo-fast transcribe for files")
+    out = out or sys.stdout  # looked up now: tests and callers may have replaced it since import
     recognizer = Recognizer(args.model or default_model_dir(), decoder=args.decoder, num_threads=args.threads)
     if args.mic:
         blocks = microphone_blocks(args.sample_rate, args.device)
