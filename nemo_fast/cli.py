@@ -90,7 +90,8 @@ def cmd_serve(args) -> int:
 
     serve(ServerConfig(model_dir=args.model or default_model_dir(), host=args.host, port=args.port,
                        threads=args.threads, workers=args.workers, decoder=args.decoder,
-                       token=args.token or os.environ.get("NEMO_FAST_TOKEN")))
+                       token=args.token or os.environ.get("NEMO_FAST_TOKEN"), max_connections=args.max_connections,
+                       idle_timeout=args.idle_timeout, max_message_bytes=args.max_message_bytes))
     return 0
 
 
@@ -210,14 +211,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "(text) or a JSON {\"mean\": [...], \"std\": [...]} file (NeMo's fixed_mean/fixed_std)")
     e.set_defaults(func=cmd_export)
 
-    v = sub.add_parser("serve", help="an HTTP server with an OpenAI-compatible transcription endpoint (extra: server)")
+    v = sub.add_parser("serve", help="a server: streaming recognition over WebSocket (sherpa-onnx's protocol on /, "
+                            "nemo_fast's on /v1/stream), a browser page on /, OpenAI's transcription endpoint "
+                            "(extra: server)")
     v.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     v.add_argument("--port", type=int, default=6006, help="port (0: any free port, printed at start)")
     v.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads per encoder call")
     v.add_argument("--workers", type=int, default=2, help="requests recognized at once")
     v.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
-    v.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (or set NEMO_FAST_TOKEN)")
+    v.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (or set NEMO_FAST_TOKEN; WebSocket "
+                                   "clients may pass ?token=TOKEN)")
+    v.add_argument("--max-connections", type=_positive, default=64,
+                   help="WebSocket streams at once; more are refused with close code 1013 (default 64)")
+    v.add_argument("--idle-timeout", type=float, default=30.0,
+                   help="seconds a WebSocket client may stay silent before it is closed (default 30)")
+    v.add_argument("--max-message-bytes", type=_positive, default=2**20,
+                   help="largest WebSocket message; larger ones close the connection with 1009 (default 1 MiB)")
     v.set_defaults(func=cmd_serve)
 
     i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")

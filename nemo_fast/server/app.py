@@ -1,4 +1,5 @@
-"""The HTTP application: health check and the OpenAI-compatible transcription endpoint.
+"""The HTTP application: health check, the OpenAI-compatible transcription endpoint and streaming recognition over
+WebSocket (nemo_fast.server.streaming: sherpa-onnx's protocol on `/`, nemo_fast's on `/v1/stream`).
 
 `POST /v1/audio/transcriptions` takes the multipart form OpenAI's API defines (`file`, `model`,
 `response_format` json|text|srt|vtt|verbose_json; `language`, `prompt`, `temperature` are accepted and
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import io
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +22,15 @@ from nemo_fast import subtitles
 from nemo_fast.audio import read_audio
 from nemo_fast.errors import NemoFastError
 from nemo_fast.recognizer import Recognizer
+from nemo_fast.server.streaming import (
+    PROTOCOL,
+    DecodeLoop,
+    ProtocolError,
+    Session,
+    max_buffered_samples,
+    parse_audio,
+    parse_start,
+)
 
 log = logging.getLogger("nemo_fast.server")
 
@@ -35,7 +46,11 @@ class ServerConfig:
     threads: int = 1              # ONNX Runtime intra-op threads of one encoder call
     workers: int = 2              # requests recognized at once
     decoder: str | None = None
-    token: str | None = None      # when set, requests need "Authorization: Bearer TOKEN"
+    token: str | None = None      # when set, requests need "Authorization: Bearer TOKEN" (WebSocket: or ?token=)
+    max_connections: int = 64     # WebSocket streams at once; more are refused with 1013
+    max_message_bytes: int = 2**20  # one WebSocket message; larger ones close the connection with 1009
+    idle_timeout: float = 30.0    # seconds a WebSocket client may send nothing before it is closed (1008)
+    max_buffered_seconds: float = 10.0  # audio a connection may have waiting for the decode loop; then it waits
 
 
 def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
@@ -52,6 +67,8 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     async def bearer_token(request, handler):
         if config.token is not None and request.path != "/healthz":
             given = request.headers.get("Authorization", "")
+            if "token" in request.query and not given:  # browsers cannot set headers on a WebSocket
+                given = f"Bearer {request.query['token']}"
             if not hmac.compare_digest(given.encode(), f"Bearer {config.token}".encode()):
                 return error(401, "missing or wrong bearer token", "authentication_error")
         return await handler(request)
@@ -95,14 +112,107 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
                       for s in segments for w in s.words],
         })  # fmt: skip
 
+    decode_loop = DecodeLoop(recognizer)
+    open_streams: set = set()
+
+    async def sherpa_or_page(request):
+        if web.WebSocketResponse().can_prepare(request).ok:
+            return await stream_socket(request, sherpa=True)
+        return web.Response(text=_demo_page(), content_type="text/html")
+
+    async def v1_stream(request):
+        return await stream_socket(request, sherpa=False)
+
+    async def stream_socket(request, sherpa: bool):
+        ws = web.WebSocketResponse(max_msg_size=config.max_message_bytes)
+        await ws.prepare(request)
+        if len(open_streams) >= config.max_connections:
+            await ws.close(code=1013, message=b"server full: too many streams, try again later")
+            return ws
+        model_rate = recognizer.sample_rate
+        session = sender = None
+        open_streams.add(ws)
+        try:
+            rate, encoding = model_rate, "f32le"
+            if not sherpa:
+                first = await _receive(ws, config.idle_timeout)
+                if first.type != web.WSMsgType.TEXT:
+                    raise ProtocolError(1003, "the first message must be the JSON settings")
+                rate, encoding = parse_start(first.data, model_rate)
+            session = Session(sample_rate=rate, sherpa=sherpa, loop=asyncio.get_running_loop())
+            decode_loop.open(session)
+            sender = asyncio.create_task(_send_events(ws, session))
+            if not sherpa:
+                session.post({"type": "ready", "protocol": PROTOCOL, "sample_rate": rate})
+            limit = max_buffered_samples(rate, config.max_buffered_seconds)
+            while True:
+                message = await _receive(ws, config.idle_timeout)
+                if message.type == web.WSMsgType.BINARY:
+                    samples = parse_audio(message.data, encoding)
+                    while session.buffered_samples + len(samples) > limit and session.buffered_samples > 0:
+                        session.drained.clear()  # backpressure: stop reading until the decode loop catches up
+                        await session.drained.wait()
+                    decode_loop.audio(session, samples)
+                elif message.type == web.WSMsgType.TEXT:
+                    if message.data == "Done" or (not sherpa and _is_end(message.data)):
+                        decode_loop.end(session)
+                        await sender  # every final is sent before the connection closes
+                        session = None
+                        await ws.close(code=1000, message=b"end of input")
+                        break
+                    raise ProtocolError(1003, "expected binary audio or the end message")
+                else:  # closed, or an error such as a message over max_message_bytes
+                    break
+        except ProtocolError as e:
+            await ws.close(code=e.code, message=str(e).encode()[:120])
+        except asyncio.TimeoutError:
+            await ws.close(code=1008, message=b"idle timeout")
+        finally:
+            open_streams.discard(ws)
+            if session is not None:  # the client left or broke the protocol: its stream is forgotten
+                decode_loop.drop(session)
+                if sender is not None:
+                    sender.cancel()
+        return ws
+
     async def close_pool(app):
+        for ws in list(open_streams):
+            await ws.close(code=1001, message=b"server shutting down")
+        decode_loop.stop()
         pool.shutdown(wait=True)
 
     app = web.Application(middlewares=[bearer_token], client_max_size=MAX_UPLOAD_BYTES)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/v1/audio/transcriptions", transcriptions)
+    app.router.add_get("/", sherpa_or_page)
+    app.router.add_get("/v1/stream", v1_stream)
     app.on_cleanup.append(close_pool)
     return app
+
+
+async def _receive(ws, timeout: float):
+    return await asyncio.wait_for(ws.receive(), timeout)
+
+
+def _is_end(text: str) -> bool:
+    try:
+        return json.loads(text) == {"type": "end"}
+    except ValueError:
+        return False
+
+
+async def _send_events(ws, session) -> None:
+    """Sends the session's events in order until its end (None)."""
+    while True:
+        event = await session.outbox.get()
+        if event is None:
+            return
+        if not ws.closed:
+            await ws.send_str(json.dumps(event, ensure_ascii=False))
+
+
+def _demo_page() -> str:
+    return (Path(__file__).parent / "demo.html").read_text(encoding="utf-8")
 
 
 class _Named(io.BytesIO):

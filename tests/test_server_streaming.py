@@ -1,0 +1,241 @@
+"""`nemo-fast serve` streaming over WebSocket on loopback: nemo_fast's protocol and sherpa-onnx's, concurrent
+clients at real-time pace and faster, bad clients, limits, and a server that stays up and bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require_module
+
+import nemo_fast
+from nemo_fast.audio import read_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "speech_example.wav"
+SHIPPED = ROOT / "models" / "default"
+TOKEN = "stream-token"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_module("aiohttp")
+    process = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "serve", "--port", "0", "--token", TOKEN,
+                                "--max-connections", "20", "--idle-timeout", "2", "--max-message-bytes", "200000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path_factory.mktemp("server"))
+    try:
+        line = process.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line, line + process.stderr.read()
+        yield line.strip().rsplit("//", 1)[-1], process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _clips() -> list[np.ndarray]:
+    """Sixteen different inputs: the example at several gains and cuts, some with a pause and a second part."""
+    clip, _ = read_audio(EXAMPLE)
+    clip = clip.astype(np.float32) / 32768
+    out = []
+    for k in range(16):
+        gain = 0.5 + 0.06 * k
+        part = clip[(k % 4) * 4000:]
+        if k % 3 == 0:
+            part = np.concatenate([part, np.zeros(32000, np.float32), clip[: len(clip) // 2]])
+        out.append((gain * part).astype(np.float32))
+    return out
+
+
+def _expected(audio: np.ndarray) -> list[str]:
+    return [s.text for s in nemo_fast.Recognizer(SHIPPED).transcribe_segments(audio, sample_rate=16000)]
+
+
+def _expected_s16le(audio: np.ndarray) -> list[str]:
+    """The transcript of the audio as the s16le client sends it (quantized to 16 bits)."""
+    return _expected((audio * 32767).astype(np.int16).astype(np.float32) / 32767)
+
+
+async def _nemo_fast_client(address: str, audio: np.ndarray, encoding: str = "s16le", pace: float = 0.0,
+                            piece: int = 1600) -> tuple[list[dict], int]:
+    """Streams `audio` over /v1/stream; returns the events and the close code."""
+    import aiohttp
+
+    data = (audio * 32767).astype("<i2") if encoding == "s16le" else audio.astype("<f4")
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://{address}/v1/stream?token={TOKEN}") as ws:
+        await ws.send_str(json.dumps({"sample_rate": 16000, "encoding": encoding}))
+        events: list[dict] = []
+
+        async def read():
+            async for message in ws:
+                events.append(json.loads(message.data))
+
+        reader = asyncio.create_task(read())
+        for i in range(0, len(data), piece):
+            await ws.send_bytes(data[i:i + piece].tobytes())
+            await asyncio.sleep(pace * piece / 16000)
+        await ws.send_str(json.dumps({"type": "end"}))
+        await asyncio.wait_for(reader, 60)
+        return events, ws.close_code
+
+
+def test_sixteen_concurrent_clients_get_the_in_process_transcripts(server):
+    """Sixteen clients stream different audio at once, half at real-time pace and half as fast as they can, in
+    both encodings: each one's finals are `transcribe_segments` of its audio, and its last event is `end`."""
+    address, _ = server
+    clips = _clips()
+
+    async def run():
+        return await asyncio.gather(*[
+            _nemo_fast_client(address, clip, encoding="s16le" if k % 2 else "f32le", pace=1.0 if k < 8 else 0.0)
+            for k, clip in enumerate(clips)])
+
+    results = asyncio.run(run())
+    for k, (clip, (events, code)) in enumerate(zip(clips, results)):
+        assert code == 1000
+        assert events[0]["type"] == "ready" and events[0]["protocol"] == "nemo_fast.v1"
+        assert events[-1] == {"type": "end", "segments": len([e for e in events if e["type"] == "final"])}
+        finals = [e for e in events if e["type"] == "final"]
+        expected = _expected(clip) if k % 2 == 0 else _expected_s16le(clip)
+        assert [e["text"] for e in finals] == expected, k
+        assert all(w["start"] <= w["end"] and 0 <= w["confidence"] <= 1 for e in finals for w in e["words"])
+
+
+def test_a_sherpa_onnx_client_works_unchanged(server):
+    """sherpa-onnx's protocol on `/`: float32 samples at 16 kHz, `Done` at the end; replies {"text", "segment"}
+    as the text grows; the last reply of each segment is its transcript."""
+    import aiohttp
+
+    address, _ = server
+    audio = _clips()[3]
+
+    async def run():
+        async with aiohttp.ClientSession() as http, http.ws_connect(
+                f"ws://{address}/", headers={"Authorization": f"Bearer {TOKEN}"}) as ws:
+            for i in range(0, len(audio), 3200):
+                await ws.send_bytes(audio[i:i + 3200].astype("<f4").tobytes())
+            await ws.send_str("Done")
+            return [json.loads(m.data) async for m in ws]
+
+    replies = asyncio.run(run())
+    assert all(set(r) == {"text", "segment"} for r in replies)
+    last = {}
+    for r in replies:
+        last[r["segment"]] = r["text"]
+    assert [last[k] for k in sorted(last)] == _expected(audio)
+
+
+def _close_code(address: str, messages: list, path: str = "/v1/stream") -> tuple[int, str]:
+    import aiohttp
+
+    async def run():
+        async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://{address}{path}?token={TOKEN}") as ws:
+            for m in messages:
+                if isinstance(m, bytes):
+                    await ws.send_bytes(m)
+                else:
+                    await ws.send_str(m)
+            async for _ in ws:
+                pass
+            return ws.close_code, (ws.exception() and str(ws.exception())) or ""
+
+    return asyncio.run(asyncio.wait_for(run(), 30))
+
+
+@pytest.mark.parametrize("messages,code", [
+    (['{"sample_rate": 16000, "encoding": "s16le"}', b"\x00\x01\x02"], 1007),          # odd byte count
+    (['{"sample_rate": 16000, "encoding": "f32le"}', np.array([0.1, np.nan], "<f4").tobytes()], 1007),
+    (['{"sample_rate": 16000}', "hello"], 1003),                                      # text where audio belongs
+    (["not json"], 1007),
+    (['{"sample_rate": 16000, "mode": "fast"}'], 1007),                               # unknown setting
+    ([b"\x00\x00"], 1003),                                                            # audio before settings
+    (['{"sample_rate": 16000}', b"\x00" * 400_000], 1009),                            # over --max-message-bytes
+    (['{"sample_rate": 16000}'], 1008),                                               # silent past --idle-timeout
+])
+def test_bad_clients_are_closed_with_a_code_and_the_server_goes_on(server, messages, code):
+    address, _ = server
+    assert _close_code(address, messages)[0] == code
+    events, close = asyncio.run(_nemo_fast_client(address, _clips()[0]))
+    assert close == 1000 and [e["text"] for e in events if e["type"] == "final"] == _expected_s16le(_clips()[0])
+
+
+def test_a_wrong_token_is_refused(server):
+    import aiohttp
+
+    address, _ = server
+
+    async def run():
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                await http.ws_connect(f"ws://{address}/v1/stream?token=wrong")
+            return e.value.status
+
+    assert asyncio.run(run()) == 401
+
+
+def test_connections_past_the_limit_are_refused_with_1013(server):
+    import aiohttp
+
+    address, _ = server
+
+    async def run():
+        async with aiohttp.ClientSession() as http:
+            held = [await http.ws_connect(f"ws://{address}/v1/stream?token={TOKEN}") for _ in range(20)]
+            extra = await http.ws_connect(f"ws://{address}/v1/stream?token={TOKEN}")
+            await extra.receive()
+            code = extra.close_code
+            for ws in held:
+                await ws.close()
+            return code
+
+    assert asyncio.run(run()) == 1013
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(os.environ.get("NEMO_FAST_SANITIZED") == "1", reason="memory figures under the sanitizers")
+def test_two_hundred_abrupt_disconnects_leave_the_server_up_and_its_memory_bounded(server):
+    """200 connections that send some audio and vanish mid-stream: the server answers the next client correctly
+    and its resident memory returns to within 10% of what it was after the first such round."""
+    import aiohttp
+
+    address, process = server
+    audio = (_clips()[1] * 32767).astype("<i2").tobytes()
+
+    async def abrupt(n: int):
+        async with aiohttp.ClientSession() as http:
+            for k in range(n):
+                ws = await http.ws_connect(f"ws://{address}/v1/stream?token={TOKEN}")
+                await ws.send_str('{"sample_rate": 16000}')
+                await ws.send_bytes(audio[: 3200 * (1 + k % 20)])
+                ws._response.connection.transport.abort()  # gone, without a close handshake
+
+    asyncio.run(abrupt(20))
+    baseline = _rss_kib(process.pid)
+    asyncio.run(abrupt(200))
+    events, close = asyncio.run(_nemo_fast_client(address, _clips()[5]))
+    assert close == 1000 and [e["text"] for e in events if e["type"] == "final"] == _expected_s16le(_clips()[5])
+    assert _rss_kib(process.pid) <= 1.10 * baseline
+
+
+def test_the_browser_page_is_served_on_the_root_path(server):
+    """GET / without a WebSocket upgrade serves the page that streams the microphone over /v1/stream."""
+    import urllib.request
+
+    address, _ = server
+    request = urllib.request.Request(f"http://{address}/", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        page = response.read().decode()
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "audioWorklet" in page and "/v1/stream" in page
