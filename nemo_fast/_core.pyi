@@ -214,6 +214,10 @@ class EndpointConfig:
         """
         The defaults are sherpa-onnx's rules; pass a rule to replace one.
         """
+    def validate(self) -> None:
+        """
+        Raises ConfigError for negative durations or a rule that would end every segment at once.
+        """
 class Word:
     @property
     def confidence(self) -> float:
@@ -321,8 +325,10 @@ class RecognizerStream:
 class Recognizer:
     def __init__(self, model_path: str, config: RecognizerConfig) -> None:
         ...
-    def create_stream(self) -> RecognizerStream:
-        ...
+    def create_stream(self, endpoint: EndpointConfig = None) -> RecognizerStream:
+        """
+        A new stream; endpoint replaces the recognizer's endpoint rules for this stream.
+        """
     def decode_streams(self, streams: collections.abc.Sequence[RecognizerStream]) -> None:
         ...
     @property

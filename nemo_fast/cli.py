@@ -86,12 +86,14 @@ def cmd_serve(args) -> int:
     import os
 
     from nemo_fast.models import default_model_dir
-    from nemo_fast.server import ServerConfig, serve
+    from nemo_fast.server import ServerConfig, logs, serve
 
+    logs.configure(args.log_format)
     serve(ServerConfig(model_dir=args.model or default_model_dir(), host=args.host, port=args.port,
                        threads=args.threads, workers=args.workers, decoder=args.decoder,
                        token=args.token or os.environ.get("NEMO_FAST_TOKEN"), max_connections=args.max_connections,
-                       idle_timeout=args.idle_timeout, max_message_bytes=args.max_message_bytes))
+                       idle_timeout=args.idle_timeout, max_message_bytes=args.max_message_bytes,
+                       max_buffered_seconds=args.max_buffered_seconds, shutdown_timeout=args.shutdown_timeout))
     return 0
 
 
@@ -228,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds a WebSocket client may stay silent before it is closed (default 30)")
     v.add_argument("--max-message-bytes", type=_positive, default=2**20,
                    help="largest WebSocket message; larger ones close the connection with 1009 (default 1 MiB)")
+    v.add_argument("--max-buffered-seconds", type=float, default=10.0,
+                   help="audio a WebSocket client may have waiting for the decoder; beyond it the server stops "
+                        "reading from that client until it catches up (default 10)")
+    v.add_argument("--shutdown-timeout", type=float, default=10.0,
+                   help="on SIGTERM, seconds to finish each open stream and send its finals (default 10)")
+    v.add_argument("--log-format", choices=["json", "text"], default="json",
+                   help="logs on standard error: one JSON object per line (default) or plain text")
     v.set_defaults(func=cmd_serve)
 
     i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")

@@ -234,6 +234,11 @@ class Recognizer:
         return self._core.decoder
 
     @property
+    def endpoint(self) -> EndpointConfig:
+        """The endpoint rules of the streams this recognizer creates (a copy)."""
+        return self._core.config.endpoint
+
+    @property
     def tokens(self) -> list[str]:
         """The model's vocabulary: token i is the piece (or character) of id i; the blank is the last."""
         return self._core.tokens
@@ -242,8 +247,9 @@ class Recognizer:
     def sample_rate(self) -> int:
         return self._spec.features.sample_rate
 
-    def create_stream(self) -> Stream:
-        return Stream(self, self._core.create_stream())
+    def create_stream(self, endpoint: EndpointConfig | None = None) -> Stream:
+        """A new stream; `endpoint` replaces the recognizer's endpoint rules for this stream only."""
+        return Stream(self, self._core.create_stream(endpoint))
 
     def decode_streams(self, streams: Sequence[Stream]) -> None:
         """Decode every ready chunk of these streams, batching chunks of equal shape in one encoder call."""

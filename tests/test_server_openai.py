@@ -4,9 +4,6 @@ against a server on loopback."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import time
 import wave
 from pathlib import Path
@@ -14,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require_module
+from server_process import start_server
 
 import nemo_fast
 
@@ -25,16 +23,11 @@ TOKEN = "test-token"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     require_module("aiohttp")
-    env = dict(os.environ, NEMO_FAST_TOKEN=TOKEN)
-    process = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "serve", "--port", "0"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path_factory.mktemp("server"))
+    server = start_server(tmp_path_factory.mktemp("server"), env={"NEMO_FAST_TOKEN": TOKEN})
     try:
-        line = process.stdout.readline()
-        assert "listening on http://127.0.0.1:" in line, line + process.stderr.read()
-        yield line.strip().rsplit(" ", 1)[-1]
+        yield f"http://{server.address}"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import require_module
+from server_process import start_server
 
 import nemo_fast
 from nemo_fast.audio import read_audio
@@ -26,17 +25,12 @@ TOKEN = "stream-token"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     require_module("aiohttp")
-    process = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "serve", "--port", "0", "--token", TOKEN,
-                                "--max-connections", "20", "--idle-timeout", "2", "--max-message-bytes", "200000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=tmp_path_factory.mktemp("server"))
+    server = start_server(tmp_path_factory.mktemp("server"), "--token", TOKEN, "--max-connections", "20",
+                          "--idle-timeout", "2", "--max-message-bytes", "200000")
     try:
-        line = process.stdout.readline()
-        assert "listening on http://127.0.0.1:" in line, line + process.stderr.read()
-        yield line.strip().rsplit("//", 1)[-1], process
+        yield server.address, server.process
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        assert server.stop() == 0, server.log_path.read_text()[-3000:]
 
 
 def _clips() -> list[np.ndarray]:
@@ -63,13 +57,13 @@ def _expected_s16le(audio: np.ndarray) -> list[str]:
 
 
 async def _nemo_fast_client(address: str, audio: np.ndarray, encoding: str = "s16le", pace: float = 0.0,
-                            piece: int = 1600) -> tuple[list[dict], int]:
+                            piece: int = 1600, settings: dict | None = None) -> tuple[list[dict], int]:
     """Streams `audio` over /v1/stream; returns the events and the close code."""
     import aiohttp
 
     data = (audio * 32767).astype("<i2") if encoding == "s16le" else audio.astype("<f4")
     async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://{address}/v1/stream?token={TOKEN}") as ws:
-        await ws.send_str(json.dumps({"sample_rate": 16000, "encoding": encoding}))
+        await ws.send_str(json.dumps({"sample_rate": 16000, "encoding": encoding, **(settings or {})}))
         events: list[dict] = []
 
         async def read():
@@ -154,6 +148,10 @@ def _close_code(address: str, messages: list, path: str = "/v1/stream") -> tuple
     (['{"sample_rate": 16000}', "hello"], 1003),                                      # text where audio belongs
     (["not json"], 1007),
     (['{"sample_rate": 16000, "mode": "fast"}'], 1007),                               # unknown setting
+    (['{"decoder": "xyz"}'], 1007),                                                   # not the server's decoder
+    (['{"endpoint": {"rule2": {"min_trailing_silence": -1}}}'], 1007),                # negative duration
+    (['{"endpoint": {"rule2": {"min_trailing_silence": 0}}}'], 1007),                 # would end every segment
+    (['{"endpoint": {"rule4": {}}}'], 1007),                                          # no such rule
     ([b"\x00\x00"], 1003),                                                            # audio before settings
     (['{"sample_rate": 16000}', b"\x00" * 400_000], 1009),                            # over --max-message-bytes
     (['{"sample_rate": 16000}'], 1008),                                               # silent past --idle-timeout
@@ -163,6 +161,61 @@ def test_bad_clients_are_closed_with_a_code_and_the_server_goes_on(server, messa
     assert _close_code(address, messages)[0] == code
     events, close = asyncio.run(_nemo_fast_client(address, _clips()[0]))
     assert close == 1000 and [e["text"] for e in events if e["type"] == "final"] == _expected_s16le(_clips()[0])
+
+
+def test_each_connection_may_set_its_own_endpoint_rules(server):
+    """Endpoint settings in the first message apply to that stream only: its finals are what a Recognizer with
+    those rules gives, and `enabled: false` keeps the whole input in one segment."""
+    address, _ = server
+    clip = _clips()[0]  # two parts with a 2 s pause
+    quantized = (clip * 32767).astype(np.int16).astype(np.float32) / 32767
+    short_pause = nemo_fast.EndpointConfig(rule2=nemo_fast.EndpointRule(True, 0.3, 0.0))
+    expected = [s.text for s in nemo_fast.Recognizer(SHIPPED, endpoint=short_pause).transcribe_segments(
+        quantized, sample_rate=16000)]
+    events, code = asyncio.run(_nemo_fast_client(address, clip, settings={
+        "endpoint": {"rule2": {"min_trailing_silence": 0.3}}}))
+    assert code == 1000 and [e["text"] for e in events if e["type"] == "final"] == expected
+    events, code = asyncio.run(_nemo_fast_client(address, clip, settings={"endpoint": {"enabled": False}}))
+    finals = [e["text"] for e in events if e["type"] == "final"]
+    assert code == 1000 and finals == [" ".join(_expected_s16le(clip))]
+
+
+def _metrics(address: str) -> dict[tuple, float]:
+    """The server's /metrics as {(sample name, label values...): value}."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    request = urllib.request.Request(f"http://{address}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    return {(s.name, *sorted(s.labels.values())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_count_streams_audio_segments_batches_and_refusals(server):
+    """GET /metrics (Prometheus text): one more stream, exactly its audio seconds, its finals, decode_streams
+    calls in the batch-size and latency histograms, and a refused connection under its reason."""
+    address, _ = server
+    clip = _clips()[0]
+    before = _metrics(address)
+    events, _ = asyncio.run(_nemo_fast_client(address, clip))
+    _close_code(address, ["not json"])
+    after = _metrics(address)
+
+    def grew(*key):
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew("nemo_fast_streams_total", "nemo_fast.v1") == 2
+    assert grew("nemo_fast_audio_seconds_total") == pytest.approx(len(clip) / 16000, abs=1e-6)
+    assert grew("nemo_fast_final_segments_total") == len([e for e in events if e["type"] == "final"])
+    assert grew("nemo_fast_decode_batch_streams_count") >= 1
+    assert grew("nemo_fast_decode_seconds_count") == grew("nemo_fast_decode_batch_streams_count")
+    assert grew("nemo_fast_stream_decodes_total") >= grew("nemo_fast_decode_batch_streams_count")
+    assert grew("nemo_fast_rejected_connections_total", "protocol_error") == 1
+    assert after[("nemo_fast_open_streams", "nemo_fast.v1")] == 0
+    assert after[("nemo_fast_waiting_audio_seconds",)] == pytest.approx(0, abs=1e-6)
 
 
 def test_a_wrong_token_is_refused(server):

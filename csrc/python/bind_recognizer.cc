@@ -100,7 +100,9 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("enabled", &EndpointConfig::enabled)
       .def_readwrite("rule1", &EndpointConfig::rule1)
       .def_readwrite("rule2", &EndpointConfig::rule2)
-      .def_readwrite("rule3", &EndpointConfig::rule3);
+      .def_readwrite("rule3", &EndpointConfig::rule3)
+      .def("validate", &EndpointConfig::Validate,
+           "Raises ConfigError for negative durations or a rule that would end every segment at once.");
 
   py::class_<Word>(m, "Word")
       .def_readonly("text", &Word::text)
@@ -162,10 +164,11 @@ void BindRecognizer(py::module_& m) {
                              })
       .def(
           "create_stream",
-          [](const std::shared_ptr<Recognizer>& self) {
-            return std::shared_ptr<RecognizerStream>(self->CreateStream());
+          [](const std::shared_ptr<Recognizer>& self, const EndpointConfig* endpoint) {
+            return std::shared_ptr<RecognizerStream>(endpoint ? self->CreateStream(*endpoint) : self->CreateStream());
           },
-          py::keep_alive<0, 1>())
+          "A new stream; endpoint replaces the recognizer's endpoint rules for this stream.",
+          py::arg("endpoint") = nullptr, py::keep_alive<0, 1>())
       .def(
           "decode_streams",
           [](const Recognizer& self, const std::vector<std::shared_ptr<RecognizerStream>>& streams) {

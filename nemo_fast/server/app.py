@@ -14,6 +14,7 @@ import hmac
 import io
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +23,20 @@ from nemo_fast import subtitles
 from nemo_fast.audio import read_audio
 from nemo_fast.errors import NemoFastError
 from nemo_fast.recognizer import Recognizer
+from nemo_fast.server.logs import LOGGER, event
+from nemo_fast.server.metrics import ServerMetrics
 from nemo_fast.server.streaming import (
     PROTOCOL,
     DecodeLoop,
     ProtocolError,
     Session,
+    StartSettings,
     max_buffered_samples,
     parse_audio,
     parse_start,
 )
 
-log = logging.getLogger("nemo_fast.server")
+log = logging.getLogger(LOGGER)
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 MAX_UPLOAD_BYTES = 200 * 2**20
@@ -51,6 +55,7 @@ class ServerConfig:
     max_message_bytes: int = 2**20  # one WebSocket message; larger ones close the connection with 1009
     idle_timeout: float = 30.0    # seconds a WebSocket client may send nothing before it is closed (1008)
     max_buffered_seconds: float = 10.0  # audio a connection may have waiting for the decode loop; then it waits
+    shutdown_timeout: float = 10.0  # seconds the shutdown waits for each stream's finals
 
 
 def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
@@ -59,6 +64,7 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     recognizer = recognizer or Recognizer(config.model_dir, decoder=config.decoder, num_threads=config.threads)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nemo_fast-decode")
     model_name = Path(config.model_dir).name
+    metrics = ServerMetrics()
 
     def error(status: int, message: str, kind: str = "invalid_request_error"):
         return web.json_response({"error": {"message": message, "type": kind}}, status=status)
@@ -70,6 +76,9 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
             if "token" in request.query and not given:  # browsers cannot set headers on a WebSocket
                 given = f"Bearer {request.query['token']}"
             if not hmac.compare_digest(given.encode(), f"Bearer {config.token}".encode()):
+                metrics.rejected.labels("unauthorized").inc()
+                event(log, "request refused", logging.WARNING, peer=request.remote, path=request.path,
+                      reason="missing or wrong bearer token")
                 return error(401, "missing or wrong bearer token", "authentication_error")
         return await handler(request)
 
@@ -77,6 +86,14 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
         return web.json_response({"status": "ok", "model": model_name})
 
     async def transcriptions(request):
+        start = time.monotonic()
+        response = await transcribe_request(request)
+        metrics.transcriptions.labels(str(response.status)).inc()
+        event(log, "transcription", peer=request.remote, status=response.status,
+              seconds=round(time.monotonic() - start, 3))
+        return response
+
+    async def transcribe_request(request):
         if not request.content_type.startswith("multipart/"):
             return error(400, "send the audio as multipart/form-data with a 'file' field")
         form = await request.post()
@@ -112,8 +129,11 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
                       for s in segments for w in s.words],
         })  # fmt: skip
 
-    decode_loop = DecodeLoop(recognizer)
-    open_streams: set = set()
+    decode_loop = DecodeLoop(recognizer, metrics)
+    connections: dict = {}  # WebSocketResponse -> Connection, for the shutdown
+
+    async def metrics_page(request):
+        return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})
 
     async def sherpa_or_page(request):
         if web.WebSocketResponse().can_prepare(request).ok:
@@ -123,71 +143,150 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     async def v1_stream(request):
         return await stream_socket(request, sherpa=False)
 
+    closed = {web.WSMsgType.CLOSE, web.WSMsgType.CLOSING, web.WSMsgType.CLOSED, web.WSMsgType.ERROR}
+
     async def stream_socket(request, sherpa: bool):
+        protocol = "sherpa-onnx" if sherpa else PROTOCOL
+        peer = request.remote
         ws = web.WebSocketResponse(max_msg_size=config.max_message_bytes)
         await ws.prepare(request)
-        if len(open_streams) >= config.max_connections:
+        if len(connections) >= config.max_connections:
+            metrics.rejected.labels("server_full").inc()
+            event(log, "stream refused", logging.WARNING, peer=peer, protocol=protocol, code=1013,
+                  reason="server full")
             await ws.close(code=1013, message=b"server full: too many streams, try again later")
             return ws
         model_rate = recognizer.sample_rate
-        session = sender = None
-        open_streams.add(ws)
+        conn = Connection()
+        connections[ws] = conn
+        metrics.streams.labels(protocol).inc()
+        metrics.open_streams.labels(protocol).inc()
+        opened = time.monotonic()
+        received = 0  # samples
+        close_code, close_reason = None, ""
         try:
-            rate, encoding = model_rate, "f32le"
+            settings = StartSettings(model_rate, "f32le")
             if not sherpa:
                 first = await _receive(ws, config.idle_timeout)
+                if first.type in closed:  # the client left, or the server is shutting down
+                    close_code, close_reason = ws.close_code, "closed before the settings"
+                    return ws
                 if first.type != web.WSMsgType.TEXT:
                     raise ProtocolError(1003, "the first message must be the JSON settings")
-                rate, encoding = parse_start(first.data, model_rate)
-            session = Session(sample_rate=rate, sherpa=sherpa, loop=asyncio.get_running_loop())
+                settings = parse_start(first.data, model_rate, recognizer.decoder, recognizer.endpoint)
+            session = Session(sample_rate=settings.sample_rate, sherpa=sherpa, loop=asyncio.get_running_loop(),
+                              endpoint=settings.endpoint)
+            conn.session = session
             decode_loop.open(session)
-            sender = asyncio.create_task(_send_events(ws, session))
+            conn.sender = asyncio.create_task(_send_events(ws, session))
+            event(log, "stream opened", peer=peer, protocol=protocol, sample_rate=settings.sample_rate,
+                  encoding=settings.encoding)
             if not sherpa:
-                session.post({"type": "ready", "protocol": PROTOCOL, "sample_rate": rate})
-            limit = max_buffered_samples(rate, config.max_buffered_seconds)
+                session.post({"type": "ready", "protocol": PROTOCOL, "sample_rate": settings.sample_rate})
+            limit = max_buffered_samples(settings.sample_rate, config.max_buffered_seconds)
             while True:
                 message = await _receive(ws, config.idle_timeout)
+                if conn.input_ended:  # the server is shutting down: it ends the input and sends the finals
+                    break
                 if message.type == web.WSMsgType.BINARY:
-                    samples = parse_audio(message.data, encoding)
+                    samples = parse_audio(message.data, settings.encoding)
                     while session.buffered_samples + len(samples) > limit and session.buffered_samples > 0:
                         session.drained.clear()  # backpressure: stop reading until the decode loop catches up
+                        metrics.backpressure.inc()
                         await session.drained.wait()
+                    if conn.input_ended:
+                        break
                     decode_loop.audio(session, samples)
+                    received += len(samples)
+                    metrics.audio_seconds.inc(len(samples) / settings.sample_rate)
                 elif message.type == web.WSMsgType.TEXT:
                     if message.data == "Done" or (not sherpa and _is_end(message.data)):
-                        decode_loop.end(session)
-                        await sender  # every final is sent before the connection closes
-                        session = None
+                        await conn.finish(decode_loop)  # every final is sent before the connection closes
+                        close_code, close_reason = 1000, "end of input"
                         await ws.close(code=1000, message=b"end of input")
                         break
                     raise ProtocolError(1003, "expected binary audio or the end message")
                 else:  # closed, or an error such as a message over max_message_bytes
+                    if message.type == web.WSMsgType.ERROR and "size" in str(ws.exception()):
+                        metrics.rejected.labels("message_too_big").inc()
+                    close_code, close_reason = ws.close_code, "client closed"
                     break
         except ProtocolError as e:
+            metrics.rejected.labels("protocol_error").inc()
+            close_code, close_reason = e.code, str(e)
             await ws.close(code=e.code, message=str(e).encode()[:120])
         except asyncio.TimeoutError:
+            metrics.rejected.labels("idle_timeout").inc()
+            close_code, close_reason = 1008, "idle timeout"
             await ws.close(code=1008, message=b"idle timeout")
         finally:
-            open_streams.discard(ws)
-            if session is not None:  # the client left or broke the protocol: its stream is forgotten
-                decode_loop.drop(session)
-                if sender is not None:
-                    sender.cancel()
+            if conn.shutting_down:
+                await conn.finished.wait()  # the shutdown is sending this stream's finals
+                close_code, close_reason = 1001, "server shutting down"
+            connections.pop(ws, None)
+            metrics.open_streams.labels(protocol).dec()
+            if conn.session is not None and not conn.input_ended:  # the client left or broke the protocol
+                decode_loop.drop(conn.session)
+                if conn.sender is not None:
+                    conn.sender.cancel()
+            event(log, "stream closed", peer=peer, protocol=protocol, code=close_code, reason=close_reason,
+                  audio_seconds=round(received / (conn.session.sample_rate if conn.session else model_rate), 3),
+                  segments=conn.session.segment if conn.session else 0,
+                  seconds=round(time.monotonic() - opened, 3))
         return ws
 
-    async def close_pool(app):
-        for ws in list(open_streams):
+    async def finish_streams(app):
+        """SIGTERM: every open stream's input ends, its last words are decoded and sent as finals, then the
+        connection closes with 1001."""
+        streams = [(ws, c) for ws, c in connections.items() if c.session is not None and not c.input_ended]
+        event(log, "shutting down", open_streams=len(connections))
+
+        async def finish(ws, conn):
+            conn.shutting_down = True
+            try:
+                await asyncio.wait_for(conn.finish(decode_loop), config.shutdown_timeout)
+            except asyncio.TimeoutError:
+                event(log, "finals not sent in time", logging.WARNING, timeout=config.shutdown_timeout)
             await ws.close(code=1001, message=b"server shutting down")
+            conn.finished.set()
+
+        await asyncio.gather(*(finish(ws, c) for ws, c in streams))
+        for ws, conn in list(connections.items()):  # still waiting for the first message
+            conn.shutting_down = True
+            await ws.close(code=1001, message=b"server shutting down")
+            conn.finished.set()
+
+    async def close_pool(app):
         decode_loop.stop()
         pool.shutdown(wait=True)
 
     app = web.Application(middlewares=[bearer_token], client_max_size=MAX_UPLOAD_BYTES)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
     app.router.add_post("/v1/audio/transcriptions", transcriptions)
     app.router.add_get("/", sherpa_or_page)
     app.router.add_get("/v1/stream", v1_stream)
+    app.on_shutdown.append(finish_streams)
     app.on_cleanup.append(close_pool)
+    app["metrics"] = metrics
     return app
+
+
+class Connection:
+    """A WebSocket stream as the server tracks it, so that the shutdown can end it."""
+
+    def __init__(self):
+        self.session: Session | None = None
+        self.sender: asyncio.Task | None = None
+        self.input_ended = False  # no audio may follow
+        self.shutting_down = False  # the shutdown ends this stream
+        self.finished = asyncio.Event()  # the shutdown has sent its finals and closed it
+
+    async def finish(self, decode_loop) -> None:
+        """Ends the input and waits until every final has been sent."""
+        self.input_ended = True
+        decode_loop.end(self.session)
+        await asyncio.shield(self.sender)
 
 
 async def _receive(ws, timeout: float):
@@ -204,11 +303,11 @@ def _is_end(text: str) -> bool:
 async def _send_events(ws, session) -> None:
     """Sends the session's events in order until its end (None)."""
     while True:
-        event = await session.outbox.get()
-        if event is None:
+        message = await session.outbox.get()
+        if message is None:
             return
         if not ws.closed:
-            await ws.send_str(json.dumps(event, ensure_ascii=False))
+            await ws.send_str(json.dumps(message, ensure_ascii=False))
 
 
 def _demo_page() -> str:
@@ -224,24 +323,30 @@ class _Named(io.BytesIO):
 
 
 def serve(config: ServerConfig) -> None:
-    """Runs the server until SIGINT or SIGTERM."""
+    """Runs the server until SIGINT or SIGTERM, then ends every open stream, sends its finals and closes it
+    with 1001."""
+    import signal
+
     from aiohttp import web
 
     app = create_app(config)
 
     async def main():
-        runner = web.AppRunner(app, handle_signals=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=config.shutdown_timeout + 5)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
         port = runner.addresses[0][1]  # the bound port: with --port 0 the system picks one
         print(f"nemo-fast serve: listening on http://{config.host}:{port}", flush=True)
+        event(log, "listening", host=config.host, port=port, model=str(config.model_dir))
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
-            await runner.cleanup()
+            await runner.cleanup()  # on_shutdown sends the finals before connections are closed
+        event(log, "stopped")
 
-    try:
-        asyncio.run(main())
-    except (KeyboardInterrupt, web.GracefulExit):
-        pass
+    asyncio.run(main())

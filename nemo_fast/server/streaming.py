@@ -19,6 +19,7 @@ import json
 import math
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,7 @@ class Session:
     sample_rate: int
     sherpa: bool  # sherpa-onnx's replies instead of nemo_fast events
     loop: asyncio.AbstractEventLoop
+    endpoint: object = None  # EndpointConfig for this stream; None: the recognizer's
     outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     buffered_samples: int = 0  # sent to the decode loop, not yet fed to the stream
     drained: asyncio.Event = field(default_factory=asyncio.Event)
@@ -73,25 +75,83 @@ def parse_audio(data: bytes, encoding: str) -> np.ndarray:
     return samples
 
 
-def parse_start(text: str, model_rate: int) -> tuple[int, str]:
-    """The first message of the nemo_fast protocol: (sample_rate, encoding)."""
+@dataclass(frozen=True)
+class StartSettings:
+    """The first message of the nemo_fast protocol."""
+
+    sample_rate: int
+    encoding: str
+    endpoint: object = None  # EndpointConfig for this stream; None: the server's
+
+
+ENDPOINT_RULE_FIELDS = {"must_contain_speech": bool, "min_trailing_silence": (int, float),
+                        "min_segment_length": (int, float)}
+
+
+def parse_start(text: str, model_rate: int, decoder: str, endpoint) -> StartSettings:
+    """Checks the first message of the nemo_fast protocol against the server's model (its sample rate, its
+    decoder) and applies its endpoint settings over the server's (`endpoint`, an EndpointConfig)."""
     try:
         start = json.loads(text)
     except ValueError as e:
         raise ProtocolError(1007, f"the first message must be JSON: {e}") from e
     if not isinstance(start, dict):
         raise ProtocolError(1007, "the first message must be a JSON object")
-    unknown = sorted(set(start) - {"sample_rate", "encoding"})
+    unknown = sorted(set(start) - {"sample_rate", "encoding", "decoder", "endpoint"})
     if unknown:
         raise ProtocolError(1007, f"unknown settings: {', '.join(unknown)} (protocol {PROTOCOL}: sample_rate, "
-                                  "encoding)")
+                                  "encoding, decoder, endpoint)")
     rate = start.get("sample_rate", model_rate)
     encoding = start.get("encoding", "s16le")
     if not isinstance(rate, int) or isinstance(rate, bool) or not 1000 <= rate <= 768000:
         raise ProtocolError(1007, f"sample_rate must be an integer from 1000 to 768000, got {rate!r}")
     if encoding not in ENCODINGS:
         raise ProtocolError(1007, f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
-    return rate, encoding
+    if start.get("decoder", decoder) != decoder:
+        raise ProtocolError(1007, f"this server decodes with {decoder!r}, not {start['decoder']!r} (choose the "
+                                  "head with nemo-fast serve --decoder)")
+    if "endpoint" not in start:
+        return StartSettings(rate, encoding)
+    return StartSettings(rate, encoding, _endpoint(start["endpoint"], endpoint))
+
+
+def _endpoint(settings, base):
+    """A copy of `base` (EndpointConfig) with `settings` ({"enabled": bool, "rule1".."rule3": {field: value}})
+    applied."""
+    from nemo_fast.recognizer import EndpointConfig, EndpointRule
+
+    if not isinstance(settings, dict):
+        raise ProtocolError(1007, "endpoint must be a JSON object")
+    unknown = sorted(set(settings) - {"enabled", "rule1", "rule2", "rule3"})
+    if unknown:
+        raise ProtocolError(1007, f"unknown endpoint settings: {', '.join(unknown)} (enabled, rule1, rule2, rule3)")
+    enabled = settings.get("enabled", base.enabled)
+    if not isinstance(enabled, bool):
+        raise ProtocolError(1007, f"endpoint.enabled must be true or false, got {enabled!r}")
+    rules = []
+    for name in ("rule1", "rule2", "rule3"):
+        old = getattr(base, name)
+        fields = {f: getattr(old, f) for f in ENDPOINT_RULE_FIELDS}
+        given = settings.get(name, {})
+        if not isinstance(given, dict):
+            raise ProtocolError(1007, f"endpoint.{name} must be a JSON object")
+        for key, value in given.items():
+            kind = ENDPOINT_RULE_FIELDS.get(key)
+            if kind is None:
+                raise ProtocolError(1007, f"unknown field endpoint.{name}.{key} ({', '.join(ENDPOINT_RULE_FIELDS)})")
+            if not isinstance(value, kind) or (kind is not bool and (isinstance(value, bool) or
+                                                                    not 0 <= value < math.inf)):
+                raise ProtocolError(1007, f"endpoint.{name}.{key} must be "
+                                          f"{'true or false' if kind is bool else 'a number of seconds >= 0'}, "
+                                          f"got {value!r}")
+            fields[key] = value
+        rules.append(EndpointRule(**fields))
+    config = EndpointConfig(enabled=enabled, rule1=rules[0], rule2=rules[1], rule3=rules[2])
+    try:
+        config.validate()
+    except NemoFastError as e:
+        raise ProtocolError(1007, f"endpoint: {e}") from e
+    return config
 
 
 class DecodeLoop:
@@ -112,6 +172,8 @@ class DecodeLoop:
 
     def audio(self, session: Session, samples: np.ndarray) -> None:
         session.buffered_samples += len(samples)
+        if self.metrics is not None:
+            self.metrics.waiting_audio_seconds.inc(len(samples) / session.sample_rate)
         self._commands.put(("audio", session, samples))
 
     def end(self, session: Session) -> None:
@@ -152,8 +214,10 @@ class DecodeLoop:
                 self._publish(session, ended=touched[session])
 
     def _apply(self, kind: str, session: Session, samples, touched: dict) -> None:
+        if kind == "audio" and self.metrics is not None:  # taken, whether fed or dropped with its session
+            self.metrics.waiting_audio_seconds.dec(len(samples) / session.sample_rate)
         if kind == "open":
-            session.stream = self.recognizer.create_stream()
+            session.stream = self.recognizer.create_stream(session.endpoint)
             self._sessions.add(session)
         elif kind == "drop":
             self._sessions.discard(session)
@@ -168,8 +232,6 @@ class DecodeLoop:
                 touched[session] = True
 
     def _decode(self, sessions: list[Session]) -> None:
-        import time
-
         start = time.perf_counter()
         self.recognizer.decode_streams([s.stream for s in sessions])
         if self.metrics is not None:
@@ -182,6 +244,8 @@ class DecodeLoop:
             else:
                 session.post({"type": "final", "segment": session.segment, **subtitles.segment_json(segment)})
             session.segment += 1
+            if self.metrics is not None:
+                self.metrics.segments.inc()
             session.partial = ""
         if ended:
             if not session.sherpa:

@@ -63,10 +63,18 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
 
 Recognizer::~Recognizer() = default;
 
-std::unique_ptr<RecognizerStream> Recognizer::CreateStream() const { return std::make_unique<RecognizerStream>(*this); }
+std::unique_ptr<RecognizerStream> Recognizer::CreateStream() const {
+  return std::make_unique<RecognizerStream>(*this, config_.endpoint);
+}
 
-RecognizerStream::RecognizerStream(const Recognizer& recognizer)
+std::unique_ptr<RecognizerStream> Recognizer::CreateStream(const EndpointConfig& endpoint) const {
+  endpoint.Validate();
+  return std::make_unique<RecognizerStream>(*this, endpoint);
+}
+
+RecognizerStream::RecognizerStream(const Recognizer& recognizer, const EndpointConfig& endpoint)
     : recognizer_(recognizer),
+      endpoint_(endpoint),
       fbank_(recognizer.fbank().CreateStream()),
       schedule_(recognizer.spec(), recognizer.config().streaming_mode),
       ctc_decoder_(recognizer.spec().blank_id, recognizer.spec().vocab_size),
@@ -178,7 +186,7 @@ Segment RecognizerStream::MakeSegment(size_t first, size_t end, bool final) cons
 }
 
 void RecognizerStream::CutSegments() {
-  const EndpointConfig& endpoint = recognizer_.config().endpoint;
+  const EndpointConfig& endpoint = endpoint_;
   if (!endpoint.enabled) return;
   const double shift = recognizer_.spec().frame_shift_seconds();
   const int64_t now = decoded_frames();

@@ -76,6 +76,8 @@ class Recognizer {
   bool uses_transducer() const { return transducer_ != nullptr; }
 
   std::unique_ptr<RecognizerStream> CreateStream() const;
+  // A stream that cuts segments by its own endpoint rules instead of the recognizer's (kInvalidConfig if bad).
+  std::unique_ptr<RecognizerStream> CreateStream(const EndpointConfig& endpoint) const;
 
   // Decodes every chunk that is ready in these streams; chunks of equal shape run as one batch.
   // Thread-safe for distinct streams. Refused, with every stream unchanged: a stream listed twice or
@@ -105,7 +107,7 @@ class Recognizer {
 // thread) is refused with kStreamBusy and leaves the stream unchanged.
 class RecognizerStream {
  public:
-  explicit RecognizerStream(const Recognizer& recognizer);
+  RecognizerStream(const Recognizer& recognizer, const EndpointConfig& endpoint);
 
   // Throws on bad samples or after InputFinished, leaving the stream unchanged. Audio at another rate than
   // the model's is resampled; a stream takes one rate from its first samples until Reset.
@@ -156,6 +158,7 @@ class RecognizerStream {
   void CutSegments();  // applies the endpoint rules after a chunk
 
   const Recognizer& recognizer_;
+  const EndpointConfig endpoint_;
   BusyFlag busy_;  // held by the call using the stream
   std::unique_ptr<FbankStream> fbank_;
   std::unique_ptr<StreamingResampler> resampler_;  // when the audio is at another rate than the model's
