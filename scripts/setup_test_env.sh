@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the whole test suite needs on a fresh Debian 12 machine with Python 3.11 (as root, as on CI):
-#   - GoogleTest (Debian libgtest-dev) for the C++ unit tests, ffmpeg for the audio-format tests;
+#   - GoogleTest (Debian libgtest-dev) for the C++ unit tests, ffmpeg for the audio-format tests, Chromium and its
+#     WebDriver for the browser-page test;
 #   - torch 2.13.0 (CPU) and nemo-toolkit[asr] 3.0.0, the reference for the live parity tests;
 #   - this package with its test extras.
 # Set PYTHON to use another interpreter (e.g. a virtual environment's).
@@ -14,6 +15,8 @@ have_gtest() {
 debian=()
 have_gtest || debian+=(libgtest-dev)
 command -v ffmpeg > /dev/null || debian+=(ffmpeg)  # audio formats libsndfile does not read
+command -v chromium > /dev/null || debian+=(chromium)
+command -v chromedriver > /dev/null || debian+=(chromium-driver)
 if [ ${#debian[@]} -gt 0 ]; then
   echo "== installing ${debian[*]} (Debian)"
   apt-get update -qq

@@ -1,0 +1,107 @@
+"""The browser page of `nemo-fast serve` in a real headless Chromium whose microphone plays a WAV file: the page
+captures it with an AudioWorklet, streams it over /v1/stream and shows the transcript with times.
+
+Chromium's fake microphone starts playing before the page listens, so the page never sends the file from its first
+sample; the shipped model's words depend on where chunks fall, so the test records what the page sends and checks
+(1) that it is the file's audio and (2) that the page shows the transcript of exactly that audio."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require_module
+from server_process import start_server
+
+import nemo_fast
+from nemo_fast.audio import read_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "speech_example.wav"
+TOKEN = "page-token"
+
+
+def _chromium(download_dir: Path, fake_microphone: Path):
+    require_module("selenium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if browser is None or driver is None:
+        pytest.skip("needs Debian's chromium and chromium-driver (scripts/setup_test_env.sh installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=900,420",
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 f"--use-file-for-fake-audio-capture={fake_microphone}%noloop",
+                 "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+# Wraps WebSocket.send so the test can read back every audio message the page sent.
+RECORD_SENT = """
+window.sentAudio = [];
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (data instanceof ArrayBuffer) window.sentAudio.push(...new Float32Array(data));
+  return send.call(this, data);
+};
+"""
+
+
+def test_the_page_transcribes_the_microphone(tmp_path):
+    """One second of silence, speech, three seconds of silence from the fake microphone (at the device's
+    44.1 kHz): the page sends the file's samples, and shows one final line whose text is the in-process
+    transcript of exactly what it sent, with times inside the speech; the screenshot is the README's."""
+    require_module("aiohttp")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    speech16, _ = read_audio(EXAMPLE)
+    rate = 44100  # headless Chromium's fake device rate: the samples reach the page unresampled
+    speech = np.interp(np.arange(len(speech16) * rate // 16000) * 16000 / rate, np.arange(len(speech16)),
+                       speech16).round().astype("<i2")
+    microphone = tmp_path / "microphone.wav"
+    with wave.open(str(microphone), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.concatenate([np.zeros(rate, "<i2"), speech, np.zeros(3 * rate, "<i2")]).tobytes())
+
+    server = start_server(tmp_path, "--token", TOKEN)
+    browser = _chromium(tmp_path, microphone)
+    try:
+        browser.get(f"http://{server.address}/?token={TOKEN}")
+        browser.execute_script(RECORD_SENT)
+        browser.find_element(By.ID, "start").click()
+        line = WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#finals .final"))[0]
+        time_text = line.find_element(By.CLASS_NAME, "time").text
+        shown = line.text[len(time_text):].strip()
+        browser.save_screenshot(str(tmp_path / "page.png"))
+        context_rate = browser.execute_script("return context.sampleRate")
+        sent = np.array(browser.execute_script("return window.sentAudio"), np.float32)
+    finally:
+        browser.quit()
+        server.stop(signal.SIGKILL)
+
+    assert context_rate == rate
+    # (1) The page sent the file: its speech appears in what was sent, sample for sample (float32 from 16 bits).
+    reference = speech.astype(np.float32) / 32768
+    probe = reference[rate: rate + 4410]
+    at = int(np.argmax(np.correlate(sent[: 3 * rate], probe, "valid"))) - rate
+    assert np.abs(sent[at: at + len(reference)] - reference).max() < 1e-4
+    # (2) The page shows the server's transcript of that audio, with times inside the speech.
+    recognizer = nemo_fast.Recognizer(ROOT / "models" / "default")
+    expected = recognizer.transcribe_segments(sent, sample_rate=rate)[0]
+    assert shown == expected.text and shown
+    start, end = (float(t) for t in time_text.strip("[]").split(" - "))
+    assert (start, end) == pytest.approx((expected.start_seconds, expected.end_seconds), abs=0.006)  # shown to 0.01
+    assert at / rate - 0.5 <= start < end <= (at + len(speech)) / rate + 0.5
+    if os.environ.get("NEMO_FAST_PAGE_SCREENSHOT"):  # refreshes docs/images/demo_page.png
+        shutil.copy(tmp_path / "page.png", os.environ["NEMO_FAST_PAGE_SCREENSHOT"])
