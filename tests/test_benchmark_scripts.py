@@ -28,3 +28,20 @@ def test_saved_results_print_as_tables(name):
     out = run("table", name)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("|") and "---" in out.stdout
+
+
+def test_the_server_load_benchmark_runs(tmp_path):
+    """A bounded run of benchmarks/server_load.py on the shipped model: both sides measured, a result written."""
+    import json
+
+    from conftest import require_module
+
+    require_module("aiohttp")
+    output = tmp_path / "load.json"
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "server_load.py"), str(BENCHMARKS.parent / "models" /
+                          "default"), "--seconds", "1.2", "--warmup", "0.6", "--max-streams", "2", "--repeats", "1", "--output",
+                          str(output)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(output.read_text())
+    assert set(result["in_process"]["p95_chunk_latency_ms"]) == {"1", "2"}
+    assert set(result["server"]["p95_chunk_latency_ms"]) == {"1", "2"}

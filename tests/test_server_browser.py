@@ -26,7 +26,7 @@ EXAMPLE = ROOT / "examples" / "speech_example.wav"
 TOKEN = "page-token"
 
 
-def _chromium(download_dir: Path, fake_microphone: Path):
+def _chromium(scratch: Path, fake_microphone: Path):
     require_module("selenium")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -41,7 +41,8 @@ def _chromium(download_dir: Path, fake_microphone: Path):
                  f"--use-file-for-fake-audio-capture={fake_microphone}%noloop",
                  "--autoplay-policy=no-user-gesture-required"):
         options.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=options)
+    # Chromium keeps its scratch files in TMPDIR: the test's own folder, so nothing is left behind.
+    return webdriver.Chrome(service=Service(driver, env={**os.environ, "TMPDIR": str(scratch)}), options=options)
 
 
 # Wraps WebSocket.send so the test can read back every audio message the page sent.

@@ -180,6 +180,20 @@ def test_each_connection_may_set_its_own_endpoint_rules(server):
     assert code == 1000 and finals == [" ".join(_expected_s16le(clip))]
 
 
+def test_progress_events_report_the_audio_each_decode_had(server):
+    """With `progress: true`, each decode of the stream is followed by the seconds of audio it had: growing, whole
+    messages, never more than was sent; without it there are none."""
+    address, _ = server
+    clip = _clips()[2]
+    events, code = asyncio.run(_nemo_fast_client(address, clip, piece=1600, settings={"progress": True}))
+    seconds = [e["seconds"] for e in events if e["type"] == "progress"]
+    assert code == 1000 and len(seconds) >= 2 and seconds == sorted(seconds)
+    assert all(round(s * 16000) % 1600 == 0 or round(s * 16000) == len(clip) for s in seconds)
+    assert seconds[-1] <= len(clip) / 16000
+    events, _ = asyncio.run(_nemo_fast_client(address, clip))
+    assert not [e for e in events if e["type"] == "progress"]
+
+
 def _metrics(address: str) -> dict[tuple, float]:
     """The server's /metrics as {(sample name, label values...): value}."""
     import urllib.request

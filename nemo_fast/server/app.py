@@ -175,7 +175,7 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
                     raise ProtocolError(1003, "the first message must be the JSON settings")
                 settings = parse_start(first.data, model_rate, recognizer.decoder, recognizer.endpoint)
             session = Session(sample_rate=settings.sample_rate, sherpa=sherpa, loop=asyncio.get_running_loop(),
-                              endpoint=settings.endpoint)
+                              endpoint=settings.endpoint, progress=settings.progress)
             conn.session = session
             decode_loop.open(session)
             conn.sender = asyncio.create_task(_send_events(ws, session))

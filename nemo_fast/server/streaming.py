@@ -7,9 +7,10 @@ Two protocols share the port:
   end; replies `{"text": ..., "segment": N}` whenever the current segment's text changes, as sherpa-onnx's Python
   streaming server sends them.
 - nemo_fast's, version 1 (path `/v1/stream`): a first text message `{"sample_rate": 16000, "encoding":
-  "s16le"|"f32le"}`, then binary audio, then the text `{"type": "end"}` (or `Done`); events `ready`, `partial`
-  (segment, text), `final` (segment, start, end, text, words with times and confidences) and, at the end of the
-  input, `end`, after which the server closes the connection (1000).
+  "s16le"|"f32le"}` (optionally `decoder`, `endpoint` rules, `progress`), then binary audio, then the text
+  `{"type": "end"}` (or `Done`); events `ready`, `partial` (segment, text), `final` (segment, start, end, text,
+  words with times and confidences), `progress` (when asked: the seconds of audio a decode had) and, at the end
+  of the input, `end`, after which the server closes the connection (1000).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Session:
     sherpa: bool  # sherpa-onnx's replies instead of nemo_fast events
     loop: asyncio.AbstractEventLoop
     endpoint: object = None  # EndpointConfig for this stream; None: the recognizer's
+    progress: bool = False   # post a `progress` event after each decode
+    fed_samples: int = 0     # audio given to the stream (decode loop thread)
     outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     buffered_samples: int = 0  # sent to the decode loop, not yet fed to the stream
     drained: asyncio.Event = field(default_factory=asyncio.Event)
@@ -82,6 +85,7 @@ class StartSettings:
     sample_rate: int
     encoding: str
     endpoint: object = None  # EndpointConfig for this stream; None: the server's
+    progress: bool = False   # a `progress` event after each decode of the stream
 
 
 ENDPOINT_RULE_FIELDS = {"must_contain_speech": bool, "min_trailing_silence": (int, float),
@@ -97,10 +101,10 @@ def parse_start(text: str, model_rate: int, decoder: str, endpoint) -> StartSett
         raise ProtocolError(1007, f"the first message must be JSON: {e}") from e
     if not isinstance(start, dict):
         raise ProtocolError(1007, "the first message must be a JSON object")
-    unknown = sorted(set(start) - {"sample_rate", "encoding", "decoder", "endpoint"})
+    unknown = sorted(set(start) - {"sample_rate", "encoding", "decoder", "endpoint", "progress"})
     if unknown:
         raise ProtocolError(1007, f"unknown settings: {', '.join(unknown)} (protocol {PROTOCOL}: sample_rate, "
-                                  "encoding, decoder, endpoint)")
+                                  "encoding, decoder, endpoint, progress)")
     rate = start.get("sample_rate", model_rate)
     encoding = start.get("encoding", "s16le")
     if not isinstance(rate, int) or isinstance(rate, bool) or not 1000 <= rate <= 768000:
@@ -110,9 +114,13 @@ def parse_start(text: str, model_rate: int, decoder: str, endpoint) -> StartSett
     if start.get("decoder", decoder) != decoder:
         raise ProtocolError(1007, f"this server decodes with {decoder!r}, not {start['decoder']!r} (choose the "
                                   "head with nemo-fast serve --decoder)")
-    if "endpoint" not in start:
-        return StartSettings(rate, encoding)
-    return StartSettings(rate, encoding, _endpoint(start["endpoint"], endpoint))
+    progress = start.get("progress", False)
+    if not isinstance(progress, bool):
+        raise ProtocolError(1007, f"progress must be true or false, got {progress!r}")
+    if "endpoint" in start:
+        endpoint = _endpoint(start["endpoint"], endpoint)
+        return StartSettings(rate, encoding, endpoint, progress)
+    return StartSettings(rate, encoding, progress=progress)
 
 
 def _endpoint(settings, base):
@@ -210,6 +218,9 @@ class DecodeLoop:
             ready = [s for s in live if s.stream.is_ready]
             if ready:
                 self._decode(ready)
+                for session in ready:
+                    if session.progress:  # the audio this decode had: clients measure their latency with it
+                        session.post({"type": "progress", "seconds": session.fed_samples / session.sample_rate})
             for session in live:
                 self._publish(session, ended=touched[session])
 
@@ -225,6 +236,7 @@ class DecodeLoop:
         elif session in self._sessions:
             if kind == "audio":
                 session.stream.accept_waveform_only(samples, session.sample_rate)
+                session.fed_samples += len(samples)
                 session.loop.call_soon_threadsafe(session.consumed, len(samples))
                 touched.setdefault(session, False)
             elif kind == "end":
