@@ -41,8 +41,10 @@ def _chromium(scratch: Path, fake_microphone: Path):
                  f"--use-file-for-fake-audio-capture={fake_microphone}%noloop",
                  "--autoplay-policy=no-user-gesture-required"):
         options.add_argument(flag)
-    # Chromium keeps its scratch files in TMPDIR: the test's own folder, so nothing is left behind.
-    return webdriver.Chrome(service=Service(driver, env={**os.environ, "TMPDIR": str(scratch)}), options=options)
+    # Chromium keeps its scratch files in TMPDIR: the test's own folder, so nothing is left behind. It does not
+    # run under the sanitizer tier's preloaded runtime (that is for nemo_fast's extension).
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    return webdriver.Chrome(service=Service(driver, env={**env, "TMPDIR": str(scratch)}), options=options)
 
 
 # Wraps WebSocket.send so the test can read back every audio message the page sent.
