@@ -33,6 +33,11 @@ def cmd_transcribe(args) -> int:
     from nemo_fast.models import default_model_dir
     from nemo_fast.recognizer import Recognizer
 
+    if (args.manifest is None) == (not args.files):
+        print("nemo-fast: error: give audio files or --manifest (not both)", file=sys.stderr)
+        return 2
+    if args.manifest is not None:
+        return _transcribe_manifest(args)
     if len(args.files) > 1 and args.format in ("srt", "vtt", "tsv") and args.output_dir is None:
         print(f"nemo-fast: error: --format {args.format} with several files needs --output-dir", file=sys.stderr)
         return 2
@@ -58,6 +63,62 @@ def cmd_transcribe(args) -> int:
                 sys.stdout.write("".join(f"{path}: {line}\n" for line in text.splitlines()))
             else:
                 sys.stdout.write(text)
+    return 1 if failed else 0
+
+
+def _transcribe_manifest(args) -> int:
+    """A NeMo manifest in, the output manifest (the entries with pred_text) out, in the input order."""
+    import json
+
+    from nemo_fast import manifest, subtitles
+    from nemo_fast.models import default_model_dir
+    from nemo_fast.recognizer import Recognizer
+
+    if args.output_manifest is None:
+        print("nemo-fast: error: --manifest needs --output-manifest", file=sys.stderr)
+        return 2
+    if args.format not in ("txt", "json"):
+        print("nemo-fast: error: --manifest writes pred_text (--format txt) or also words (--format json)",
+              file=sys.stderr)
+        return 2
+    if not args.manifest.is_file():
+        print(f"nemo-fast: error: no manifest {args.manifest}", file=sys.stderr)
+        return 2
+    done = manifest.completed_lines(args.output_manifest) if args.resume else 0
+    entries = list(manifest.read_manifest(args.manifest))
+    if done > len(entries):
+        print(f"nemo-fast: error: {args.output_manifest} has {done} entries, more than {args.manifest} ({len(entries)}):"
+              " it is not this manifest's output", file=sys.stderr)
+        return 2
+    if done:
+        print(f"nemo-fast: resuming after {done} of {len(entries)} entries", file=sys.stderr)
+    recognizer = Recognizer(args.model or default_model_dir(), decoder=args.decoder, num_threads=args.threads,
+                            streaming_mode=args.streaming_mode)
+    failed = 0
+    with open(args.output_manifest, "a" if done else "w", encoding="utf-8") as out, _progress(args) as progress:
+        results = recognizer.transcribe_many(entries[done:], batch=args.jobs, on_audio=progress,
+                                             reader=lambda e: manifest.read_entry_audio(e, args.channel))
+        for entry, segments in results:
+            row = dict(entry.fields)
+            if isinstance(segments, list):
+                row["pred_text"] = " ".join(s.text for s in segments)
+                if args.format == "json":
+                    row["segments"] = [subtitles.segment_json(s) for s in segments]
+            else:
+                failed += 1
+                row.update(pred_text="", error=str(segments), manifest_line=entry.line)
+                print(f"nemo-fast: error: {args.manifest}:{entry.line}: {segments}", file=sys.stderr)
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.flush()  # a complete line is a finished entry: --resume continues after it
+    try:
+        rates = manifest.error_rates(args.output_manifest)
+    except ImportError:
+        rates = None
+        print("nemo-fast: WER/CER need jiwer (pip install jiwer, or the extra eval)", file=sys.stderr)
+    if rates is not None:
+        wer, cer, n = rates
+        print(f"WER {100 * wer:.2f}%  CER {100 * cer:.2f}%  over {n} entries with text (normalized: lower case, "
+              "punctuation but apostrophes removed)", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -167,7 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("transcribe", help="print the transcript of audio files (WAV; FLAC etc. with soundfile)")
-    t.add_argument("files", nargs="+", type=Path)
+    t.add_argument("files", nargs="*", type=Path)
+    t.add_argument("--manifest", type=Path, help="a NeMo manifest (JSON lines: audio_filepath, duration, offset, "
+                                                 "text) instead of files")
+    t.add_argument("--output-manifest", type=Path, help="where --manifest writes its entries with pred_text, "
+                                                        "in the input order")
+    t.add_argument("--resume", action="store_true", help="keep the complete entries of --output-manifest and "
+                                                         "transcribe the rest")
     t.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     t.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"],
                    help="the decoder to use (default: the model's default, the transducer of a hybrid)")

@@ -267,12 +267,14 @@ class Recognizer:
         """As transcribe(), cut into segments by the recognizer's endpoint rules."""
         return self._decode_whole(audio, sample_rate, channel).pop_segments()
 
-    def transcribe_many(self, sources: Iterable[str | os.PathLike], batch: int = 4, channel: int | None = None,
-                        on_audio: Callable[[float], None] | None = None
-                        ) -> Iterator[tuple[str | os.PathLike, list[Segment] | NemoFastError | OSError]]:
+    def transcribe_many(self, sources: Iterable, batch: int = 4, channel: int | None = None,
+                        on_audio: Callable[[float], None] | None = None,
+                        reader: Callable[[object], tuple[np.ndarray, int]] | None = None
+                        ) -> Iterator[tuple[object, list[Segment] | NemoFastError | OSError]]:
         """Segments of many files, `batch` of them decoded at once as a batch of streams (decode_streams), in
         the order given. A file that cannot be read yields its error instead and the others go on. on_audio, if
-        given, is called with the seconds of audio fed at each step (for progress bars)."""
+        given, is called with the seconds of audio fed at each step (for progress bars). reader, if given, turns
+        a source into (samples, sample rate) instead of read_audio (e.g. a manifest entry's cut of a file)."""
         if batch < 1:
             raise ConfigError(f"batch must be >= 1, got {batch}")
         pending = iter(sources)
@@ -288,7 +290,7 @@ class Recognizer:
                     exhausted = True
                     break
                 try:
-                    audio, rate = read_audio(source, channel)
+                    audio, rate = reader(source) if reader is not None else read_audio(source, channel)
                     active.append([order, source, self.create_stream(), audio, rate, 0])
                 except (NemoFastError, OSError) as e:
                     finished[order] = (source, e)
