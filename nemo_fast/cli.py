@@ -49,7 +49,7 @@ def cmd_transcribe(args) -> int:
     failed = 0
     with _progress(args) as progress:
         for path, segments in recognizer.transcribe_many(args.files, batch=args.jobs, channel=args.channel,
-                                                         on_audio=progress):
+                                                         on_audio=progress, workers=args.workers):
             if not isinstance(segments, list):
                 # One bad file does not stop the others; the exit status says that something failed.
                 where = "" if str(path) in str(segments) else f"{path}: "  # file errors name the file already
@@ -97,7 +97,8 @@ def _transcribe_manifest(args) -> int:
     failed = 0
     with open(args.output_manifest, "a" if done else "w", encoding="utf-8") as out, _progress(args) as progress:
         results = recognizer.transcribe_many(entries[done:], batch=args.jobs, on_audio=progress,
-                                             reader=lambda e: manifest.read_entry_audio(e, args.channel))
+                                             reader=lambda e: manifest.read_entry_audio(e, args.channel),
+                                             workers=args.workers)
         for entry, segments in results:
             row = dict(entry.fields)
             if isinstance(segments, list):
@@ -244,7 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="txt: one line per segment; json: segments with words and times (one object per file); "
                         "tsv: start and end in ms, text; srt, vtt: subtitles")
     t.add_argument("--output-dir", type=Path, help="write FILE_STEM.FORMAT there for each input, not to stdout")
-    t.add_argument("--jobs", type=_positive, default=4, help="files decoded at once, as one batch of streams (default 4)")
+    t.add_argument("--jobs", type=_positive, default=4,
+                   help="files each worker decodes at once, as one batch of streams (default 4)")
+    t.add_argument("--workers", type=_positive, default=1,
+                   help="threads decoding batches side by side (default 1; up to one per core, with --threads 1)")
     t.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal)")
     t.add_argument("--channel", type=int, help="the channel of multi-channel files to recognize, 0-based "
                                                 "(default: the average of the channels, as NeMo)")

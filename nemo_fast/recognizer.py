@@ -269,32 +269,86 @@ class Recognizer:
 
     def transcribe_many(self, sources: Iterable, batch: int = 4, channel: int | None = None,
                         on_audio: Callable[[float], None] | None = None,
-                        reader: Callable[[object], tuple[np.ndarray, int]] | None = None
+                        reader: Callable[[object], tuple[np.ndarray, int]] | None = None, workers: int = 1
                         ) -> Iterator[tuple[object, list[Segment] | NemoFastError | OSError]]:
-        """Segments of many files, `batch` of them decoded at once as a batch of streams (decode_streams), in
-        the order given. A file that cannot be read yields its error instead and the others go on. on_audio, if
-        given, is called with the seconds of audio fed at each step (for progress bars). reader, if given, turns
-        a source into (samples, sample rate) instead of read_audio (e.g. a manifest entry's cut of a file)."""
+        """Segments of many files in the order given: each of `workers` threads decodes `batch` files at once as
+        a batch of streams (decode_streams), taking the next file when one ends. A file that cannot be read
+        yields its error instead and the others go on. on_audio, if given, is called with the seconds of audio
+        fed at each step (for progress bars; from the worker threads). reader, if given, turns a source into
+        (samples, sample rate) instead of read_audio (e.g. a manifest entry's cut of a file)."""
         if batch < 1:
             raise ConfigError(f"batch must be >= 1, got {batch}")
-        pending = iter(sources)
-        active: list[list] = []  # [source, stream, audio, rate, next sample]
+        if workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {workers}")
+        numbered = enumerate(sources)
+        read = reader if reader is not None else (lambda source: read_audio(source, channel))
         finished: dict[int, tuple] = {}
-        order = 0
         next_out = 0
+        if workers == 1:
+            for order, source, result in self._decode_batches(numbered, batch, read, on_audio):
+                finished[order] = (source, result)
+                while next_out in finished:
+                    yield finished.pop(next_out)
+                    next_out += 1
+            return
+        import queue
+        import threading
+
+        lock, stop, results = threading.Lock(), threading.Event(), queue.Queue()
+
+        def take():  # the next source for whichever worker asks, until the consumer stops
+            while not stop.is_set():
+                with lock:
+                    item = next(numbered, None)
+                if item is None:
+                    return
+                yield item
+
+        def work():
+            try:
+                for item in self._decode_batches(take(), batch, read, on_audio):
+                    results.put(item)
+            except BaseException as e:  # noqa: B036 -- handed to the consumer, which raises it
+                results.put(e)
+            results.put(None)
+
+        threads = [threading.Thread(target=work, name=f"nemo_fast-transcribe-{i}", daemon=True)
+                   for i in range(workers)]
+        for thread in threads:
+            thread.start()
+        try:
+            running = workers
+            while running:
+                item = results.get()
+                if item is None:
+                    running -= 1
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                order, source, result = item
+                finished[order] = (source, result)
+                while next_out in finished:
+                    yield finished.pop(next_out)
+                    next_out += 1
+        finally:
+            stop.set()
+
+    def _decode_batches(self, numbered: Iterator, batch: int, read, on_audio) -> Iterator[tuple]:
+        """(order, source, segments or error) for each (order, source), `batch` decoded at once, as they end."""
+        active: list[list] = []  # [order, source, stream, audio, rate, next sample]
         exhausted = False
         while active or not exhausted:
             while not exhausted and len(active) < batch:
-                source = next(pending, None)
-                if source is None:
+                item = next(numbered, None)
+                if item is None:
                     exhausted = True
                     break
+                order, source = item
                 try:
-                    audio, rate = reader(source) if reader is not None else read_audio(source, channel)
+                    audio, rate = read(source)
                     active.append([order, source, self.create_stream(), audio, rate, 0])
                 except (NemoFastError, OSError) as e:
-                    finished[order] = (source, e)
-                order += 1
+                    yield order, source, e
             for entry in active:  # one second of each file's audio per step
                 _, _, stream, audio, rate, at = entry
                 stream.accept_waveform_only(audio[at:at + rate], rate)
@@ -303,13 +357,11 @@ class Recognizer:
                     on_audio(min(rate, len(audio) - at) / rate)
                 if entry[5] >= len(audio):
                     stream.input_finished_only()
-            self.decode_streams([entry[2] for entry in active])
+            if active:
+                self.decode_streams([entry[2] for entry in active])
             for entry in [e for e in active if e[5] >= len(e[3])]:
                 active.remove(entry)
-                finished[entry[0]] = (entry[1], entry[2].pop_segments())
-            while next_out in finished:
-                yield finished.pop(next_out)
-                next_out += 1
+                yield entry[0], entry[1], entry[2].pop_segments()
 
     def _decode_whole(self, audio, sample_rate: int | None, channel: int | None) -> Stream:
         if isinstance(audio, (str, os.PathLike)) or hasattr(audio, "read"):

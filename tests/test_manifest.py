@@ -75,8 +75,8 @@ def test_json_format_adds_segments_with_words_and_times(tmp_path):
 
 
 def test_an_interrupted_run_resumes_without_losing_or_repeating_an_entry(tmp_path):
-    """The run is killed once some entries are written; --resume finishes it, and the output equals an
-    uninterrupted run's (a half-written last line is dropped and redone)."""
+    """The run (two worker threads) is killed once some entries are written; --resume finishes it, and the output
+    equals an uninterrupted one-worker run's (a half-written last line is dropped and redone)."""
     audio, rate = read_audio(EXAMPLE)
     manifest = tmp_path / "in.json"
     manifest.write_text("".join(json.dumps({"audio_filepath": str(EXAMPLE), "offset": round(0.05 * k, 2),
@@ -86,7 +86,8 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating_an_entry(tmp_pat
 
     out = tmp_path / "out.json"
     process = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "transcribe", "--manifest", str(manifest),
-                                "--output-manifest", str(out), "--jobs", "2"], stderr=subprocess.DEVNULL)
+                                "--output-manifest", str(out), "--jobs", "2", "--workers", "2"],
+                               stderr=subprocess.DEVNULL)
     for _ in range(3000):
         if out.exists() and out.read_text().count("\n") >= 3:
             break
@@ -97,7 +98,8 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating_an_entry(tmp_pat
     assert 3 <= written < 40, written
     with open(out, "a") as f:
         f.write('{"audio_filepath": "half a li')  # as if killed in the middle of a write
-    result = _cli("--manifest", str(manifest), "--output-manifest", str(out), "--jobs", "2", "--resume")
+    result = _cli("--manifest", str(manifest), "--output-manifest", str(out), "--jobs", "2", "--workers", "2",
+                  "--resume")
     assert result.returncode == 0, result.stderr
     assert f"resuming after {written} of 40" in result.stderr
     assert out.read_text() == reference.read_text()
@@ -124,3 +126,26 @@ def test_cut_audio_honours_offset_and_duration(tmp_path):
     np.testing.assert_array_equal(cut, audio[rate: rate + rate // 2])
     with pytest.raises(nemo_fast.errors.AudioError, match="past its end"):
         read_entry_audio(past_end)
+
+
+def test_worker_threads_give_the_one_thread_results_in_order():
+    """Files of different lengths (so they finish out of order) and an unreadable one, over 1, 2 and 3 worker
+    threads with batches of 2: the same segments, in the order given, the error in its place."""
+    audio, rate = read_audio(EXAMPLE)
+    clips = [audio[: rate * (1 + k % 4)] for k in range(11)]
+    sources = [*range(5), "missing", *range(5, 11)]
+
+    def reader(source):
+        if source == "missing":
+            raise FileNotFoundError("missing")
+        return clips[source], rate
+
+    recognizer = nemo_fast.Recognizer(SHIPPED)
+
+    def run(workers):
+        return [(s, [x.text for x in r] if isinstance(r, list) else type(r).__name__)
+                for s, r in recognizer.transcribe_many(sources, batch=2, reader=reader, workers=workers)]
+
+    one = run(1)
+    assert [s for s, _ in one] == sources and one[5][1] == "FileNotFoundError"
+    assert run(2) == one and run(3) == one
