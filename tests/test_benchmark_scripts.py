@@ -45,3 +45,17 @@ def test_the_server_load_benchmark_runs(tmp_path):
     result = json.loads(output.read_text())
     assert set(result["in_process"]["p95_chunk_latency_ms"]) == {"1", "2"}
     assert set(result["server"]["p95_chunk_latency_ms"]) == {"1", "2"}
+
+
+def test_the_bulk_transcription_benchmark_runs(tmp_path):
+    """A bounded run of benchmarks/bulk_transcribe.py on the shipped model (without NeMo): every configuration
+    timed, a result written."""
+    import json
+
+    output = tmp_path / "bulk.json"
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "bulk_transcribe.py"), str(BENCHMARKS.parent / "models" /
+                          "default"), "--entries", "3", "--seconds", "1", "--repeats", "1", "--output", str(output)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    runs = json.loads(output.read_text())["runs"]
+    assert len(runs) == 4 and all(r["audio_s_per_wall_s"] > 0 for r in runs.values())
