@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -217,12 +218,18 @@ def test_metrics_count_streams_audio_segments_batches_and_refusals(server):
     before = _metrics(address)
     events, _ = asyncio.run(_nemo_fast_client(address, clip))
     _close_code(address, ["not json"])
-    after = _metrics(address)
+    _close_code(address, ['{"sample_rate": 16000}', b"\x00" * 400_000])  # over --max-message-bytes
+    for _ in range(100):  # aiohttp closes an oversize message's connection before the handler counts it
+        after = _metrics(address)
+        if after.get(("nemo_fast_rejected_connections_total", "message_too_big")):
+            break
+        time.sleep(0.02)
 
     def grew(*key):
         return after.get(key, 0.0) - before.get(key, 0.0)
 
-    assert grew("nemo_fast_streams_total", "nemo_fast.v1") == 2
+    assert grew("nemo_fast_streams_total", "nemo_fast.v1") == 3
+    assert grew("nemo_fast_rejected_connections_total", "message_too_big") == 1
     assert grew("nemo_fast_audio_seconds_total") == pytest.approx(len(clip) / 16000, abs=1e-6)
     assert grew("nemo_fast_final_segments_total") == len([e for e in events if e["type"] == "final"])
     assert grew("nemo_fast_decode_batch_streams_count") >= 1

@@ -59,7 +59,7 @@ class ServerConfig:
 
 
 def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
-    from aiohttp import web
+    from aiohttp import WSCloseCode, web
 
     recognizer = recognizer or Recognizer(config.model_dir, decoder=config.decoder, num_threads=config.threads)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nemo_fast-decode")
@@ -207,7 +207,7 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
                         break
                     raise ProtocolError(1003, "expected binary audio or the end message")
                 else:  # closed, or an error such as a message over max_message_bytes
-                    if message.type == web.WSMsgType.ERROR and "size" in str(ws.exception()):
+                    if getattr(ws.exception(), "code", None) == WSCloseCode.MESSAGE_TOO_BIG:
                         metrics.rejected.labels("message_too_big").inc()
                     close_code, close_reason = ws.close_code, "client closed"
                     break
