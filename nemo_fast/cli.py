@@ -38,6 +38,9 @@ def cmd_transcribe(args) -> int:
         return 2
     if args.manifest is not None:
         return _transcribe_manifest(args)
+    if args.ray is not None:
+        print("nemo-fast: error: --ray transcribes a --manifest", file=sys.stderr)
+        return 2
     if len(args.files) > 1 and args.format in ("srt", "vtt", "tsv") and args.output_dir is None:
         print(f"nemo-fast: error: --format {args.format} with several files needs --output-dir", file=sys.stderr)
         return 2
@@ -70,10 +73,11 @@ def _transcribe_manifest(args) -> int:
     """A NeMo manifest in, the output manifest (the entries with pred_text) out, in the input order."""
     import json
 
-    from nemo_fast import manifest, subtitles
+    from nemo_fast import manifest
     from nemo_fast.models import default_model_dir
     from nemo_fast.recognizer import Recognizer
 
+    words = args.format == "json"
     if args.output_manifest is None:
         print("nemo-fast: error: --manifest needs --output-manifest", file=sys.stderr)
         return 2
@@ -92,23 +96,28 @@ def _transcribe_manifest(args) -> int:
         return 2
     if done:
         print(f"nemo-fast: resuming after {done} of {len(entries)} entries", file=sys.stderr)
-    recognizer = Recognizer(args.model or default_model_dir(), decoder=args.decoder, num_threads=args.threads,
-                            streaming_mode=args.streaming_mode)
+    model_dir = args.model or default_model_dir()
     failed = 0
     with open(args.output_manifest, "a" if done else "w", encoding="utf-8") as out, _progress(args) as progress:
-        results = recognizer.transcribe_many(entries[done:], batch=args.jobs, on_audio=progress,
-                                             reader=lambda e: manifest.read_entry_audio(e, args.channel),
-                                             workers=args.workers)
-        for entry, segments in results:
-            row = dict(entry.fields)
-            if isinstance(segments, list):
-                row["pred_text"] = " ".join(s.text for s in segments)
-                if args.format == "json":
-                    row["segments"] = [subtitles.segment_json(s) for s in segments]
-            else:
+        if args.ray is None:
+            recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
+                                    streaming_mode=args.streaming_mode)
+            results = recognizer.transcribe_many(entries[done:], batch=args.jobs, on_audio=progress,
+                                                 reader=lambda e: manifest.read_entry_audio(e, args.channel),
+                                                 workers=args.workers)
+            rows = ((entry.line, manifest.output_row(entry, result, words), not isinstance(result, list))
+                    for entry, result in results)
+        else:
+            from nemo_fast import ray
+
+            ray.connect(args.ray or None)
+            rows = ray.transcribe_entries(entries[done:], args.manifest.parent, model_dir, actors=args.workers,
+                                          threads=args.threads, batch=args.jobs, decoder=args.decoder,
+                                          streaming_mode=args.streaming_mode, channel=args.channel, words=words)
+        for line, row, entry_failed in rows:
+            if entry_failed:
                 failed += 1
-                row.update(pred_text="", error=str(segments), manifest_line=entry.line)
-                print(f"nemo-fast: error: {args.manifest}:{entry.line}: {segments}", file=sys.stderr)
+                print(f"nemo-fast: error: {args.manifest}:{line}: {row['error']}", file=sys.stderr)
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             out.flush()  # a complete line is a finished entry: --resume continues after it
     try:
@@ -236,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "in the input order")
     t.add_argument("--resume", action="store_true", help="keep the complete entries of --output-manifest and "
                                                          "transcribe the rest")
+    t.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="transcribe --manifest with Ray Data: --workers actors, each with one recognizer, on the Ray "
+                        "cluster at ADDRESS ('auto': the one started on this machine by `ray start`), or on a "
+                        "local one when no ADDRESS is given (extra: ray)")
     t.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     t.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"],
                    help="the decoder to use (default: the model's default, the transducer of a hybrid)")
@@ -248,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--jobs", type=_positive, default=4,
                    help="files each worker decodes at once, as one batch of streams (default 4)")
     t.add_argument("--workers", type=_positive, default=1,
-                   help="threads decoding batches side by side (default 1; up to one per core, with --threads 1)")
+                   help="threads decoding batches side by side (default 1; up to one per core, with --threads 1); "
+                        "with --ray, the number of Ray actors")
     t.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal)")
     t.add_argument("--channel", type=int, help="the channel of multi-channel files to recognize, 0-based "
                                                 "(default: the average of the channels, as NeMo)")

@@ -32,14 +32,16 @@ class ManifestEntry:
 def read_manifest(path: str | os.PathLike) -> Iterator[ManifestEntry]:
     """The entries of a manifest; a bad line comes back with its `error` set instead of stopping the reading."""
     path = Path(path)
+    folder = path.resolve().parent  # absolute: the same entry wherever (and on whichever node) it is read
     with open(path, encoding="utf-8") as f:
         for number, text in enumerate(f, 1):
             if not text.strip():
                 continue
-            yield _entry(number, text, path.parent)
+            yield parse_line(number, text, folder)
 
 
-def _entry(number: int, text: str, folder: Path) -> ManifestEntry:
+def parse_line(number: int, text: str, folder: Path) -> ManifestEntry:
+    """Line `number` of a manifest whose relative paths are relative to `folder`."""
     try:
         fields = json.loads(text)
     except ValueError as e:
@@ -69,6 +71,20 @@ def read_entry_audio(entry: ManifestEntry, channel: int | None = None) -> tuple[
     if start >= len(audio):
         raise AudioError(f"{entry.audio_path}: offset {entry.offset} s is past its end ({len(audio) / rate:.3f} s)")
     return audio[start:end], rate
+
+
+def output_row(entry: ManifestEntry, result, words: bool = False) -> dict:
+    """The output manifest's entry for `entry` given what transcribing it gave (its segments, or the error)."""
+    from nemo_fast import subtitles
+
+    row = dict(entry.fields)
+    if isinstance(result, list):
+        row["pred_text"] = " ".join(s.text for s in result)
+        if words:
+            row["segments"] = [subtitles.segment_json(s) for s in result]
+    else:
+        row.update(pred_text="", error=str(result), manifest_line=entry.line)
+    return row
 
 
 def completed_lines(path: Path) -> int:
