@@ -1,12 +1,16 @@
 """Bulk transcription of a NeMo manifest on one machine: `nemo-fast transcribe --manifest` one file at a time,
-batched, and batched over worker threads, against NeMo's own `transcribe` of the same files with the same
-checkpoint (CPU), each run as a whole command (process start and model load included).
+batched, batched over worker threads, and on a local Ray cluster with 1 and 2 actors (`--ray`), against NeMo's
+own `transcribe` and its `examples/asr/transcribe_speech.py` on the same files with the same checkpoint (CPU),
+each run as a whole command (process start, Ray start and model load included).
 
 Figures per configuration (median of `--repeats` runs, all configurations interleaved in each round): audio
 seconds per wall second (the machine's throughput) and audio hours per core hour (audio over the CPU time the
 command used, user + system, from the kernel's accounting of the child process).
 
-    python benchmarks/bulk_transcribe.py MODEL_DIR [--nemo CHECKPOINT.nemo] [--entries 40] [--seconds 8]
+    python benchmarks/bulk_transcribe.py MODEL_DIR [--nemo CHECKPOINT.nemo [--transcribe-speech PATH]]
+        [--entries 40] [--seconds 8]
+
+PATH is transcribe_speech.py from a NeMo source tree of the installed NeMo's version (pip does not install it).
 """
 
 from __future__ import annotations
@@ -41,6 +45,18 @@ with torch.inference_mode():
 print(len(out))
 """
 
+# transcribe_speech.py's dataloader reads validation_ds, which checkpoints built without datasets (the benchmark
+# replicas) do not have: a copy with an empty one.
+WITH_VALIDATION_DS = """
+import sys
+from nemo.collections.asr.models import ASRModel
+from omegaconf import open_dict
+model = ASRModel.restore_from(sys.argv[1], map_location="cpu")
+with open_dict(model.cfg):
+    model.cfg.validation_ds = model.cfg.get("validation_ds") or {}
+model.save_to(sys.argv[2])
+"""
+
 
 def write_manifest(folder: Path, entries: int, seconds: float) -> tuple[Path, float]:
     speech = tiled_speech(seconds * entries + 30)
@@ -73,6 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--nemo", type=Path, help="the same model's .nemo checkpoint: adds NeMo's transcribe")
+    parser.add_argument("--transcribe-speech", type=Path, help="NeMo's examples/asr/transcribe_speech.py: adds it "
+                                                                  "(needs --nemo)")
+    parser.add_argument("--no-ray", action="store_true", help="leave out the Ray rows")
     parser.add_argument("--entries", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=8.0, help="audio per entry")
     parser.add_argument("--repeats", type=int, default=3)
@@ -94,12 +113,24 @@ def main() -> None:
             "batches of 8, 2 ORT threads": [*ours, "--jobs", "8", "--workers", "1", "--threads", "2"],
             f"batches of 8, {cores} workers": [*ours, "--jobs", "8", "--workers", str(cores), "--threads", "1"],
         }
+        if not args.no_ray:
+            for actors in (1, 2):
+                configurations[f"Ray Data (local), {actors} actor{'s' if actors > 1 else ''}, batches of 8"] = [
+                    *ours, "--ray", "--workers", str(actors), "--jobs", "8", "--threads", "1"]
         if args.nemo is not None:
             absolute = folder / "absolute.json"
-            absolute.write_text("".join(json.dumps({"audio_filepath": str(folder / json.loads(line)["audio_filepath"])})
-                                        + "\n" for line in manifest.read_text().splitlines()))
+            entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+            absolute.write_text("".join(json.dumps({**e, "audio_filepath": str(folder / e["audio_filepath"])}) + "\n"
+                                        for e in entries))
             configurations[f"NeMo transcribe, batch 8, {cores} torch threads"] = [
                 sys.executable, "-c", NEMO_TRANSCRIBE, str(args.nemo), str(absolute), str(cores)]
+            if args.transcribe_speech is not None:
+                checkpoint = folder / "with_validation_ds.nemo"
+                subprocess.run([sys.executable, "-c", WITH_VALIDATION_DS, str(args.nemo), str(checkpoint)], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                configurations[f"NeMo transcribe_speech.py, batch 8, {cores} torch threads"] = [
+                    sys.executable, str(args.transcribe_speech), f"model_path={checkpoint}",
+                    f"dataset_manifest={absolute}", f"output_filename={folder / 'nemo_out.json'}", "batch_size=8"]
         runs: dict[str, list[tuple[float, float]]] = {k: [] for k in configurations}
         for round_ in range(args.repeats):
             for label, command in configurations.items():
