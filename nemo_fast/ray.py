@@ -45,7 +45,10 @@ class _Transcriber:
 def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     """Join the Ray cluster at `address` ("auto": the one `ray start` runs on this machine), or start a local
     one with `num_cpus` when None. A process already connected stays as it is."""
-    import ray
+    try:
+        import ray
+    except ImportError as e:
+        raise ConfigError("transcription with Ray needs Ray Data: pip install 'nemo_fast[ray]'") from e
 
     if ray.is_initialized():
         return
@@ -67,8 +70,25 @@ def _lines_dataset(entries: list[ManifestEntry], folder: Path):
     return ray.data.from_items(rows)
 
 
+def _check_cpus(actors: int, threads: int, reading: int) -> None:
+    """Ray waits for ever for CPUs a cluster does not have: say so instead."""
+    import ray
+
+    if actors < 1 or threads < 1:
+        raise ConfigError(f"actors and threads must be >= 1, got {actors} and {threads}")
+    if not ray.is_initialized():
+        ray.init()  # as Ray Data would when the dataset runs
+    have = ray.cluster_resources().get("CPU", 0)
+    need = actors * threads + reading
+    if need > have:
+        reader = f" plus {reading} for the tasks that read the dataset" if reading else ""
+        raise ConfigError(f"{actors} actors x {threads} threads need {actors * threads} CPUs{reader}, and the Ray "
+                          f"cluster has {have:g}: use fewer actors or threads, or add nodes")
+
+
 def _transcribe(ds, model_dir: str | os.PathLike, *, actors: int, threads: int, batch: int, decoder: str | None,
-                streaming_mode: str, channel: int | None, words: bool):
+                streaming_mode: str, channel: int | None, words: bool, reading_cpus: int):
+    _check_cpus(actors, threads, reading_cpus)
     options = {"decoder": decoder, "num_threads": threads, "streaming_mode": streaming_mode}
     # Ray Data restarts a dead actor and retries its batch by default (max_restarts, max_task_retries -1).
     from ray.data import ActorPoolStrategy
@@ -88,7 +108,7 @@ def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.P
     DataContext.get_current().execution_options.preserve_order = True
     unusable = {e.line: e for e in entries if e.error is not None}
     ds = _transcribe(_lines_dataset(entries, Path(manifest_folder).resolve()), model_dir, actors=actors, threads=threads, batch=batch,
-                     decoder=decoder, streaming_mode=streaming_mode, channel=channel, words=words)
+                     decoder=decoder, streaming_mode=streaming_mode, channel=channel, words=words, reading_cpus=0)
     for row in ds.iter_rows():
         line = int(row["line"])
         if line in unusable:  # not JSON: its text was not shipped, the error is the one parse_line gave here
@@ -105,8 +125,8 @@ def transcribe_dataset(ds, model_dir: str | os.PathLike | None = None, *, base_d
     relative paths are relative to `base_dir`) mapped to one of the output entries: each row's columns plus
     `pred_text`, `error` (None when it was transcribed) and, with `words`, `segments` (JSON text). Lazy, as
     Ray Datasets are: write it with e.g. `write_json` or `write_parquet`. The actors hold `actors * threads`
-    CPUs for the whole run: the cluster needs at least one more for the tasks that read `ds`, or they wait for
-    ever."""
+    CPUs for the whole run and the tasks that read `ds` need one more: a cluster with fewer is refused with a
+    ConfigError (Ray would wait for ever)."""
     from nemo_fast.models import default_model_dir
 
     folder = str(Path(base_dir).resolve())
@@ -126,7 +146,8 @@ def transcribe_dataset(ds, model_dir: str | os.PathLike | None = None, *, base_d
 
     lines = ds.map(to_line)
     return _transcribe(lines, model_dir or default_model_dir(), actors=actors, threads=threads, batch=batch,
-                       decoder=decoder, streaming_mode=streaming_mode, channel=channel, words=words).map(from_output)
+                       decoder=decoder, streaming_mode=streaming_mode, channel=channel, words=words,
+                       reading_cpus=1).map(from_output)
 
 
 def _plain(value):

@@ -116,3 +116,14 @@ def test_a_killed_actor_loses_and_repeats_no_entry(tmp_path):
             run.kill()
     assert killed is not None and written_then < count, "the run ended before an actor could be killed"
     assert distributed.read_text() == local.read_text()
+
+
+def test_more_actors_than_the_cluster_has_cpus_is_an_error_not_a_hang(tmp_path):
+    require_module("ray", "ray (the extra ray)")
+    manifest = _manifest(tmp_path, [{"audio_filepath": "wavs/a.wav"}])
+    # The local Ray instance has this machine's CPUs; one actor more than that can never start.
+    actors = str((os.cpu_count() or 1) + 1)
+    run = subprocess.run(_transcribe("--manifest", str(manifest), "--output-manifest", str(tmp_path / "out.json"),
+                                     "--ray", "--workers", actors), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert f"{actors} actors x 1 threads need {actors} CPUs" in run.stderr
