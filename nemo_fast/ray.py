@@ -93,12 +93,13 @@ def _transcribe(ds, model_dir: str | os.PathLike, *, actors: int, threads: int, 
     # Ray Data restarts a dead actor and retries its batch by default (max_restarts, max_task_retries -1).
     from ray.data import ActorPoolStrategy
 
-    return ds.map_batches(_Transcriber, batch_size=4 * batch, compute=ActorPoolStrategy(size=actors), num_cpus=threads,
-                          fn_constructor_args=(str(Path(model_dir).resolve()), options, batch, channel, words))
+    return ds.map_batches(_Transcriber, batch_size=4 * batch, compute=ActorPoolStrategy(size=actors),
+                          num_cpus=threads, fn_constructor_args=(str(Path(model_dir).resolve()), options, batch, channel, words))
 
 
-def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.PathLike, model_dir: str | os.PathLike, *, actors: int = 2,
-                       threads: int = 1, batch: int = 4, decoder: str | None = None,
+def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.PathLike,
+                       model_dir: str | os.PathLike, *, actors: int = 2, threads: int = 1, batch: int = 4,
+                       decoder: str | None = None,
                        streaming_mode: str = "default", channel: int | None = None, words: bool = False
                        ) -> Iterator[tuple[int, dict, bool]]:
     """(line, output entry, failed) for each entry of the manifest in `manifest_folder` (relative audio paths
@@ -107,11 +108,12 @@ def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.P
 
     DataContext.get_current().execution_options.preserve_order = True
     unusable = {e.line: e for e in entries if e.error is not None}
-    ds = _transcribe(_lines_dataset(entries, Path(manifest_folder).resolve()), model_dir, actors=actors, threads=threads, batch=batch,
-                     decoder=decoder, streaming_mode=streaming_mode, channel=channel, words=words, reading_cpus=0)
+    lines = _lines_dataset(entries, Path(manifest_folder).resolve())
+    ds = _transcribe(lines, model_dir, actors=actors, threads=threads, batch=batch, decoder=decoder,
+                     streaming_mode=streaming_mode, channel=channel, words=words, reading_cpus=0)
     for row in ds.iter_rows():
         line = int(row["line"])
-        if line in unusable:  # not JSON: its text was not shipped, the error is the one parse_line gave here
+        if line in unusable:  # shipped empty (it may not be JSON): its error is the one read_manifest gave here
             entry = unusable[line]
             yield line, manifest.output_row(entry, ConfigError(entry.error)), True
         else:
