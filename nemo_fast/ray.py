@@ -94,7 +94,8 @@ def _transcribe(ds, model_dir: str | os.PathLike, *, actors: int, threads: int, 
     from ray.data import ActorPoolStrategy
 
     return ds.map_batches(_Transcriber, batch_size=4 * batch, compute=ActorPoolStrategy(size=actors),
-                          num_cpus=threads, fn_constructor_args=(str(Path(model_dir).resolve()), options, batch, channel, words))
+                          num_cpus=threads,
+                          fn_constructor_args=(str(Path(model_dir).resolve()), options, batch, channel, words))
 
 
 def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.PathLike,
