@@ -20,6 +20,8 @@ class StreamingGeometry:
     drop_extra_pre_encoded: int       # encoder frames made of pre-encode cache, dropped from later chunks
     valid_out_len: int                # encoder frames kept per chunk, except the last
     last_channel_cache_size: int      # attention cache frames
+    streaming_modes: tuple[str, ...]  # "default" and "pad_and_drop_preencoded", or only the latter (NeMo's
+                                      # own export, whose graph drops pre-encoded frames on every chunk)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class ModelSpec:
             features=d["features"], feat_in=d["feat_in"], subsampling_factor=d["subsampling_factor"],
             vocab_size=d["vocab_size"], blank_id=d["blank_id"], vocabulary_type=d["vocabulary_type"],
             frame_shift_seconds=d["frame_shift_seconds"], att_context_size=d.get("att_context_size"),
-            geometry=StreamingGeometry(**geometry) if geometry else None,
+            geometry=StreamingGeometry(**{**geometry, "streaming_modes": tuple(geometry["streaming_modes"])})
+            if geometry else None,
             cache_last_channel_shape=d.get("cache_last_channel_shape"),
             cache_last_time_shape=d.get("cache_last_time_shape"),
             transducer=TransducerSpec(**{**transducer, "durations": tuple(transducer["durations"])})

@@ -101,7 +101,7 @@ def _transcribe(ds, model_dir: str | os.PathLike, *, actors: int, threads: int, 
 def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.PathLike,
                        model_dir: str | os.PathLike, *, actors: int = 2, threads: int = 1, batch: int = 4,
                        decoder: str | None = None,
-                       streaming_mode: str = "default", channel: int | None = None, words: bool = False
+                       streaming_mode: str | None = None, channel: int | None = None, words: bool = False
                        ) -> Iterator[tuple[int, dict, bool]]:
     """(line, output entry, failed) for each entry of the manifest in `manifest_folder` (relative audio paths
     are relative to it), in the order given, computed by `actors` Ray actors (connect() first)."""
@@ -123,7 +123,7 @@ def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.P
 
 def transcribe_dataset(ds, model_dir: str | os.PathLike | None = None, *, base_dir: str | os.PathLike = ".",
                        actors: int = 2, threads: int = 1, batch: int = 4, decoder: str | None = None,
-                       streaming_mode: str = "default", channel: int | None = None, words: bool = False):
+                       streaming_mode: str | None = None, channel: int | None = None, words: bool = False):
     """A Ray Dataset of manifest entries (columns audio_filepath and optionally offset, duration, text, ...;
     relative paths are relative to `base_dir`) mapped to one of the output entries: each row's columns plus
     `pred_text`, `error` (None when it was transcribed) and, with `words`, `segments` (JSON text). Lazy, as

@@ -190,7 +190,9 @@ class Recognizer:
         decoder: the decoder to use: ``"ctc"``, ``"rnnt"`` or ``"tdt"`` (as the model has them);
             None takes the model's default (NeMo's: the transducer of a hybrid).
         num_threads: ONNX Runtime intra-op threads for one encoder call.
-        streaming_mode: ``"default"`` (NeMo's default first chunk) or ``"pad_and_drop_preencoded"``.
+        streaming_mode: ``"default"`` (NeMo's default first chunk) or ``"pad_and_drop_preencoded"``; None: the
+            model's own (``"default"``, or ``"pad_and_drop_preencoded"`` for a model imported from NeMo's
+            own ONNX export, whose graph serves only that mode).
         keep_log_probs: keep every frame's CTC log-probs in results (CTC head only).
         endpoint: where streams cut their transcripts into segments (EndpointConfig; default: sherpa-onnx's
             rules: 2.4 s of silence with nothing decoded, 1.2 s after speech, or 20 s of segment).
@@ -200,13 +202,15 @@ class Recognizer:
     """
 
     def __init__(self, model_dir: str | Path, decoder: str | None = None, num_threads: int = 1,
-                 streaming_mode: str = "default",
+                 streaming_mode: str | None = None,
                  keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
                  session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None):
         _runtime.ensure_loaded()
         modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
+        modes[None] = StreamingMode.AUTO
         if streaming_mode not in modes:
-            raise ConfigError(f"streaming_mode must be one of {sorted(modes)}, got {streaming_mode!r}")
+            raise ConfigError(f"streaming_mode must be 'default', 'pad_and_drop_preencoded' or None, got "
+                              f"{streaming_mode!r}")
         config = _core.RecognizerConfig()
         session = _core.SessionConfig()
         session.intra_op_threads = num_threads

@@ -34,8 +34,7 @@ Model::Model(const std::string& model_dir, const ModelOptions& options) {
   RecognizerConfig config;
   config.decoder = options.decoder;
   config.session.intra_op_threads = options.num_threads;
-  config.streaming_mode =
-      options.pad_and_drop_preencoded ? StreamingMode::kPadAndDropPreencoded : StreamingMode::kDefault;
+  config.streaming_mode = options.pad_and_drop_preencoded ? StreamingMode::kPadAndDropPreencoded : StreamingMode::kAuto;
   recognizer_ = std::make_unique<Recognizer>(model_dir, config);
 }
 

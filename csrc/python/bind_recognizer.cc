@@ -35,6 +35,8 @@ py::dict SpecToDict(const ModelSpec& s) {
     geo["drop_extra_pre_encoded"] = g.drop_extra_pre_encoded;
     geo["valid_out_len"] = g.valid_out_len;
     geo["last_channel_cache_size"] = g.last_channel_cache_size;
+    geo["streaming_modes"] = g.drop_is_input ? std::vector<std::string>{"default", "pad_and_drop_preencoded"}
+                                             : std::vector<std::string>{"pad_and_drop_preencoded"};
     d["att_context_size"] = py::make_tuple(s.att_context_size[0], s.att_context_size[1]);
     d["streaming"] = geo;
     const auto& c = s.cache_last_channel_shape;
@@ -60,7 +62,8 @@ py::dict SpecToDict(const ModelSpec& s) {
 void BindRecognizer(py::module_& m) {
   py::enum_<StreamingMode>(m, "StreamingMode")
       .value("DEFAULT", StreamingMode::kDefault)
-      .value("PAD_AND_DROP_PREENCODED", StreamingMode::kPadAndDropPreencoded);
+      .value("PAD_AND_DROP_PREENCODED", StreamingMode::kPadAndDropPreencoded)
+      .value("AUTO", StreamingMode::kAuto);
 
   py::class_<SessionConfig>(m, "SessionConfig")
       .def(py::init<>())

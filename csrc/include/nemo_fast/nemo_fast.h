@@ -25,7 +25,7 @@ namespace nemo_fast {
 struct ModelOptions {
   std::string decoder;                   // "ctc", "rnnt" or "tdt"; empty or "default": the model's default
   int num_threads = 1;                   // ONNX Runtime intra-op threads of one encoder call
-  bool pad_and_drop_preencoded = false;  // NeMo's other streaming mode (default: its default mode)
+  bool pad_and_drop_preencoded = false;  // NeMo's other streaming mode (false: the model's own mode)
 };
 
 struct TranscriptionResult {

@@ -50,7 +50,9 @@ NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, c
     Fail(ErrorCode::kInvalidConfig, "decoder '", decoder_, "' is not available in ", onnx_path, " (it has: ", heads,
          ")");
   }
-  CheckNames(session_->input_names(), spec_.streaming ? kStreamingInputs : kOfflineInputs, "inputs", onnx_path);
+  std::vector<std::string> inputs = spec_.streaming ? kStreamingInputs : kOfflineInputs;
+  if (spec_.streaming && !spec_.geometry.drop_is_input) inputs.pop_back();
+  CheckNames(session_->input_names(), inputs, "inputs", onnx_path);
   CheckNames(session_->output_names(), ExpectedOutputs(spec_), "outputs", onnx_path);
   for (const auto& n : session_->input_names()) input_names_.push_back(n.c_str());
   // Only the chosen head's output is copied out.
@@ -96,6 +98,10 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   const int64_t channel_count = B * cache_last_channel_row_size();
   const int64_t time_count = B * cache_last_time_row_size();
   int64_t drop = b.drop_extra_pre_encoded;
+  if (!spec_.geometry.drop_is_input && drop != spec_.geometry.drop_extra_pre_encoded) {
+    Fail(ErrorCode::kInvalidState, "this encoder drops ", spec_.geometry.drop_extra_pre_encoded,
+         " pre-encoded frames on every chunk; a chunk that drops ", drop, " needs the pad_and_drop_preencoded mode");
+  }
   // ONNX Runtime's C++ API takes non-const pointers for inputs; it does not write to them.
   std::vector<Ort::Value> inputs;
   inputs.push_back(
@@ -107,7 +113,7 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
       Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_time), time_count, time_shape, 4));
   inputs.push_back(
       Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.cache_last_channel_len), B, batch_shape, 1));
-  inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, &drop, 1, nullptr, 0));
+  if (spec_.geometry.drop_is_input) inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, &drop, 1, nullptr, 0));
   // ONNX Runtime allocates the outputs but the cache lengths: a caller's buffer for the next caches would
   // cost a copy of them (see CacheTensor).
   std::vector<Ort::Value> outputs;

@@ -213,6 +213,15 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
     g.drop_extra_pre_encoded = r.Int("streaming.drop_extra_pre_encoded");
     g.valid_out_len = r.Int("streaming.valid_out_len");
     g.last_channel_cache_size = r.Int("streaming.last_channel_cache_size");
+    const auto modes = metadata.find("streaming.modes");
+    if (modes != metadata.end()) {
+      if (modes->second == "pad_and_drop_preencoded") {
+        g.drop_is_input = false;
+      } else if (modes->second != "default,pad_and_drop_preencoded") {
+        r.Problem("streaming.modes must be 'default,pad_and_drop_preencoded' or 'pad_and_drop_preencoded', got '" +
+                  modes->second + "'");
+      }
+    }
     auto channel = r.Ints("cache.last_channel_shape", 3);
     auto time = r.Ints("cache.last_time_shape", 3);
     for (int i = 0; i < 3; ++i) {
@@ -271,6 +280,7 @@ std::string ModelSpec::ToString() const {
        << g.shift_size_frames[1] << "], pre_encode_cache=[" << g.pre_encode_cache_size_frames[0] << ","
        << g.pre_encode_cache_size_frames[1] << "], drop_extra_pre_encoded=" << g.drop_extra_pre_encoded
        << ", valid_out_len=" << g.valid_out_len;
+    if (!g.drop_is_input) os << ", modes=pad_and_drop_preencoded";
   }
   os << ")";
   return os.str();

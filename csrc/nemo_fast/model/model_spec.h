@@ -27,6 +27,9 @@ struct StreamingGeometry {
   int drop_extra_pre_encoded = 0;        // for later chunks (and the first in pad_and_drop_preencoded mode)
   int valid_out_len = 0;                 // outputs kept per chunk, except the last (keep_all_outputs)
   int last_channel_cache_size = 0;
+  // NeMo's own export (imported models) fixes the drop inside the graph, which then has no
+  // drop_extra_pre_encoded input and serves only the pad_and_drop_preencoded mode.
+  bool drop_is_input = true;
 };
 
 // The transducer head (RNN-T or TDT) of a transducer or hybrid model: two graphs beside model.onnx.

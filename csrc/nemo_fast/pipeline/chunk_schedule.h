@@ -20,7 +20,9 @@ namespace nemo_fast {
 // NeMo's two ways of cutting the first chunk (CacheAwareStreamingAudioBuffer): by default the first chunk
 // has its own size, no pre-encode cache and no dropped frames; with pad_and_drop_preencoded it has the size
 // of later chunks, zero pre-encode cache and drops like every later chunk.
-enum class StreamingMode { kDefault, kPadAndDropPreencoded };
+// kAuto: the model's own (kDefault, or kPadAndDropPreencoded for graphs that serve only that), resolved
+// when the Recognizer opens the model.
+enum class StreamingMode { kDefault, kPadAndDropPreencoded, kAuto };
 
 // One encoder call's slice of the stream, in feature frames counted from the stream's start.
 struct ChunkPlan {

@@ -32,7 +32,10 @@ std::string DirectoryOf(const std::string& file) {
 std::string RecognizerConfig::ToString() const {
   std::ostringstream os;
   os << "RecognizerConfig(session=" << session.ToString() << ", decoder=" << (decoder.empty() ? "default" : decoder)
-     << ", streaming_mode=" << (streaming_mode == StreamingMode::kDefault ? "default" : "pad_and_drop_preencoded")
+     << ", streaming_mode="
+     << (streaming_mode == StreamingMode::kDefault ? "default"
+         : streaming_mode == StreamingMode::kAuto  ? "auto"
+                                                   : "pad_and_drop_preencoded")
      << ", keep_log_probs=" << (keep_log_probs ? "true" : "false") << ", max_batch_size=" << max_batch_size << ")";
   return os.str();
 }
@@ -45,6 +48,13 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
   const std::string dir = is_dir ? model_path : DirectoryOf(model_path);
   encoder_ = std::make_unique<NeMoCacheAwareConformer>(onnx_path, config.session, config.decoder);
   const ModelSpec& s = encoder_->spec();
+  if (config_.streaming_mode == StreamingMode::kAuto) {
+    config_.streaming_mode = s.geometry.drop_is_input ? StreamingMode::kDefault : StreamingMode::kPadAndDropPreencoded;
+  }
+  if (s.streaming && !s.geometry.drop_is_input && config_.streaming_mode != StreamingMode::kPadAndDropPreencoded) {
+    Fail(ErrorCode::kInvalidConfig, onnx_path, " was exported by NeMo with a fixed pre-encode drop: it streams only ",
+         "in the pad_and_drop_preencoded mode");
+  }
   if (encoder_->decoder() != "ctc") {
     if (config.keep_log_probs) {
       Fail(ErrorCode::kInvalidConfig, "keep_log_probs applies to the CTC head; the ", encoder_->decoder(),

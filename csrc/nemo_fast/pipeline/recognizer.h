@@ -29,7 +29,7 @@ namespace nemo_fast {
 struct RecognizerConfig {
   SessionConfig session;
   std::string decoder;  // "ctc", "rnnt", "tdt"; empty or "default": the model's default_decoder
-  StreamingMode streaming_mode = StreamingMode::kDefault;
+  StreamingMode streaming_mode = StreamingMode::kAuto;
   bool keep_log_probs = false;  // keep every output frame's CTC log-probs in the stream's result (CTC only)
   int max_batch_size = 32;      // most chunks per batched encoder call
   EndpointConfig endpoint;      // where transcripts are cut into segments
