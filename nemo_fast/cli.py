@@ -181,6 +181,25 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from nemo_fast.onnx_import import import_model
+
+    out = import_model(args.source, args.out_dir, tokens=args.tokens, lookahead=args.lookahead, int8=args.int8)
+    print(f"imported to {out}")
+    for assumption in _assumptions(out / "model.onnx"):
+        print(f"  assumed: {assumption}")
+    return 0
+
+
+def _assumptions(path: Path) -> list[str]:
+    """What `nemo-fast import` took from NeMo's defaults for this model (empty for nemo-fast exports)."""
+    import onnxruntime
+
+    meta = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+    text = meta.custom_metadata_map.get("import.assumptions", "")
+    return [a for a in text.split(" | ") if a]
+
+
 def cmd_inspect(args) -> int:
     import dataclasses
 
@@ -208,6 +227,11 @@ def cmd_inspect(args) -> int:
             value = f"<checkpoint buffer, {len(value) * 3 // 4 // 4} floats>"
         print(f"  {key}: {value}")
     model_dir = Path(args.model_dir)
+    assumed = _assumptions(model_dir / "model.onnx" if model_dir.is_dir() else model_dir)
+    if assumed:
+        print("imported by nemo-fast import; taken from NeMo's defaults, not from the files:")
+        for assumption in assumed:
+            print(f"  {assumption}")
     graphs = ["model.onnx"] + (["decoder.onnx", "joiner.onnx"] if spec.transducer else [])
     for graph in graphs:
         print(f"{graph} inputs/outputs:")
@@ -253,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"],
                    help="the decoder to use (default: the model's default, the transducer of a hybrid)")
     t.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
-    t.add_argument("--streaming-mode", default="default", choices=["default", "pad_and_drop_preencoded"])
+    t.add_argument("--streaming-mode", choices=["default", "pad_and_drop_preencoded"],
+                   help="NeMo's streaming mode (default: the model's own; imported NeMo exports stream only in "
+                        "pad_and_drop_preencoded)")
     t.add_argument("--format", default="txt", choices=["txt", "json", "tsv", "srt", "vtt"],
                    help="txt: one line per segment; json: segments with words and times (one object per file); "
                         "tsv: start and end in ms, text; srt, vtt: subtitles")
@@ -323,6 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--log-format", choices=["json", "text"], default="json",
                    help="logs on standard error: one JSON object per line (default) or plain text")
     v.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser("import", help="rewrite an ONNX model NeMo exported (a sherpa-onnx package, NeMo's own "
+                                      "model.export() files or an onnx-asr folder) into a model directory "
+                                      "nemo-fast runs; no NeMo needed (extra: import)")
+    m.add_argument("source", type=Path, help="the folder holding the ONNX files and the tokens file")
+    m.add_argument("out_dir", type=Path)
+    m.add_argument("--tokens", type=Path, help="the tokens file, when the folder has none (tokens.txt, vocab.txt)")
+    m.add_argument("--lookahead", type=int,
+                   help="right context (encoder frames) a bare NeMo export of a cache-aware model was exported "
+                        "with; sherpa-onnx packages say it themselves")
+    m.add_argument("--int8", action="store_true", help="take the folder's *.int8.onnx files")
+    m.set_defaults(func=cmd_import)
 
     i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")
     i.add_argument("model_dir", type=Path)
