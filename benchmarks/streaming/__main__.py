@@ -73,6 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/co
 
 from capacity import capacity  # noqa: E402
 from common import limit_threads  # noqa: E402
+from nemo_speech_cpp import prepare as prepare_nemo_speech_cpp  # noqa: E402
 from paired import measure_paired_child, paired  # noqa: E402
 from prepare import prepare  # noqa: E402
 from probes import int8_kernels, profile, static_shapes  # noqa: E402
@@ -87,6 +88,9 @@ def main() -> None:
     p = sub.add_parser("prepare")
     p.add_argument("workdir", type=Path)
     p.add_argument("--shipped-nemo", type=Path)
+    p = sub.add_parser("prepare-nemo-speech-cpp")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--source", type=Path, required=True, help="a NeMo-Speech.cpp checkout (its convert_model.py)")
     p = sub.add_parser("speed")
     p.add_argument("workdir", type=Path)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -152,6 +156,8 @@ def main() -> None:
                args.seconds, args.pairs, args.output)
     elif args.command == "prepare":
         prepare(args.workdir, args.shipped_nemo)
+    elif args.command == "prepare-nemo-speech-cpp":
+        prepare_nemo_speech_cpp(args.workdir, args.source)
     elif args.command == "speed":
         speed(args.workdir, args.threads, args.repeats, args.rounds, args.seconds, args.systems,
               [m for m in args.models if (args.workdir / m).exists()], args.output, args.latency)

@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 
 from common import tiled_speech
+from nemo_speech_cpp import nemo_speech_cpp_system
 
 LATENCY_POSITIONS = (1, 100, 1000)
 LATENCY_WINDOW = 20
-SYSTEMS = ("nemo_fast", "bare_onnxruntime", "nemo", "sherpa_onnx", "nemo_fast_int8")
+SYSTEMS = ("nemo_fast", "bare_onnxruntime", "nemo", "sherpa_onnx", "nemo_fast_int8", "nemo_speech_cpp_f16",
+           "nemo_speech_cpp_q8_0")
 
 
 def write_contract(model_dir: Path) -> None:
@@ -225,6 +227,8 @@ BUILDERS = {  # system name -> builder(model directory of one model and lookahea
     "bare_onnxruntime": lambda d, threads: bare_onnxruntime_system(d / "nemo_fast", threads),
     "nemo": lambda d, threads: nemo_system(d / "nemo_fast", threads),
     "sherpa_onnx": lambda d, threads: sherpa_onnx_system(d / "nemo_fast", threads),
+    "nemo_speech_cpp_f16": lambda d, threads: nemo_speech_cpp_system(d / "nemo_speech_cpp", "f16", threads),
+    "nemo_speech_cpp_q8_0": lambda d, threads: nemo_speech_cpp_system(d / "nemo_speech_cpp", "q8_0", threads),
 }
 
 

@@ -35,6 +35,7 @@ class ModelRecipe:
     pred_rnn_layers: int = 1
     blank_bias: float = 0.0    # added to the joint's blank logit (transducers)
     transducer_noise: float = 0.3  # extra weight noise of the prediction network and joint
+    joint_dropout: float = 0.0     # NVIDIA's checkpoints train with 0.2, which puts a Dropout in joint_net
 
 
 def preprocessor_config(spec: ModelRecipe) -> dict:
@@ -111,7 +112,7 @@ def transducer_config(spec: ModelRecipe) -> dict:
         "joint": {
             "_target_": "nemo.collections.asr.modules.RNNTJoint", "log_softmax": None, "preserve_memory": False,
             "fuse_loss_wer": False, "fused_batch_size": 4,
-            "jointnet": {"joint_hidden": hidden, "activation": "relu", "dropout": 0.0},
+            "jointnet": {"joint_hidden": hidden, "activation": "relu", "dropout": spec.joint_dropout},
         },
         "decoding": {"strategy": "greedy_batch", "greedy": {"max_symbols": spec.max_symbols}},
         "loss": {"loss_name": "default"},
