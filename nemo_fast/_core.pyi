@@ -114,7 +114,10 @@ class StreamingMode:
       DEFAULT
     
       PAD_AND_DROP_PREENCODED
+    
+      AUTO
     """
+    AUTO: typing.ClassVar[StreamingMode]
     DEFAULT: typing.ClassVar[StreamingMode]
     PAD_AND_DROP_PREENCODED: typing.ClassVar[StreamingMode]
     __members__: typing.ClassVar[dict[str, StreamingMode]]

@@ -31,8 +31,14 @@ Ort::MemoryInfo& CpuMemory() {
 NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const ModelSpec& spec, const SessionConfig& config)
     : spec_(spec.transducer), vocab_size_(spec.vocab_size) {
   if (!spec.has_transducer()) Fail(ErrorCode::kInvalidModel, model_dir, ": the model has no transducer head");
-  decoder_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.decoder_file, config);
-  joiner_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.joiner_file, config);
+  // The prediction network and joint run a few small products per call: a thread pool of their own gains
+  // nothing there, and its threads spin between calls, taking the cores from the encoder's (measured on a
+  // 114 M RNN-T at [70,1], 2 threads on 2 cores: 0.148 -> 0.107 real-time factor).
+  SessionConfig head_config = config;
+  head_config.intra_op_threads = 1;
+  head_config.inter_op_threads = 1;
+  decoder_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.decoder_file, head_config);
+  joiner_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.joiner_file, head_config);
   CheckNames(*decoder_, kDecoderInputNames, kDecoderOutputNames, 3);
   CheckNames(*joiner_, kJoinerInputNames, kJoinerOutputNames, num_durations() > 0 ? 2 : 1);
 }
