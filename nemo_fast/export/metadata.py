@@ -29,6 +29,11 @@ streaming.sampling_frames          "first,later": shorter final chunks are not r
 streaming.drop_extra_pre_encoded   frames dropped after subsampling (0 for the default first chunk)
 streaming.valid_out_len            outputs kept per chunk, all of them on the last chunk
 streaming.last_channel_cache_size  attention cache frames
+streaming.modes                    optional: "pad_and_drop_preencoded" when the graph drops
+                                   drop_extra_pre_encoded frames on every chunk and has no such input
+                                   (NeMo's own export, by `nemo-fast import`); absent: both modes
+import.source, import.assumptions  (`nemo-fast import`) the layout imported and what was taken from
+                                   NeMo's defaults, " | "-separated
 cache.last_channel_shape           "layers,frames,width" per batch row (batch-first layout); width is
                                    2*d_model when the cache holds keys and values, else d_model
 cache.last_channel_content         "keys_values": each layer's projected keys then values of the past
