@@ -66,14 +66,17 @@ its time without MatMuls. Results: benchmarks/results/profile.json.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/common.py
 
 from capacity import capacity  # noqa: E402
-from common import limit_threads  # noqa: E402
+from common import RESULTS_DIR, limit_threads  # noqa: E402
+from nemo_speech_cpp import agreement as nemo_speech_cpp_agreement  # noqa: E402
 from nemo_speech_cpp import prepare as prepare_nemo_speech_cpp  # noqa: E402
+from nemo_speech_cpp import speed_table as nemo_speech_cpp_table  # noqa: E402
 from paired import measure_paired_child, paired  # noqa: E402
 from prepare import prepare  # noqa: E402
 from probes import int8_kernels, profile, static_shapes  # noqa: E402
@@ -91,6 +94,10 @@ def main() -> None:
     p = sub.add_parser("prepare-nemo-speech-cpp")
     p.add_argument("workdir", type=Path)
     p.add_argument("--source", type=Path, required=True, help="a NeMo-Speech.cpp checkout (its convert_model.py)")
+    sub.add_parser("nemo-speech-cpp-table", help="the table of results/nemo_speech_cpp_paired.json")
+    p = sub.add_parser("nemo-speech-cpp-agreement")
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--seconds", type=float, default=20.0)
     p = sub.add_parser("speed")
     p.add_argument("workdir", type=Path)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -156,6 +163,10 @@ def main() -> None:
                args.seconds, args.pairs, args.output)
     elif args.command == "prepare":
         prepare(args.workdir, args.shipped_nemo)
+    elif args.command == "nemo-speech-cpp-table":
+        print(nemo_speech_cpp_table(json.loads((RESULTS_DIR / "nemo_speech_cpp_paired.json").read_text())))
+    elif args.command == "nemo-speech-cpp-agreement":
+        nemo_speech_cpp_agreement(args.workdir, args.seconds)
     elif args.command == "prepare-nemo-speech-cpp":
         prepare_nemo_speech_cpp(args.workdir, args.source)
     elif args.command == "speed":

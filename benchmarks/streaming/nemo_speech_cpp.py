@@ -181,3 +181,65 @@ def nemo_speech_cpp_system(model_dir: Path, kind: str, threads: int):
         return " ".join(t for t in texts if t)
 
     return _as_given, one_stream
+
+
+def agreement(workdir: Path, seconds: float, model: str = "large_rnnt_emitting") -> None:
+    """Each lookahead of the emitting replica: NeMo's own streaming transcript (conformer_stream_step, both
+    of its streaming modes) against nemo_fast's and NeMo-Speech.cpp's (f16 and q8_0), as word error rates
+    (jiwer) and, for nemo_fast, token identity. Results: benchmarks/results/nemo_speech_cpp_agreement.json."""
+    import jiwer
+    from common import stamp, tiled_speech, write_json
+    from systems import write_contract
+
+    import nemo_fast
+    from nemo_fast.export import reference
+    from nemo_fast.export.nemo_model import load_nemo_model
+
+    audio = tiled_speech(seconds)
+    results = {"stamp": stamp(), "seconds": seconds, "model": model, "rows": []}
+    nemo_model = load_nemo_model(workdir / f"{model}.nemo")
+    for lookahead in RNNT_LOOKAHEADS:
+        model_dir = workdir / f"{model}_{lookahead[0]}_{lookahead[1]}"
+        write_contract(model_dir / "nemo_fast")
+        nemo_model.encoder.set_default_att_context_size(list(lookahead))
+        nemo_model.encoder.setup_streaming_params()
+        row = {"lookahead": list(lookahead)}
+        for mode in ("default", "pad_and_drop_preencoded"):
+            tokens = reference.nemo_streaming_transducer_tokens(nemo_model, audio, mode != "default")
+            reference_text = reference.nemo_transducer_text(nemo_model, tokens)
+            recognizer = nemo_fast.Recognizer(model_dir / "nemo_fast", streaming_mode=mode)
+            ours = recognizer.create_stream()
+            ours.accept_waveform(audio, 16000)
+            ours.input_finished()
+            texts = {"nemo_fast": ours.result().text}
+            row[f"nemo_fast_tokens_identical_{mode}"] = list(ours.result().token_ids) == tokens
+            for kind in GGUF_TYPES:
+                _, one_stream = nemo_speech_cpp_system(model_dir / "nemo_speech_cpp", kind, 2)
+                texts[f"nemo_speech_cpp_{kind}"] = one_stream(audio)
+            row[mode] = {"nemo_tokens": len(tokens), "nemo_words": len(reference_text.split()),
+                         **{f"{name}_wer": jiwer.wer(reference_text, text) if reference_text.strip() else None
+                            for name, text in texts.items()}}  # fmt: skip
+        results["rows"].append(row)
+        print(json.dumps(row), flush=True)
+        write_json("nemo_speech_cpp_agreement", results)
+
+
+def speed_table(results: dict) -> str:
+    """The paired run as a table: real-time factors (median of the rounds) and nemo_fast's time over
+    NeMo-Speech.cpp's at the nearest precision, median of the per-round ratios (below 1: nemo_fast faster)."""
+    import statistics
+
+    def ratio(times, ours, theirs):
+        return statistics.median(a / b for a, b in zip(times[ours], times[theirs]))
+
+    lines = ["| lookahead (chunk) | threads | nemo_fast fp32 | NeMo-Speech.cpp f16 | fp32 / f16 | nemo_fast int8 | "
+             "NeMo-Speech.cpp q8_0 | int8 / q8_0 |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in results["runs"]:
+        right = int(row["model"].rsplit("_", 1)[1])
+        rtf, times = row["rtf"], row["times_s"]
+        lines.append(
+            f"| [70,{right}] ({80 * (right + 1)} ms) | {row['threads']} | {rtf['nemo_fast']:.4f} | "
+            f"{rtf['nemo_speech_cpp_f16']:.4f} | **{ratio(times, 'nemo_fast', 'nemo_speech_cpp_f16'):.2f}** | "
+            f"{rtf['nemo_fast_int8']:.4f} | {rtf['nemo_speech_cpp_q8_0']:.4f} | "
+            f"**{ratio(times, 'nemo_fast_int8', 'nemo_speech_cpp_q8_0'):.2f}** |")
+    return "\n".join(lines)
