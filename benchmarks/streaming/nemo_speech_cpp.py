@@ -185,8 +185,8 @@ def nemo_speech_cpp_system(model_dir: Path, kind: str, threads: int):
 
 def agreement(workdir: Path, seconds: float, model: str = "large_rnnt_emitting") -> None:
     """Each lookahead of the emitting replica: NeMo's own streaming transcript (conformer_stream_step, both
-    of its streaming modes) against nemo_fast's and NeMo-Speech.cpp's (f16 and q8_0), as word error rates
-    (jiwer) and, for nemo_fast, token identity. Results: benchmarks/results/nemo_speech_cpp_agreement.json."""
+    of its streaming modes) against nemo_fast's and NeMo-Speech.cpp's (f16 and q8_0), as word and character
+    error rates (jiwer) and, for nemo_fast, token identity. Results: benchmarks/results/nemo_speech_cpp_agreement.json."""
     import jiwer
     from common import stamp, tiled_speech, write_json
     from systems import write_contract
@@ -216,9 +216,12 @@ def agreement(workdir: Path, seconds: float, model: str = "large_rnnt_emitting")
             for kind in GGUF_TYPES:
                 _, one_stream = nemo_speech_cpp_system(model_dir / "nemo_speech_cpp", kind, 2)
                 texts[f"nemo_speech_cpp_{kind}"] = one_stream(audio)
+            # The replica's words are long runs of pieces: the character error rate says more than the WER.
             row[mode] = {"nemo_tokens": len(tokens), "nemo_words": len(reference_text.split()),
-                         **{f"{name}_wer": jiwer.wer(reference_text, text) if reference_text.strip() else None
-                            for name, text in texts.items()}}  # fmt: skip
+                         "nemo_characters": len(reference_text),
+                         **{f"{name}_{kind}": measure(reference_text, text) if reference_text.strip() else None
+                            for name, text in texts.items()
+                            for kind, measure in (("wer", jiwer.wer), ("cer", jiwer.cer))}}  # fmt: skip
         results["rows"].append(row)
         print(json.dumps(row), flush=True)
         write_json("nemo_speech_cpp_agreement", results)
