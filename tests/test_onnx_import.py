@@ -147,3 +147,29 @@ def test_import_refuses_what_it_cannot_run(models, tmp_path):
     out = import_model(tmp_path / "ok", tmp_path / "imported")
     with pytest.raises(ConfigError, match="pad_and_drop_preencoded"):
         nemo_fast.Recognizer(out, streaming_mode="default")
+
+
+def test_imported_int8_package_runs_quantized(models, tmp_path):
+    """sherpa-onnx ships *.int8.onnx beside the float files (ONNX Runtime's dynamic quantization); --int8 takes
+    them: the imported encoder runs integer products and decodes nearly NeMo's tokens. (A CTC model: the test
+    transducers' noisy random joints turn int8 rounding into different tokens, with nemo_fast's own int8 export
+    as much as with an imported one.)"""
+    import difflib
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from nemo_fast.onnx_import import import_model
+
+    lookahead = (70, 6)
+    model = models("bpe_d48_128mel")
+    source = write_sherpa_onnx(model, tmp_path / "source", lookahead)
+    for name in ("model",):
+        quantize_dynamic(str(source / f"{name}.onnx"), str(source / f"{name}.int8.onnx"), weight_type=QuantType.QUInt8)
+    out = import_model(source, tmp_path / "imported", int8=True)
+    ops = {node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node}
+    assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops
+    audio = speech()
+    expected = nemo_streaming_tokens(model, lookahead, audio)
+    tokens = list(nemo_fast.Recognizer(out).transcribe(audio, sample_rate=16000).token_ids)
+    assert difflib.SequenceMatcher(a=expected, b=tokens, autojunk=False).ratio() > 0.6
