@@ -184,6 +184,18 @@ class SessionConfig:
     @intra_op_threads.setter
     def intra_op_threads(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+    @property
+    def provider_options(self) -> dict[str, dict[str, str]]:
+        ...
+    @provider_options.setter
+    def provider_options(self, arg0: collections.abc.Mapping[str, collections.abc.Mapping[str, str]]) -> None:
+        ...
+    @property
+    def providers(self) -> list[str]:
+        ...
+    @providers.setter
+    def providers(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
 class EndpointRule:
     """
     One endpoint rule: a segment ends when all its conditions hold.
@@ -339,6 +351,9 @@ class Recognizer:
         ...
     @property
     def decoder(self) -> str:
+        ...
+    @property
+    def providers(self) -> list[str]:
         ...
     @property
     def spec(self) -> dict:

@@ -86,7 +86,8 @@ def ensure_loaded() -> dict:
 
 
 def runtime_info() -> dict:
-    """ONNX Runtime as actually loaded: ``{"version", "library_path", "api_version"}``.
+    """ONNX Runtime as actually loaded: ``{"version", "library_path", "api_version", "providers"}`` (providers:
+    the execution providers the library offers, e.g. ``["CPUExecutionProvider"]`` for the CPU wheel).
 
     Loads the library first if nothing has needed it yet.
     """

@@ -46,7 +46,7 @@ def cmd_transcribe(args) -> int:
         return 2
     model_dir = args.model or default_model_dir()
     recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
-                            streaming_mode=args.streaming_mode)
+                            streaming_mode=args.streaming_mode, providers=args.provider)
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
@@ -101,7 +101,7 @@ def _transcribe_manifest(args) -> int:
     with open(args.output_manifest, "a" if done else "w", encoding="utf-8") as out, _progress(args) as progress:
         if args.ray is None:
             recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
-                                    streaming_mode=args.streaming_mode)
+                                    streaming_mode=args.streaming_mode, providers=args.provider)
             results = recognizer.transcribe_many(entries[done:], batch=args.jobs, on_audio=progress,
                                                  reader=lambda e: manifest.read_entry_audio(e, args.channel),
                                                  workers=args.workers)
@@ -256,6 +256,14 @@ def _version() -> str:
     return __version__
 
 
+def _providers(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ("cpu", "cuda", "tensorrt")]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"providers are cpu, cuda and tensorrt, comma-separated; got {text!r}")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-fast", description="NeMo FastConformer speech recognition on ONNX Runtime")
     parser.add_argument("--version", action="version", version=f"nemo-fast {_version()}")
@@ -277,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"],
                    help="the decoder to use (default: the model's default, the transducer of a hybrid)")
     t.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+    t.add_argument("--provider", type=_providers, metavar="LIST",
+                   help="ONNX Runtime execution providers in order, e.g. cuda,cpu (cuda and tensorrt need the "
+                        "onnxruntime-gpu wheel; cpu last: fall back to the CPU)")
     t.add_argument("--streaming-mode", choices=["default", "pad_and_drop_preencoded"],
                    help="NeMo's streaming mode (default: the model's own; imported NeMo exports stream only in "
                         "pad_and_drop_preencoded)")

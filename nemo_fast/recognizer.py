@@ -199,12 +199,20 @@ class Recognizer:
         max_batch_size: most streams decoded in one batched encoder call.
         graph_optimization_level: ONNX Runtime's 0, 1, 2 or 99 (all).
         session_config_entries: extra ONNX Runtime session config keys.
+        providers: ONNX Runtime execution providers in order of preference: ``"cuda"``, ``"tensorrt"``,
+            ``"cpu"`` (default: the CPU). One the loaded ONNX Runtime lacks (the CPU wheel has neither GPU
+            provider: install ``onnxruntime-gpu``) is an error, unless ``"cpu"`` follows it, which makes the
+            CPU the fall-back. ``runtime_info()["providers"]`` lists what the library offers.
+        provider_options: ONNX Runtime's options per provider, e.g. ``{"cuda": {"device_id": "1"},
+            "tensorrt": {"trt_fp16_enable": "1", "trt_engine_cache_enable": "1", "trt_engine_cache_path":
+            "/cache"}}``.
     """
 
     def __init__(self, model_dir: str | Path, decoder: str | None = None, num_threads: int = 1,
                  streaming_mode: str | None = None,
                  keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
-                 session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None):
+                 session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None,
+                 providers: list[str] | None = None, provider_options: dict[str, dict[str, str]] | None = None):
         _runtime.ensure_loaded()
         modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
         modes[None] = StreamingMode.AUTO
@@ -216,6 +224,9 @@ class Recognizer:
         session.intra_op_threads = num_threads
         session.graph_optimization_level = graph_optimization_level
         session.config_entries = dict(session_config_entries or {})
+        session.providers = list(providers or [])
+        session.provider_options = {name: {k: str(v) for k, v in opts.items()}
+                                    for name, opts in (provider_options or {}).items()}
         config.session = session
         config.decoder = decoder or ""
         config.streaming_mode = modes[streaming_mode]
@@ -231,6 +242,12 @@ class Recognizer:
     def spec(self) -> ModelSpec:
         """The model's contract as read from its metadata (features, streaming geometry, caches, vocabulary)."""
         return self._spec
+
+    @property
+    def providers(self) -> list[str]:
+        """The encoder's execution providers, ONNX Runtime's names in order (the CPU last, as ONNX Runtime's
+        fall-back for what the others cannot run)."""
+        return list(self._core.providers)
 
     @property
     def decoder(self) -> str:

@@ -71,6 +71,8 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("inter_op_threads", &SessionConfig::inter_op_threads)
       .def_readwrite("graph_optimization_level", &SessionConfig::graph_optimization_level)
       .def_readwrite("config_entries", &SessionConfig::config_entries)
+      .def_readwrite("providers", &SessionConfig::providers)
+      .def_readwrite("provider_options", &SessionConfig::provider_options)
       .def("__repr__", &SessionConfig::ToString);
 
   py::class_<EndpointRule>(m, "EndpointRule", "One endpoint rule: a segment ends when all its conditions hold.")
@@ -158,6 +160,7 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("spec", [](const Recognizer& r) { return SpecToDict(r.spec()); })
       .def_property_readonly("config", &Recognizer::config)
       .def_property_readonly("decoder", &Recognizer::decoder)
+      .def_property_readonly("providers", &Recognizer::providers)
       .def_property_readonly("tokens",
                              [](const Recognizer& r) {
                                std::vector<std::string> t;

@@ -1,5 +1,6 @@
 #include "bindings.h"
 #include "nemo_fast/runtime/onnxruntime_loader.h"
+#include "nemo_fast/runtime/session.h"
 
 namespace nemo_fast::python {
 namespace {
@@ -9,6 +10,9 @@ py::dict InfoToDict(const RuntimeInfo& info) {
   d["library_path"] = info.library_path;
   d["version"] = info.version;
   d["api_version"] = info.api_version;
+  py::list providers;
+  for (const auto& name : AvailableProviders()) providers.append(name);
+  d["providers"] = providers;
   return d;
 }
 

@@ -67,6 +67,7 @@ class NeMoCacheAwareConformer {
   NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config, const std::string& decoder);
 
   const ModelSpec& spec() const { return spec_; }
+  const std::vector<std::string>& providers() const { return session_->providers(); }
   const std::string& decoder() const { return decoder_; }
   const OnnxSession& session() const { return *session_; }
   int64_t cache_last_channel_row_size() const;  // floats per batch row

@@ -21,6 +21,10 @@ std::string SessionConfig::ToString() const {
   os << "SessionConfig(intra_op_threads=" << intra_op_threads << ", inter_op_threads=" << inter_op_threads
      << ", graph_optimization_level=" << graph_optimization_level;
   for (const auto& [k, v] : config_entries) os << ", " << k << "=" << v;
+  if (!providers.empty()) {
+    os << ", providers=";
+    for (size_t i = 0; i < providers.size(); ++i) os << (i ? "," : "") << providers[i];
+  }
   os << ")";
   return os.str();
 }
@@ -55,6 +59,80 @@ void ReturnFreedHeapToSystem() {
 }
 }  // namespace
 
+std::vector<std::string> AvailableProviders() { return Ort::GetAvailableProviders(); }
+
+namespace {
+
+const std::map<std::string, std::string>& ProviderNames() {
+  static const std::map<std::string, std::string> names = {
+      {"cpu", "CPUExecutionProvider"}, {"cuda", "CUDAExecutionProvider"}, {"tensorrt", "TensorrtExecutionProvider"}};
+  return names;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// Appends config.providers (before the CPU, which ONNX Runtime always keeps for what they cannot run) and
+// returns the ONNX Runtime names of those appended.
+std::vector<std::string> AppendProviders(const SessionConfig& config, Ort::SessionOptions* options) {
+  for (const auto& [name, unused] : config.provider_options) {
+    if (std::find(config.providers.begin(), config.providers.end(), name) == config.providers.end()) {
+      Fail(ErrorCode::kInvalidConfig, "provider_options for '", name, "', which is not among the providers");
+    }
+  }
+  const auto available = Ort::GetAvailableProviders();
+  std::vector<std::string> used;
+  for (size_t i = 0; i < config.providers.size(); ++i) {
+    const std::string& name = config.providers[i];
+    const auto known = ProviderNames().find(name);
+    if (known == ProviderNames().end()) {
+      Fail(ErrorCode::kInvalidConfig, "unknown execution provider '", name, "' (nemo_fast knows cpu, cuda, tensorrt)");
+    }
+    if (name == "cpu") break;  // the CPU takes everything the providers before it do not
+    if (std::find(available.begin(), available.end(), known->second) == available.end()) {
+      const bool cpu_follows =
+          std::find(config.providers.begin() + i, config.providers.end(), "cpu") != config.providers.end();
+      if (cpu_follows) continue;
+      Fail(ErrorCode::kInvalidConfig, "execution provider '", name, "' (", known->second,
+           ") is not in the ONNX Runtime library loaded from ", GetRuntimeInfo().library_path, " (it has ",
+           Join(available), "): install the onnxruntime-gpu wheel in place of onnxruntime (pip install ",
+           "\"nemo_fast[gpu]\"), or list 'cpu' after it to fall back to the CPU");
+    }
+    std::vector<const char*> keys, values;
+    const auto found = config.provider_options.find(name);
+    if (found != config.provider_options.end()) {
+      for (const auto& [key, value] : found->second) {
+        keys.push_back(key.c_str());
+        values.push_back(value.c_str());
+      }
+    }
+    const OrtApi& api = Ort::GetApi();
+    if (name == "cuda") {
+      OrtCUDAProviderOptionsV2* cuda = nullptr;
+      Ort::ThrowOnError(api.CreateCUDAProviderOptions(&cuda));
+      std::unique_ptr<OrtCUDAProviderOptionsV2, decltype(api.ReleaseCUDAProviderOptions)> owned(
+          cuda, api.ReleaseCUDAProviderOptions);
+      Ort::ThrowOnError(api.UpdateCUDAProviderOptions(cuda, keys.data(), values.data(), keys.size()));
+      options->AppendExecutionProvider_CUDA_V2(*cuda);
+    } else {
+      OrtTensorRTProviderOptionsV2* trt = nullptr;
+      Ort::ThrowOnError(api.CreateTensorRTProviderOptions(&trt));
+      std::unique_ptr<OrtTensorRTProviderOptionsV2, decltype(api.ReleaseTensorRTProviderOptions)> owned(
+          trt, api.ReleaseTensorRTProviderOptions);
+      Ort::ThrowOnError(api.UpdateTensorRTProviderOptions(trt, keys.data(), values.data(), keys.size()));
+      options->AppendExecutionProvider_TensorRT_V2(*trt);
+    }
+    used.push_back(known->second);
+  }
+  used.push_back("CPUExecutionProvider");
+  return used;
+}
+
+}  // namespace
+
 OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& config) : path_(model_path) {
   struct stat st;
   if (stat(model_path.c_str(), &st) != 0) Fail(ErrorCode::kModelFileNotFound, "model file not found: ", model_path);
@@ -73,6 +151,12 @@ OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& con
     options.SetInterOpNumThreads(config.inter_op_threads);
     options.SetGraphOptimizationLevel(ToOrtLevel(config.graph_optimization_level));
     for (const auto& [key, value] : config.config_entries) options.AddConfigEntry(key.c_str(), value.c_str());
+    try {
+      providers_ = AppendProviders(config, &options);
+    } catch (const Ort::Exception& e) {
+      Fail(ErrorCode::kInvalidConfig, "an execution provider of ", Join(config.providers),
+           " could not start: ", e.what());
+    }
     session_ = std::make_unique<Ort::Session>(env, model_path.c_str(), options);
     ReturnFreedHeapToSystem();
     Ort::AllocatorWithDefaultOptions allocator;

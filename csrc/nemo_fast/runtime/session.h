@@ -15,6 +15,12 @@ struct SessionConfig {
   int inter_op_threads = 1;           // threads across independent operators (used only with parallel execution)
   int graph_optimization_level = 99;  // 0 none, 1 basic, 2 extended, 99 all (ONNX Runtime's levels)
   std::map<std::string, std::string> config_entries;  // extra session config keys, passed through
+  // Execution providers in order of preference: "cuda", "tensorrt", "cpu" (empty: the CPU). A provider the
+  // loaded ONNX Runtime lacks is an error, unless "cpu" follows it in the list (then it is skipped).
+  std::vector<std::string> providers;
+  // ONNX Runtime's options per provider, e.g. {"cuda": {{"device_id", "1"}}, "tensorrt": {{"trt_fp16_enable",
+  // "1"}, {"trt_engine_cache_enable", "1"}, {"trt_engine_cache_path", "/cache"}}}.
+  std::map<std::string, std::map<std::string, std::string>> provider_options;
 
   std::string ToString() const;
 };
@@ -32,6 +38,8 @@ class OnnxSession {
   const std::vector<std::string>& input_names() const { return input_names_; }
   const std::vector<std::string>& output_names() const { return output_names_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // The execution providers this session was given, in order (ONNX Runtime's names; the CPU always last).
+  const std::vector<std::string>& providers() const { return providers_; }
   // Shape of input i as the model declares it (-1 for dynamic dimensions).
   std::vector<int64_t> InputShape(size_t i) const;
 
@@ -41,6 +49,10 @@ class OnnxSession {
   std::vector<std::string> input_names_;
   std::vector<std::string> output_names_;
   std::map<std::string, std::string> metadata_;
+  std::vector<std::string> providers_;
 };
+
+// The execution providers the loaded ONNX Runtime offers (its names, e.g. "CUDAExecutionProvider").
+std::vector<std::string> AvailableProviders();
 
 }  // namespace nemo_fast

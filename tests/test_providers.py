@@ -1,0 +1,72 @@
+"""Execution providers: choosing them, the error for one the loaded ONNX Runtime lacks, the CPU fall-back.
+Tests marked `gpu` run only where ONNX Runtime offers CUDA (the onnxruntime-gpu wheel and a GPU); the others
+run everywhere, and on the CPU wheel they check the missing-provider paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nemo_fast
+from nemo_fast.errors import ConfigError
+from nemo_fast.models import default_model_dir
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "speech_example.wav"
+AVAILABLE = nemo_fast.runtime_info()["providers"]
+CPU_WHEEL = "CUDAExecutionProvider" not in AVAILABLE
+
+
+def test_runtime_info_lists_the_providers_and_the_default_is_the_cpu():
+    assert "CPUExecutionProvider" in AVAILABLE
+    assert nemo_fast.Recognizer(default_model_dir()).providers == ["CPUExecutionProvider"]
+    assert nemo_fast.Recognizer(default_model_dir(), providers=["cpu"]).providers == ["CPUExecutionProvider"]
+
+
+@pytest.mark.skipif(not CPU_WHEEL, reason="checks the ONNX Runtime build without CUDA")
+@pytest.mark.parametrize("providers", [["cuda"], ["tensorrt"], ["tensorrt", "cuda"]])
+def test_a_missing_provider_names_the_library_and_the_wheel_to_install(providers):
+    with pytest.raises(ConfigError) as error:
+        nemo_fast.Recognizer(default_model_dir(), providers=providers)
+    message = str(error.value)
+    assert nemo_fast.runtime_info()["library_path"] in message
+    assert "onnxruntime-gpu" in message and "'cpu' after it" in message
+
+
+@pytest.mark.skipif(not CPU_WHEEL, reason="checks the ONNX Runtime build without CUDA")
+def test_cpu_after_a_missing_provider_falls_back_to_the_same_transcript():
+    audio = str(EXAMPLE)
+    expected = nemo_fast.Recognizer(default_model_dir()).transcribe(audio).text
+    recognizer = nemo_fast.Recognizer(default_model_dir(), providers=["tensorrt", "cuda", "cpu"])
+    assert recognizer.providers == ["CPUExecutionProvider"]
+    assert recognizer.transcribe(audio).text == expected
+
+
+def test_bad_provider_settings_are_refused():
+    with pytest.raises(ConfigError, match="unknown execution provider 'gpu'"):
+        nemo_fast.Recognizer(default_model_dir(), providers=["gpu"])
+    with pytest.raises(ConfigError, match="provider_options for 'cuda'"):
+        nemo_fast.Recognizer(default_model_dir(), providers=["cpu"], provider_options={"cuda": {"device_id": "0"}})
+
+
+def test_provider_flag_of_the_command_line():
+    cli = [sys.executable, "-m", "nemo_fast.cli", "transcribe", str(EXAMPLE), "--provider"]
+    bad = subprocess.run([*cli, "cpu,gpu"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "providers are cpu, cuda and tensorrt" in bad.stderr
+    ok = subprocess.run([*cli, "cuda,cpu"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "landscape" in ok.stdout
+    if CPU_WHEEL:
+        missing = subprocess.run([*cli, "cuda"], capture_output=True, text=True)
+        assert missing.returncode == 2 and "onnxruntime-gpu" in missing.stderr
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(CPU_WHEEL, reason="needs ONNX Runtime with CUDA (onnxruntime-gpu) and a GPU")
+def test_cuda_gives_the_cpu_transcript():
+    audio = str(EXAMPLE)
+    expected = nemo_fast.Recognizer(default_model_dir()).transcribe(audio).text
+    recognizer = nemo_fast.Recognizer(default_model_dir(), providers=["cuda"], provider_options={"cuda": {"device_id": "0"}})
+    assert recognizer.providers[0] == "CUDAExecutionProvider"
+    assert recognizer.transcribe(audio).text == expected
