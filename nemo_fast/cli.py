@@ -176,7 +176,8 @@ def cmd_export(args) -> int:
 
     out = export_model(args.nemo_file, args.out_dir, att_context_size=args.att_context_size, mode=args.mode,
                        parity_check=not args.skip_parity_check, quantize=args.quantize,
-                       default_decoder=args.default_decoder, cmvn_stats=args.cmvn_stats)
+                       default_decoder=args.default_decoder, cmvn_stats=args.cmvn_stats,
+                       external_data=args.external_data)
     print(f"exported to {out}")
     return 0
 
@@ -327,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mode", default="auto", choices=["auto", "streaming", "offline"])
     e.add_argument("--skip-parity-check", action="store_true", help="do not compare with NeMo after export")
     e.add_argument("--quantize", choices=["int8"], help="dynamically quantize the encoder (after the parity check)")
+    e.add_argument("--external-data", action="store_true", default=None,
+                   help="keep the encoder's weights in model.onnx.data beside the graph (automatic when the graph "
+                        "would exceed protobuf's 2 GB)")
     e.add_argument("--default-decoder", choices=["ctc", "rnnt", "tdt"],
                    help="the decoder transcription uses unless --decoder says otherwise (default: NeMo's, the "
                         "transducer of a hybrid model)")

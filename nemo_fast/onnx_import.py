@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nemo_fast.errors import ConfigError, ModelError
+from nemo_fast.export.metadata import save_model
 
 # Metadata keys sherpa-onnx writes into a NeMo streaming encoder (its export scripts).
 _SHERPA_KEYS = ("window_size", "chunk_shift", "cache_last_channel_dim1", "cache_last_channel_dim2")
@@ -32,7 +33,6 @@ _ONNX_ASR_TYPES = {"nemo-conformer-ctc": "ctc", "nemo-conformer-rnnt": "rnnt", "
 # NeMo's defaults where a checkpoint says nothing else (its FastConformer configs and greedy decoding).
 _DEFAULT_MAX_SYMBOLS = 10
 _PARAKEET_TDT_DURATIONS = (0, 1, 2, 3, 4)
-_PROTOBUF_LIMIT = 2_000_000_000  # bytes: a larger model keeps its weights in a file beside the graph
 
 
 @dataclass
@@ -78,7 +78,7 @@ def import_model(source_dir, out_dir, tokens=None, lookahead: int | None = None,
     del encoder.metadata_props[:]
     for key, value in sorted(meta.items()):
         encoder.metadata_props.add(key=key, value=str(value))
-    _save_large(onnx, encoder, out / "model.onnx")
+    save_model(encoder, out / "model.onnx")
     (out / "tokens.txt").write_text("\n".join(tokens_list) + "\n", encoding="utf-8")
     return out
 
@@ -571,11 +571,3 @@ def _split_transducer(onnx, source: _Source, encoder, vocab_size: int, assumptio
         "transducer.durations": ",".join(str(d) for d in durations),
     }
     return prediction, core, kind, meta
-
-
-def _save_large(onnx, model, path: Path) -> None:
-    if model.ByteSize() < _PROTOBUF_LIMIT:
-        onnx.save(model, str(path))
-    else:
-        onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                  location=path.name + ".data")

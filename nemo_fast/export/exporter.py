@@ -39,7 +39,7 @@ class ExportParityError(NemoFastError, RuntimeError):
 
 def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", parity_check: bool = True,
                  model=None, quantize: str | None = None, default_decoder: str | None = None,
-                 cmvn_stats: str | Path | None = None) -> Path:
+                 cmvn_stats: str | Path | None = None, external_data: bool | None = None) -> Path:
     """Exports a checkpoint (or an already loaded `model`) into out_dir; returns out_dir.
 
     mode: "streaming" (cache-aware graph), "offline" (whole utterances) or "auto" (streaming when the
@@ -50,6 +50,8 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     default_decoder: the decoder the runtime uses unless told otherwise (default: NeMo's, the transducer
     of a hybrid model). cmvn_stats: a Kaldi global_cmvn.stats (text) or JSON mean/std file that replaces the
     model's feature normalization with these fixed statistics (NeMo's normalize {fixed_mean, fixed_std}).
+    external_data: write the encoder's weights to model.onnx.data beside the graph (None: when the graph would
+    exceed protobuf's 2 GB, as a float model of about 500 M parameters does); an int8 graph fits in one file.
     """
     if quantize not in (None, "int8"):
         raise ConfigError(f"quantize must be None or 'int8', got {quantize!r}")
@@ -82,14 +84,18 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        files = _write_model(model, staging, meta, tokens, encoder_heads, streaming, att_context_size)
+        files = _write_model(model, staging, meta, tokens, encoder_heads, streaming, att_context_size,
+                             external_data)
         if parity_check:
             check_parity(model, staging, streaming)
         if quantize == "int8":
             quantize_int8(staging / "model.onnx", meta)
+            files = [f for f in files if f != md.external_data_file("model.onnx")]
         out.mkdir(exist_ok=True)
         for name in files:
             (staging / name).replace(out / name)
+        if md.external_data_file("model.onnx") not in files:  # an earlier export's weights, now in the graph
+            (out / md.external_data_file("model.onnx")).unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("exported %s to %s", type(model).__name__, out)
@@ -97,7 +103,7 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
 
 
 def _write_model(model, out: Path, meta: dict[str, str], tokens: list[str], encoder_heads, streaming: bool,
-                 att_context_size) -> list[str]:
+                 att_context_size, external_data: bool | None) -> list[str]:
     """The graphs with their metadata and tokens.txt, into out; returns the file names."""
     import torch
     from nemo.core.classes.common import typecheck
@@ -132,8 +138,9 @@ def _write_model(model, out: Path, meta: dict[str, str], tokens: list[str], enco
                 _export_offline(model, OfflineEncoderExport(model, encoder_heads), tmp_onnx)
             if is_transducer(model):
                 _export_transducer(model, Path(tmp))
-        md.write_metadata(tmp_onnx, meta)
-        graphs = ["model.onnx"] + ([TRANSDUCER_DECODER_FILE, TRANSDUCER_JOINER_FILE] if is_transducer(model) else [])
+        external = md.write_metadata(tmp_onnx, meta, external_data)
+        graphs = ["model.onnx"] + ([md.external_data_file("model.onnx")] if external else [])
+        graphs += [TRANSDUCER_DECODER_FILE, TRANSDUCER_JOINER_FILE] if is_transducer(model) else []
         for name in graphs:
             shutil.move(str(Path(tmp) / name), out / name)
     (out / "tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
@@ -148,8 +155,10 @@ def quantize_int8(onnx_path: Path, meta: dict[str, str]) -> None:
         quantized = Path(tmp) / "model.int8.onnx"
         quantize_dynamic(str(onnx_path), str(quantized), weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul"])
-        md.write_metadata(quantized, {**meta, "quantization": "int8"})
+        if md.write_metadata(quantized, {**meta, "quantization": "int8"}):
+            raise ModelError("the int8 graph is larger than 2 GB")
         shutil.move(str(quantized), onnx_path)
+        onnx_path.with_name(md.external_data_file(onnx_path)).unlink(missing_ok=True)
     log.info("quantized %s to int8", onnx_path)
 
 

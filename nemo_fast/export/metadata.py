@@ -65,6 +65,8 @@ also duration_log_probs (B,len(durations)).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nemo_fast.export.nemo_model import is_transducer, max_symbols_per_step, tdt_durations
 
 SCHEMA_VERSION = 2
@@ -95,7 +97,18 @@ def pair(values) -> str:
     return f"{int(values)},{int(values)}"
 
 
-def write_metadata(onnx_path, metadata: dict[str, str]) -> None:
+# Protocol buffers cannot hold a model of 2 GB or more (fp32 models of about 500 M parameters and up): such a
+# graph keeps its weights in one file beside it, model.onnx.data, which ONNX Runtime reads from there.
+PROTOBUF_LIMIT_BYTES = 2_000_000_000
+
+
+def external_data_file(onnx_path) -> str:
+    return f"{Path(onnx_path).name}.data"
+
+
+def write_metadata(onnx_path, metadata: dict[str, str], external_data: bool | None = None) -> bool:
+    """Replaces the graph's metadata. external_data: keep the weights in ONNX_PATH.data (None: when the
+    model would exceed protobuf's 2 GB). Returns whether the weights went to the external file."""
     import onnx
 
     model = onnx.load(str(onnx_path))
@@ -104,7 +117,21 @@ def write_metadata(onnx_path, metadata: dict[str, str]) -> None:
         entry = model.metadata_props.add()
         entry.key = key
         entry.value = str(value)
-    onnx.save(model, str(onnx_path))
+    return save_model(model, onnx_path, external_data)
+
+
+def save_model(model, onnx_path, external_data: bool | None = None) -> bool:
+    """Saves an ONNX model, its weights in ONNX_PATH.data when external_data (None: when it would exceed
+    protobuf's 2 GB). Returns whether they went there."""
+    import onnx
+
+    if external_data is None:
+        external_data = model.ByteSize() >= PROTOBUF_LIMIT_BYTES
+    data = Path(onnx_path).with_name(external_data_file(onnx_path))
+    data.unlink(missing_ok=True)
+    onnx.save(model, str(onnx_path), save_as_external_data=external_data, all_tensors_to_one_file=True,
+              location=data.name, size_threshold=0)
+    return external_data
 
 
 def read_metadata(onnx_path) -> dict[str, str]:
