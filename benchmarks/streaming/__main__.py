@@ -94,6 +94,8 @@ def main() -> None:
     p = sub.add_parser("prepare-nemo-speech-cpp")
     p.add_argument("workdir", type=Path)
     p.add_argument("--source", type=Path, required=True, help="a NeMo-Speech.cpp checkout (its convert_model.py)")
+    p.add_argument("--nemotron", action="store_true", help="the 600 M Nemotron-class replica instead")
+    p.add_argument("--lookaheads", nargs="+", default=["70,13", "70,6", "70,1", "70,0"])
     sub.add_parser("nemo-speech-cpp-table", help="the table of results/nemo_speech_cpp_paired.json")
     p = sub.add_parser("nemo-speech-cpp-agreement")
     p.add_argument("workdir", type=Path)
@@ -168,7 +170,8 @@ def main() -> None:
     elif args.command == "nemo-speech-cpp-agreement":
         nemo_speech_cpp_agreement(args.workdir, args.seconds)
     elif args.command == "prepare-nemo-speech-cpp":
-        prepare_nemo_speech_cpp(args.workdir, args.source)
+        prepare_nemo_speech_cpp(args.workdir, args.source, args.nemotron,
+                                [tuple(int(v) for v in a.split(",")) for a in args.lookaheads])
     elif args.command == "speed":
         speed(args.workdir, args.threads, args.repeats, args.rounds, args.seconds, args.systems,
               [m for m in args.models if (args.workdir / m).exists()], args.output, args.latency)

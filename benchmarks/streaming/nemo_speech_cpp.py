@@ -30,26 +30,42 @@ BLANK_BIAS = {"large_rnnt": 50.0, "large_rnnt_emitting": 6.0}
 GGUF_TYPES = ("f16", "q8_0")  # NeMo-Speech.cpp's converter writes no f32 for ASR; f16 is its widest
 
 
-def prepare(workdir: Path, source: Path) -> None:
+def _replica_recipe(name: str, bias: float):
+    sys.path.insert(0, str(TESTS_DIR / "models"))
+    from nemo_model_factory import ModelRecipe
+
+    if name.startswith("nemotron"):
+        # NVIDIA's Nemotron Speech Streaming 0.6B as published: 24 layers of width 1024, 8 heads, 8x causal
+        # dw-striding subsampling, 128 mel features, an RNN-T head over 1,024 pieces (LSTM and joint 640,
+        # assumed from NVIDIA's FastConformer transducers), four lookaheads.
+        return ModelRecipe(
+            name="nemotron", model_class="EncDecRNNTBPEModel", features=128, d_model=1024, n_layers=24, n_heads=8,
+            subsampling_channels=256, att_context_size=RNNT_LOOKAHEADS, vocab_size=1024, seed=13, pred_hidden=640,
+            pred_rnn_layers=1, max_symbols=10, blank_bias=bias, transducer_noise=0.0, joint_dropout=0.2,
+        )  # fmt: skip
+    return ModelRecipe(
+        name="large_rnnt", model_class="EncDecRNNTBPEModel", features=80, d_model=512, n_layers=17,
+        n_heads=8, subsampling_channels=256, att_context_size=RNNT_LOOKAHEADS, vocab_size=1024, seed=11,
+        pred_hidden=640, pred_rnn_layers=1, max_symbols=10, blank_bias=bias, transducer_noise=0.0,
+        joint_dropout=0.2,
+    )  # fmt: skip
+
+
+def prepare(workdir: Path, source: Path, nemotron: bool = False, lookaheads=RNNT_LOOKAHEADS) -> None:
     """Builds both RNN-T replicas with NeMo, exports them with nemo_fast per lookahead (fp32 and int8; only
     the speed model gets int8) and converts them to GGUF with NeMo-Speech.cpp's convert_model.py in `source`
     (its Python requirements: gguf, sentencepiece, torch)."""
     sys.path.insert(0, str(TESTS_DIR / "models"))
-    from nemo_model_factory import ModelRecipe, build_model
+    from nemo_model_factory import build_model
 
     from nemo_fast.export.exporter import export_model
 
     workdir.mkdir(parents=True, exist_ok=True)
-    for name, bias in BLANK_BIAS.items():
+    models = {"nemotron": BLANK_BIAS["large_rnnt"]} if nemotron else BLANK_BIAS
+    for name, bias in models.items():
         nemo_path = workdir / f"{name}.nemo"
         if not nemo_path.exists():
-            recipe = ModelRecipe(
-                name="large_rnnt", model_class="EncDecRNNTBPEModel", features=80, d_model=512, n_layers=17,
-                n_heads=8, subsampling_channels=256, att_context_size=RNNT_LOOKAHEADS, vocab_size=1024, seed=11,
-                pred_hidden=640, pred_rnn_layers=1, max_symbols=10, blank_bias=bias, transducer_noise=0.0,
-                joint_dropout=0.2,
-            )  # fmt: skip
-            model = build_model(recipe, workdir)
+            model = build_model(_replica_recipe(name, bias), workdir)
             print(f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters", flush=True)
             model.save_to(str(nemo_path))
         ggufs = workdir / f"{name}_gguf"
@@ -59,11 +75,11 @@ def prepare(workdir: Path, source: Path) -> None:
             if not target.exists():
                 subprocess.run([sys.executable, str(source / "convert_model.py"), str(nemo_path), "--outfile",
                                 str(target), "--outtype", kind], check=True)  # fmt: skip
-        for lookahead in RNNT_LOOKAHEADS:
+        for lookahead in lookaheads:
             out = workdir / f"{name}_{lookahead[0]}_{lookahead[1]}"
             if not (out / "nemo_fast" / "model.onnx").exists():
                 export_model(nemo_path, out / "nemo_fast", att_context_size=lookahead)
-            if name == "large_rnnt" and not (out / "nemo_fast_int8" / "model.onnx").exists():
+            if name in ("large_rnnt", "nemotron") and not (out / "nemo_fast_int8" / "model.onnx").exists():
                 export_model(nemo_path, out / "nemo_fast_int8", att_context_size=lookahead, quantize="int8",
                              parity_check=False)  # fmt: skip
             (out / "nemo_speech_cpp").mkdir(exist_ok=True)

@@ -126,7 +126,10 @@ def save_model(model, onnx_path, external_data: bool | None = None) -> bool:
     import onnx
 
     if external_data is None:
-        external_data = model.ByteSize() >= PROTOBUF_LIMIT_BYTES
+        try:
+            external_data = model.ByteSize() >= PROTOBUF_LIMIT_BYTES
+        except Exception:  # protobuf refuses to even measure a message over 2 GB (EncodeError)
+            external_data = True
     data = Path(onnx_path).with_name(external_data_file(onnx_path))
     data.unlink(missing_ok=True)
     onnx.save(model, str(onnx_path), save_as_external_data=external_data, all_tensors_to_one_file=True,
