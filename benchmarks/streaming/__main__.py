@@ -96,7 +96,8 @@ def main() -> None:
     p.add_argument("--source", type=Path, required=True, help="a NeMo-Speech.cpp checkout (its convert_model.py)")
     p.add_argument("--nemotron", action="store_true", help="the 600 M Nemotron-class replica instead")
     p.add_argument("--lookaheads", nargs="+", default=["70,13", "70,6", "70,1", "70,0"])
-    sub.add_parser("nemo-speech-cpp-table", help="the table of results/nemo_speech_cpp_paired.json")
+    p = sub.add_parser("nemo-speech-cpp-table", help="the table of results/NAME.json")
+    p.add_argument("name", nargs="?", default="nemo_speech_cpp_paired")
     p = sub.add_parser("nemo-speech-cpp-agreement")
     p.add_argument("workdir", type=Path)
     p.add_argument("--seconds", type=float, default=20.0)
@@ -166,7 +167,7 @@ def main() -> None:
     elif args.command == "prepare":
         prepare(args.workdir, args.shipped_nemo)
     elif args.command == "nemo-speech-cpp-table":
-        print(nemo_speech_cpp_table(json.loads((RESULTS_DIR / "nemo_speech_cpp_paired.json").read_text())))
+        print(nemo_speech_cpp_table(json.loads((RESULTS_DIR / f"{args.name}.json").read_text())))
     elif args.command == "nemo-speech-cpp-agreement":
         nemo_speech_cpp_agreement(args.workdir, args.seconds)
     elif args.command == "prepare-nemo-speech-cpp":
