@@ -238,7 +238,8 @@ def measure_child(system: str, model_dir: Path, threads: int, seconds: float, re
     audio = tiled_speech(seconds)
     long_audio = tiled_speech((first + later * (max(LATENCY_POSITIONS) + LATENCY_WINDOW)) / 16000) if latency else None
     audio_rss_mb = _memory_mb("VmRSS")
-    raw = _time_streams(BUILDERS[system](model_dir, threads), audio, long_audio, repeats)
+    loaded = BUILDERS[system](model_dir, threads)  # held until "final" is read: the system still loaded
+    raw = _time_streams(loaded, audio, long_audio, repeats)
     latencies = raw["latencies_s"]
     out = {
         "rtf": statistics.median(raw["times_s"]) / seconds,
@@ -257,6 +258,7 @@ def measure_child(system: str, model_dir: Path, threads: int, seconds: float, re
                 "p95": 1000 * window[min(len(window) - 1, int(0.95 * len(window)))],
             }
     print("RESULT " + json.dumps(out), flush=True)
+    del loaded
 
 
 
