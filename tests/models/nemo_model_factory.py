@@ -36,6 +36,7 @@ class ModelRecipe:
     blank_bias: float = 0.0    # added to the joint's blank logit (transducers)
     transducer_noise: float = 0.3  # extra weight noise of the prediction network and joint
     joint_dropout: float = 0.0     # NVIDIA's checkpoints train with 0.2, which puts a Dropout in joint_net
+    cased: bool = False            # a vocabulary with capitals and punctuation (as Nemotron's)
 
 
 def preprocessor_config(spec: ModelRecipe) -> dict:
@@ -71,7 +72,7 @@ def encoder_config(spec: ModelRecipe) -> dict:
     return cfg
 
 
-def make_tokenizer(directory: Path, vocab_size: int) -> Path:
+def make_tokenizer(directory: Path, vocab_size: int, cased: bool = False) -> Path:
     """A SentencePiece BPE tokenizer trained on a fixed English text, as NeMo BPE models use."""
     import sentencepiece as spm
 
@@ -86,6 +87,10 @@ def make_tokenizer(directory: Path, vocab_size: int) -> Path:
         syllables = [c + v for c in "bcdfghklmnprstvwz" for v in "aeiou"] + ["th", "sh", "ch", "ng", "st"]
         lines += [" ".join("".join(rng.choices(syllables, k=rng.randint(1, 4))) for _ in range(12))
                   for _ in range(4000)]
+    if cased:  # sentences as a punctuated, capitalized model writes them
+        rng = random.Random(vocab_size + 1)
+        lines = [line[:1].upper() + line[1:] + rng.choice([".", "?", "!", ","]) for line in lines]
+        lines = [" ".join(w.capitalize() if rng.random() < 0.15 else w for w in line.split()) for line in lines]
     text.write_text("\n".join(lines) + "\n")
     spm.SentencePieceTrainer.train(
         input=str(text), model_prefix=str(directory / "tokenizer"), vocab_size=vocab_size, model_type="bpe",
@@ -144,7 +149,7 @@ def build_model(spec: ModelRecipe, workdir: Path):
         cfg["decoder"] = {**ctc_decoder, "num_classes": len(CHAR_LABELS), "vocabulary": CHAR_LABELS}
         model = models.EncDecCTCModel(cfg=OmegaConf.create(cfg))
     else:
-        tok_dir = make_tokenizer(workdir / f"{spec.name}_tokenizer", spec.vocab_size)
+        tok_dir = make_tokenizer(workdir / f"{spec.name}_tokenizer", spec.vocab_size, spec.cased)
         cfg["tokenizer"] = {"dir": str(tok_dir), "type": "bpe"}
         cfg["decoder"] = {**ctc_decoder, "num_classes": -1, "vocabulary": []}
         if spec.model_class == "EncDecCTCModelBPE":
