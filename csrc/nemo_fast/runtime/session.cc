@@ -75,6 +75,17 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
+// ONNX Runtime's V2 provider options: create, set the keys, hand to the session options, release.
+template <typename Options, typename Create, typename Update, typename Release, typename Append>
+void AppendWithOptions(Create create, Update update, Release release, const std::vector<const char*>& keys,
+                       const std::vector<const char*>& values, Append append) {
+  Options* provider = nullptr;
+  Ort::ThrowOnError(create(&provider));
+  std::unique_ptr<Options, Release> owned(provider, release);
+  Ort::ThrowOnError(update(provider, keys.data(), values.data(), keys.size()));
+  append(*provider);
+}
+
 // Appends config.providers (before the CPU, which ONNX Runtime always keeps for what they cannot run) and
 // returns the ONNX Runtime names of those appended.
 std::vector<std::string> AppendProviders(const SessionConfig& config, Ort::SessionOptions* options) {
@@ -111,19 +122,13 @@ std::vector<std::string> AppendProviders(const SessionConfig& config, Ort::Sessi
     }
     const OrtApi& api = Ort::GetApi();
     if (name == "cuda") {
-      OrtCUDAProviderOptionsV2* cuda = nullptr;
-      Ort::ThrowOnError(api.CreateCUDAProviderOptions(&cuda));
-      std::unique_ptr<OrtCUDAProviderOptionsV2, decltype(api.ReleaseCUDAProviderOptions)> owned(
-          cuda, api.ReleaseCUDAProviderOptions);
-      Ort::ThrowOnError(api.UpdateCUDAProviderOptions(cuda, keys.data(), values.data(), keys.size()));
-      options->AppendExecutionProvider_CUDA_V2(*cuda);
+      AppendWithOptions<OrtCUDAProviderOptionsV2>(api.CreateCUDAProviderOptions, api.UpdateCUDAProviderOptions,
+                                                  api.ReleaseCUDAProviderOptions, keys, values,
+                                                  [&](const auto& o) { options->AppendExecutionProvider_CUDA_V2(o); });
     } else {
-      OrtTensorRTProviderOptionsV2* trt = nullptr;
-      Ort::ThrowOnError(api.CreateTensorRTProviderOptions(&trt));
-      std::unique_ptr<OrtTensorRTProviderOptionsV2, decltype(api.ReleaseTensorRTProviderOptions)> owned(
-          trt, api.ReleaseTensorRTProviderOptions);
-      Ort::ThrowOnError(api.UpdateTensorRTProviderOptions(trt, keys.data(), values.data(), keys.size()));
-      options->AppendExecutionProvider_TensorRT_V2(*trt);
+      AppendWithOptions<OrtTensorRTProviderOptionsV2>(
+          api.CreateTensorRTProviderOptions, api.UpdateTensorRTProviderOptions, api.ReleaseTensorRTProviderOptions,
+          keys, values, [&](const auto& o) { options->AppendExecutionProvider_TensorRT_V2(o); });
     }
     used.push_back(known->second);
   }
