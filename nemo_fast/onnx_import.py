@@ -392,7 +392,7 @@ def _extract(onnx, model, inputs, outputs):
     return onnx.utils.Extractor(inferred).extract_model(list(inputs), list(outputs))
 
 
-def _rank(onnx, model, name: str) -> list:
+def _shape(onnx, model, name: str) -> list:
     inferred = onnx.shape_inference.infer_shapes(model)
     for value in [*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input]:
         if value.name == name:
@@ -469,7 +469,7 @@ def _split_transducer(onnx, source: _Source, encoder, vocab_size: int, assumptio
         token_out = _append(prediction.graph, token_projection, "joint_", {dec_in: pred_outputs[0]})[meet_token]
         state_h_out, state_c_out = pred_outputs[2], pred_outputs[3]
     _check_opsets(encoder, joint_model)
-    frame_shape, token_shape = _rank(onnx, joint_model, meet_frame), _rank(onnx, joint_model, meet_token)
+    frame_shape, token_shape = _shape(onnx, joint_model, meet_frame), _shape(onnx, joint_model, meet_token)
     if len(frame_shape) != 4 or len(token_shape) != 4:
         raise ModelError("the joint's branches do not meet as NeMo's (B, T, 1, H) + (B, 1, U, H)")
     joint_hidden = frame_shape[3] or token_shape[3]
