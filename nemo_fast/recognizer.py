@@ -181,6 +181,23 @@ class Stream:
         self._core.input_finished()
 
 
+def _hotword_list(hotwords) -> list:
+    """Hotwords as the core takes them, from a file path or a list of phrases or (phrase, boost) pairs."""
+    if hotwords is None:
+        return []
+    if isinstance(hotwords, (str, os.PathLike)):
+        return _core.read_hotwords_file(os.fspath(hotwords))
+    listed = []
+    for item in hotwords:
+        if isinstance(item, str):
+            listed.append(_core.Hotword(item))
+        elif isinstance(item, tuple) and len(item) == 2:
+            listed.append(_core.Hotword(str(item[0]), float(item[1])))
+        else:
+            raise ConfigError(f"a hotword is a phrase or a (phrase, boost) pair, not {item!r}")
+    return listed
+
+
 class Recognizer:
     """An exported NeMo model ready to recognize speech. Immutable; share one across threads.
 
@@ -206,13 +223,25 @@ class Recognizer:
         provider_options: ONNX Runtime's options per provider, e.g. ``{"cuda": {"device_id": "1"},
             "tensorrt": {"trt_fp16_enable": "1", "trt_engine_cache_enable": "1", "trt_engine_cache_path":
             "/cache"}}``.
+        decoding: ``"greedy"`` (NeMo's greedy decoding, exactly) or ``"beam"`` (prefix beam search, CTC head).
+        beam_size: hypotheses kept by the beam search.
+        lm: an ARPA word n-gram language model for shallow fusion (beam), e.g. from ``nemo-fast lm build``.
+        lm_weight, word_bonus: pyctcdecode's alpha and beta: ``score = log P(tokens) + lm_weight * ln P_LM(words)
+            + word_bonus * words``.
+        hotwords: phrases to favour (beam): a file (one phrase per line, optionally ``phrase :BOOST``) or a
+            list of phrases or ``(phrase, boost)`` pairs.
+        hotword_boost: the log-score a phrase without its own boost adds when recognized whole.
     """
 
     def __init__(self, model_dir: str | Path, decoder: str | None = None, num_threads: int = 1,
                  streaming_mode: str | None = None,
                  keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
                  session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None,
-                 providers: list[str] | None = None, provider_options: dict[str, dict[str, str]] | None = None):
+                 providers: list[str] | None = None, provider_options: dict[str, dict[str, str]] | None = None,
+                 decoding: str = "greedy", beam_size: int = 8, lm: str | os.PathLike | None = None,
+                 lm_weight: float = 0.5, word_bonus: float = 1.5,
+                 hotwords: str | os.PathLike | Sequence[str | tuple[str, float]] | None = None,
+                 hotword_boost: float = 8.0):
         _runtime.ensure_loaded()
         modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
         modes[None] = StreamingMode.AUTO
@@ -233,6 +262,15 @@ class Recognizer:
         config.keep_log_probs = keep_log_probs
         config.max_batch_size = max_batch_size
         config.endpoint = endpoint if endpoint is not None else EndpointConfig()
+        options = _core.DecodingConfig()
+        options.method = decoding
+        options.beam_size = beam_size
+        options.lm_path = os.fspath(lm) if lm is not None else ""
+        options.lm_weight = lm_weight
+        options.word_bonus = word_bonus
+        options.hotwords = _hotword_list(hotwords)
+        options.hotword_boost = hotword_boost
+        config.decoding = options
         self.keep_log_probs = keep_log_probs
         self.model_dir = Path(model_dir)
         self._core = _core.Recognizer(str(model_dir), config)
@@ -268,9 +306,16 @@ class Recognizer:
     def sample_rate(self) -> int:
         return self._spec.features.sample_rate
 
-    def create_stream(self, endpoint: EndpointConfig | None = None) -> Stream:
-        """A new stream; `endpoint` replaces the recognizer's endpoint rules for this stream only."""
-        return Stream(self, self._core.create_stream(endpoint))
+    def create_stream(self, endpoint: EndpointConfig | None = None,
+                      hotwords: str | os.PathLike | Sequence[str | tuple[str, float]] | None = None) -> Stream:
+        """A new stream; `endpoint` replaces the recognizer's endpoint rules and `hotwords` its hotwords (beam
+        decoding; same forms as the Recognizer's) for this stream only."""
+        return Stream(self, self._core.create_stream(endpoint, None if hotwords is None else _hotword_list(hotwords)))
+
+    @property
+    def decoding(self) -> str:
+        """How tokens are found: "greedy" or "beam"."""
+        return self._core.config.decoding.method
 
     def decode_streams(self, streams: Sequence[Stream]) -> None:
         """Decode every ready chunk of these streams, batching chunks of equal shape in one encoder call."""

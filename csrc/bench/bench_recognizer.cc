@@ -76,7 +76,7 @@ int main(int argc, char** argv) try {
       nemo_fast::CtcGreedyDecoder decoder(spec.blank_id, spec.vocab_size);
       const int rows = std::min<int>(out.frames, g.valid_out_len);
       const double decode = MedianSeconds(repeats, [&] {
-        for (int i = 0; i < 1000; ++i) decoder.Accept(out.frames_data.data(), rows, out.dim);
+        for (int i = 0; i < 1000; ++i) decoder.Accept(out.frames_data.data(), rows);
       });
       std::printf("ctc decoding      %10.3f us per chunk\n", decode / 1000 * 1e6);
     }

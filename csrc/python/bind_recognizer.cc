@@ -1,6 +1,7 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <optional>
 
 #include "bindings.h"
 #include "nemo_fast/common/error.h"
@@ -135,6 +136,7 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("keep_log_probs", &RecognizerConfig::keep_log_probs)
       .def_readwrite("max_batch_size", &RecognizerConfig::max_batch_size)
       .def_readwrite("endpoint", &RecognizerConfig::endpoint)
+      .def_readwrite("decoding", &RecognizerConfig::decoding)
       .def("__repr__", &RecognizerConfig::ToString);
 
   py::class_<RecognitionResult>(m, "RecognitionResult")
@@ -170,11 +172,15 @@ void BindRecognizer(py::module_& m) {
                              })
       .def(
           "create_stream",
-          [](const std::shared_ptr<Recognizer>& self, const EndpointConfig* endpoint) {
-            return std::shared_ptr<RecognizerStream>(endpoint ? self->CreateStream(*endpoint) : self->CreateStream());
+          [](const std::shared_ptr<Recognizer>& self, const EndpointConfig* endpoint,
+             const std::optional<std::vector<Hotword>>& hotwords) {
+            const EndpointConfig& rules = endpoint ? *endpoint : self->config().endpoint;
+            if (hotwords) return std::shared_ptr<RecognizerStream>(self->CreateStream(rules, *hotwords));
+            return std::shared_ptr<RecognizerStream>(self->CreateStream(rules));
           },
-          "A new stream; endpoint replaces the recognizer's endpoint rules for this stream.",
-          py::arg("endpoint") = nullptr, py::keep_alive<0, 1>())
+          "A new stream; endpoint replaces the recognizer's endpoint rules and hotwords the recognizer's hotwords "
+          "(beam decoding) for this stream.",
+          py::arg("endpoint") = nullptr, py::arg("hotwords") = std::nullopt, py::keep_alive<0, 1>())
       .def(
           "decode_streams",
           [](const Recognizer& self, const std::vector<std::shared_ptr<RecognizerStream>>& streams) {

@@ -33,5 +33,6 @@ PYBIND11_MODULE(_core, m) {
   python::BindErrors(m);
   python::BindRuntime(m);
   python::BindFeatures(m);
+  python::BindDecoding(m);
   python::BindRecognizer(m);
 }

@@ -22,7 +22,7 @@ TEST(CtcGreedy, CollapsesRepeatsThenDropsBlanks) {
   const int vocab = 4, blank = 3;
   CtcGreedyDecoder d(blank, vocab);
   auto rows = Rows({3, 1, 1, 3, 1, 2, 2, 3, 3, 0}, vocab);
-  d.Accept(rows.data(), 10, vocab);
+  d.Accept(rows.data(), 10);
   EXPECT_EQ(d.tokens(), (std::vector<int>{1, 1, 2, 0}));
   EXPECT_EQ(d.token_frames(), (std::vector<int64_t>{1, 4, 5, 9}));
 }
@@ -32,8 +32,8 @@ TEST(CtcGreedy, StateCarriesAcrossChunks) {
   const std::vector<int> best = {1, 1, 1, 3, 2, 2, 1, 1};
   CtcGreedyDecoder whole(blank, vocab), chunked(blank, vocab);
   auto rows = Rows(best, vocab);
-  whole.Accept(rows.data(), 8, vocab);
-  for (int t = 0; t < 8; t += 3) chunked.Accept(rows.data() + t * vocab, std::min(3, 8 - t), vocab);
+  whole.Accept(rows.data(), 8);
+  for (int t = 0; t < 8; t += 3) chunked.Accept(rows.data() + t * vocab, std::min(3, 8 - t));
   EXPECT_EQ(chunked.tokens(), whole.tokens());
   EXPECT_EQ(chunked.token_frames(), whole.token_frames());
   EXPECT_EQ(chunked.num_frames(), 8);
@@ -42,7 +42,7 @@ TEST(CtcGreedy, StateCarriesAcrossChunks) {
 TEST(CtcGreedy, TiesGoToTheFirstMaximumLikeTorchArgmax) {
   CtcGreedyDecoder d(2, 3);
   std::vector<float> row = {-1.0f, -1.0f, -5.0f};
-  d.Accept(row.data(), 1, 3);
+  d.Accept(row.data(), 1);
   EXPECT_EQ(d.tokens(), (std::vector<int>{0}));
 }
 

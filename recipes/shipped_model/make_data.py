@@ -8,7 +8,8 @@ espeak-ng English accent and variant and every flite voice train, except the esp
 accent (en-gb-x-gbcwmd), which is held out with the whole festival engine. Each training sentence is spoken
 once by a voice drawn at random, at a random rate (0.85-1.25) and pitch (30-70). Writes 16 kHz mono WAV
 files and NeMo manifests: train.json, test_seen_voices.json (held-out sentences, training voices) and
-test_unseen_voices.json (held-out sentences, held-out voices). Everything is seeded.
+test_unseen_voices.json (held-out sentences, held-out voices), and train_text.txt (the training sentences, for
+language models). Everything is seeded.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-train", type=int, default=0, help="use at most this many training sentences")
+    parser.add_argument("--dev", type=int, default=200,
+                        help="definitions outside the training text spoken by training voices (dev_seen_voices.json, "
+                             "for tuning decoding weights without touching the test sets)")
     args = parser.parse_args()
     rng = random.Random(SEED)
     all_sentences = text.sentences()
@@ -81,6 +85,15 @@ def main() -> None:
     for i, s in enumerate(definitions[:TRAIN_DEFINITIONS], start=len(jobs["train"])):
         jobs["train"].append((args.data_dir / "train" / f"{i:06d}.wav", rng.choice(train_voices), s,
                               rng.uniform(0.85, 1.25), rng.randint(30, 70)))
+    # Drawn last, so that everything above is the same whatever --dev is.
+    dev_out = args.data_dir / "dev_seen_voices"
+    dev_out.mkdir(parents=True, exist_ok=True)
+    jobs["dev_seen_voices"] = [(dev_out / f"{i:06d}.wav", rng.choice(train_voices), s, rng.uniform(0.85, 1.25),
+                                rng.randint(30, 70))
+                               for i, s in enumerate(definitions[TRAIN_DEFINITIONS:TRAIN_DEFINITIONS + args.dev])]
+    # The training text (of the full training set, whatever --max-train): what a language model may learn from.
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    (args.data_dir / "train_text.txt").write_text("".join(job[2] + "\n" for job in jobs["train"]))
     if args.max_train:  # cut after the draws, so that the test sets are the same whatever --max-train is
         jobs["train"] = jobs["train"][: args.max_train]
     (args.data_dir / "voices.json").write_text(json.dumps(

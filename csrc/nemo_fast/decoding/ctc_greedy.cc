@@ -4,7 +4,8 @@
 
 namespace nemo_fast {
 
-void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames, int vocab_size) {
+void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames) {
+  const int vocab_size = vocab_size_;
   for (int t = 0; t < num_frames; ++t) {
     const float* row = log_probs + static_cast<int64_t>(t) * vocab_size;
     // First maximum wins on ties, as torch.argmax.

@@ -7,29 +7,32 @@
 #include <vector>
 
 #include "nemo_fast/decoding/confidence.h"
+#include "nemo_fast/decoding/stream_decoder.h"
 
 namespace nemo_fast {
 
-class CtcGreedyDecoder {
+class CtcGreedyDecoder : public StreamDecoder {
  public:
-  CtcGreedyDecoder(int blank_id, int vocab_size) : blank_id_(blank_id), previous_(blank_id), confidence_(vocab_size) {}
+  CtcGreedyDecoder(int blank_id, int vocab_size)
+      : blank_id_(blank_id), vocab_size_(vocab_size), previous_(blank_id), confidence_(vocab_size) {}
 
   // Consumes num_frames rows of log-probs (row-major, vocab_size each).
-  void Accept(const float* log_probs, int num_frames, int vocab_size);
-  void Reset();
+  void Accept(const float* log_probs, int num_frames) override;
+  void Reset() override;
 
-  const std::vector<int>& tokens() const { return tokens_; }
-  const std::vector<int64_t>& token_frames() const { return token_frames_; }  // output frame of each token
+  const std::vector<int>& tokens() const override { return tokens_; }
+  const std::vector<int64_t>& token_frames() const override { return token_frames_; }  // output frame of each token
   // NeMo's token confidence: the least frame confidence over the frames where the token's argmax held.
-  const std::vector<float>& token_confidences() const { return token_confidences_; }
-  int64_t num_frames() const { return num_frames_; }
+  const std::vector<float>& token_confidences() const override { return token_confidences_; }
+  int64_t num_frames() const override { return num_frames_; }
   // The last output frame whose argmax was not blank (a token or its repetition); -1 before any.
-  int64_t last_speech_frame() const { return last_speech_frame_; }
+  int64_t last_speech_frame() const override { return last_speech_frame_; }
   // Forgets the first `count` tokens (taken away as finished segments); decoding goes on unchanged.
-  void DropTokens(size_t count);
+  void DropTokens(size_t count) override;
 
  private:
   int blank_id_;
+  int vocab_size_;
   int previous_;
   int64_t num_frames_ = 0;
   int64_t last_speech_frame_ = -1;

@@ -13,29 +13,32 @@
 #include <vector>
 
 #include "nemo_fast/decoding/confidence.h"
+#include "nemo_fast/decoding/stream_decoder.h"
 #include "nemo_fast/model/transducer.h"
 
 namespace nemo_fast {
 
-class TransducerGreedyDecoder {
+class TransducerGreedyDecoder : public StreamDecoder {
  public:
   TransducerGreedyDecoder(const NeMoTransducerHead& head, int vocab_size, int blank_id);
 
   // Consumes num_frames rows of projected encoder output (row-major, joint_hidden each).
-  void Accept(const float* encoder_frames, int num_frames);
-  void Reset();
+  void Accept(const float* encoder_frames, int num_frames) override;
+  void Reset() override;
 
-  const std::vector<int>& tokens() const { return tokens_; }
-  const std::vector<int64_t>& token_frames() const { return token_frames_; }  // output frame of each token
+  const std::vector<int>& tokens() const override { return tokens_; }
+  const std::vector<int64_t>& token_frames() const override { return token_frames_; }  // output frame of each token
   // Frames each token spans in NeMo's timestamps: TDT's predicted duration of its step; 1 for RNN-T.
-  const std::vector<int>& token_durations() const { return token_durations_; }
+  const int* token_durations() const override { return token_durations_.data(); }
   // NeMo's token confidence: the frame confidence of the joint's token distribution at the emitting step.
-  const std::vector<float>& token_confidences() const { return token_confidences_; }
-  int64_t num_frames() const { return num_frames_; }
+  const std::vector<float>& token_confidences() const override { return token_confidences_; }
+  int64_t num_frames() const override { return num_frames_; }
   // The last output frame that emitted a token; -1 before any.
-  int64_t last_speech_frame() const { return token_frames_.empty() ? last_dropped_frame_ : token_frames_.back(); }
+  int64_t last_speech_frame() const override {
+    return token_frames_.empty() ? last_dropped_frame_ : token_frames_.back();
+  }
   // Forgets the first `count` tokens (taken away as finished segments); decoding goes on unchanged.
-  void DropTokens(size_t count);
+  void DropTokens(size_t count) override;
 
  private:
   // The prediction network's output for the current label and state (computed once per emitted token).

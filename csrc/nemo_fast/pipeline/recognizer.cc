@@ -12,6 +12,7 @@
 
 #include "nemo_fast/common/error.h"
 #include "nemo_fast/common/interrupt.h"
+#include "nemo_fast/decoding/ctc_beam.h"
 
 namespace nemo_fast {
 
@@ -36,7 +37,24 @@ std::string RecognizerConfig::ToString() const {
      << (streaming_mode == StreamingMode::kDefault ? "default"
          : streaming_mode == StreamingMode::kAuto  ? "auto"
                                                    : "pad_and_drop_preencoded")
-     << ", keep_log_probs=" << (keep_log_probs ? "true" : "false") << ", max_batch_size=" << max_batch_size << ")";
+     << ", keep_log_probs=" << (keep_log_probs ? "true" : "false") << ", max_batch_size=" << max_batch_size
+     << ", decoding=" << decoding.ToString() << ")";
+  return os.str();
+}
+
+std::string DecodingConfig::ToString() const {
+  std::ostringstream os;
+  os << "DecodingConfig(method=" << method;
+  if (method == "beam") {
+    os << ", beam_size=" << beam_size << ", token_min_log_prob=" << token_min_log_prob
+       << ", beam_prune_log_prob=" << beam_prune_log_prob;
+    if (!lm_path.empty()) {
+      os << ", lm=" << lm_path << ", lm_weight=" << lm_weight << ", word_bonus=" << word_bonus
+         << ", unknown_word_penalty=" << unknown_word_penalty;
+    }
+    if (!hotwords.empty()) os << ", hotwords=" << hotwords.size() << ", hotword_boost=" << hotword_boost;
+  }
+  os << ")";
   return os.str();
 }
 
@@ -69,6 +87,45 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
                              : s.transducer.durations.empty() ? TokenTiming::kRnnt
                                                               : TokenTiming::kTdt;
   word_builder_ = std::make_unique<WordBuilder>(*vocabulary_, timing);
+  token_words_ = std::make_unique<TokenWords>(*vocabulary_, s.blank_id);
+  const DecodingConfig& d = config.decoding;
+  if (d.method != "greedy" && d.method != "beam") {
+    Fail(ErrorCode::kInvalidConfig, "decoding must be 'greedy' or 'beam', not '", d.method, "'");
+  }
+  if (d.method == "greedy" && (!d.lm_path.empty() || !d.hotwords.empty())) {
+    Fail(ErrorCode::kInvalidConfig, "a language model and hotwords apply to beam search: set decoding='beam'");
+  }
+  if (d.method == "beam") {
+    if (d.beam_size < 1) Fail(ErrorCode::kInvalidConfig, "beam_size must be >= 1, not ", d.beam_size);
+    if (!(d.beam_prune_log_prob < 0.0f)) {
+      Fail(ErrorCode::kInvalidConfig, "beam_prune_log_prob must be negative, not ", d.beam_prune_log_prob);
+    }
+    if (!(d.lm_weight >= 0.0f) || !std::isfinite(d.word_bonus) || !std::isfinite(d.token_min_log_prob)) {
+      Fail(ErrorCode::kInvalidConfig, "lm_weight must be >= 0 and word_bonus, token_min_log_prob finite");
+    }
+    if (!(d.hotword_boost > 0.0f)) Fail(ErrorCode::kInvalidConfig, "hotword_boost must be > 0, not ", d.hotword_boost);
+    if (transducer_) {
+      Fail(ErrorCode::kInvalidConfig, "beam search is implemented for the CTC head; the ", encoder_->decoder(),
+           " head decodes greedily (pass decoder='ctc' for a hybrid model)");
+    }
+    beam_options_.beam_size = d.beam_size;
+    beam_options_.token_min_log_prob = d.token_min_log_prob;
+    beam_options_.beam_prune_log_prob = d.beam_prune_log_prob;
+    if (!d.lm_path.empty()) beam_options_.lm = std::make_shared<const ArpaLm>(d.lm_path);
+    beam_options_.lm_weight = d.lm_weight;
+    beam_options_.word_bonus = d.word_bonus;
+    beam_options_.unknown_word_penalty = d.unknown_word_penalty;
+    if (!d.hotwords.empty()) {
+      beam_options_.hotwords = std::make_shared<const HotwordGraph>(d.hotwords, d.hotword_boost, *token_words_);
+    }
+  }
+}
+
+std::unique_ptr<StreamDecoder> Recognizer::CreateDecoder(const BeamSearchOptions& options) const {
+  const ModelSpec& s = spec();
+  if (config_.decoding.method == "beam") return std::make_unique<CtcBeamDecoder>(*token_words_, s.vocab_size, options);
+  if (transducer_) return std::make_unique<TransducerGreedyDecoder>(*transducer_, s.vocab_size, s.blank_id);
+  return std::make_unique<CtcGreedyDecoder>(s.blank_id, s.vocab_size);
 }
 
 Recognizer::~Recognizer() = default;
@@ -82,17 +139,28 @@ std::unique_ptr<RecognizerStream> Recognizer::CreateStream(const EndpointConfig&
   return std::make_unique<RecognizerStream>(*this, endpoint);
 }
 
-RecognizerStream::RecognizerStream(const Recognizer& recognizer, const EndpointConfig& endpoint)
+std::unique_ptr<RecognizerStream> Recognizer::CreateStream(const EndpointConfig& endpoint,
+                                                           const std::vector<Hotword>& hotwords) const {
+  endpoint.Validate();
+  if (config_.decoding.method != "beam") {
+    Fail(ErrorCode::kInvalidConfig, "hotwords apply to beam search: create the Recognizer with decoding='beam'");
+  }
+  BeamSearchOptions options = beam_options_;
+  options.hotwords =
+      hotwords.empty() ? nullptr
+                       : std::make_shared<const HotwordGraph>(hotwords, config_.decoding.hotword_boost, *token_words_);
+  return std::make_unique<RecognizerStream>(*this, endpoint, &options);
+}
+
+RecognizerStream::RecognizerStream(const Recognizer& recognizer, const EndpointConfig& endpoint,
+                                   const BeamSearchOptions* options)
     : recognizer_(recognizer),
       endpoint_(endpoint),
       fbank_(recognizer.fbank().CreateStream()),
       schedule_(recognizer.spec(), recognizer.config().streaming_mode),
-      ctc_decoder_(recognizer.spec().blank_id, recognizer.spec().vocab_size),
+      beam_options_(options ? *options : recognizer.beam_options()),
+      decoder_(recognizer.CreateDecoder(beam_options_)),
       text_(recognizer.vocabulary()) {
-  if (recognizer.transducer()) {
-    transducer_decoder_ = std::make_unique<TransducerGreedyDecoder>(
-        *recognizer.transducer(), recognizer.spec().vocab_size, recognizer.spec().blank_id);
-  }
   ResetUnlocked();
 }
 
@@ -120,8 +188,7 @@ void RecognizerStream::ResetUnlocked() {
   peak_abs_sample_ = 0.0f;
   schedule_.Reset();
   caches_.Reset(recognizer_.encoder());
-  ctc_decoder_.Reset();
-  if (transducer_decoder_) transducer_decoder_->Reset();
+  decoder_->Reset();
   log_probs_.clear();
   text_.Reset();
   finished_segments_.clear();
@@ -130,35 +197,19 @@ void RecognizerStream::ResetUnlocked() {
   has_token_before_ = false;
 }
 
-const std::vector<int>& RecognizerStream::tokens() const {
-  return transducer_decoder_ ? transducer_decoder_->tokens() : ctc_decoder_.tokens();
-}
-
-const std::vector<int64_t>& RecognizerStream::token_frames() const {
-  return transducer_decoder_ ? transducer_decoder_->token_frames() : ctc_decoder_.token_frames();
-}
-
-const std::vector<float>& RecognizerStream::token_confidences() const {
-  return transducer_decoder_ ? transducer_decoder_->token_confidences() : ctc_decoder_.token_confidences();
-}
-
 DecodedTokens RecognizerStream::decoded_tokens() const {
   DecodedTokens t;
   t.ids = tokens().data();
   t.frames = token_frames().data();
-  t.durations = transducer_decoder_ ? transducer_decoder_->token_durations().data() : nullptr;
+  t.durations = decoder_->token_durations();
   t.confidences = token_confidences().data();
   t.size = tokens().size();
   return t;
 }
 
-int64_t RecognizerStream::last_speech_frame() const {
-  return transducer_decoder_ ? transducer_decoder_->last_speech_frame() : ctc_decoder_.last_speech_frame();
-}
+int64_t RecognizerStream::last_speech_frame() const { return decoder_->last_speech_frame(); }
 
-int64_t RecognizerStream::decoded_frames() const {
-  return transducer_decoder_ ? transducer_decoder_->num_frames() : ctc_decoder_.num_frames();
-}
+int64_t RecognizerStream::decoded_frames() const { return decoder_->num_frames(); }
 
 bool RecognizerStream::Done() const {
   ChunkPlan more;
@@ -203,6 +254,7 @@ void RecognizerStream::CutSegments() {
   const bool speech = tokens().size() > segment_first_token_;
   const int64_t silent_since = std::max(segment_start_frame_, last_speech_frame() + 1);
   if (!endpoint.Reached(speech, (now - silent_since) * shift, (now - segment_start_frame_) * shift)) return;
+  decoder_->Commit();  // a beam search settles on its best hypothesis: the segment's tokens stay
   if (speech) finished_segments_.push_back(MakeSegment(segment_first_token_, tokens().size(), /*final=*/true));
   segment_first_token_ = tokens().size();
   segment_start_frame_ = now;
@@ -225,10 +277,7 @@ std::vector<Segment> RecognizerStream::PopSegments() {
     has_token_before_ = true;
     frame_before_ = token_frames()[segment_first_token_ - 1];
     span_before_ = spans.back();
-    if (transducer_decoder_)
-      transducer_decoder_->DropTokens(segment_first_token_);
-    else
-      ctc_decoder_.DropTokens(segment_first_token_);
+    decoder_->DropTokens(segment_first_token_);
     segment_first_token_ = 0;
     text_.Reset();  // the text of what is left: the growing segment
     text_.Append(tokens().data(), tokens().size());
@@ -319,17 +368,18 @@ void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_ou
   const ModelSpec& s = recognizer_.spec();
   int64_t keep = encoded_len;
   if (s.streaming && !plan.last) keep = std::min<int64_t>(keep, s.geometry.valid_out_len);
-  const std::vector<int>& tokens = transducer_decoder_ ? transducer_decoder_->tokens() : ctc_decoder_.tokens();
-  const size_t known_tokens = tokens.size();
-  if (transducer_decoder_) {
-    transducer_decoder_->Accept(head_output, static_cast<int>(keep));
-  } else {
-    ctc_decoder_.Accept(head_output, static_cast<int>(keep), s.vocab_size);
-    if (recognizer_.config().keep_log_probs) {
-      log_probs_.insert(log_probs_.end(), head_output, head_output + keep * s.vocab_size);
-    }
+  const size_t known_tokens = tokens().size();
+  decoder_->Accept(head_output, static_cast<int>(keep));
+  if (plan.last) decoder_->Finish();
+  if (!recognizer_.transducer() && recognizer_.config().keep_log_probs) {
+    log_probs_.insert(log_probs_.end(), head_output, head_output + keep * s.vocab_size);
   }
-  text_.Append(tokens.data() + known_tokens, tokens.size() - known_tokens);
+  if (recognizer_.config().decoding.method == "beam") {
+    text_.Reset();  // the best hypothesis may have changed its earlier tokens
+    text_.Append(tokens().data(), tokens().size());
+  } else {
+    text_.Append(tokens().data() + known_tokens, tokens().size() - known_tokens);
+  }
   CutSegments();
   schedule_.Advance(plan);
   // Keep only the frames a later chunk (or its pre-encode cache) can still read.

@@ -12,8 +12,12 @@
 
 #include "nemo_fast/common/busy_flag.h"
 #include "nemo_fast/common/samples.h"
+#include "nemo_fast/decoding/beam_search.h"
 #include "nemo_fast/decoding/ctc_greedy.h"
 #include "nemo_fast/decoding/endpoint.h"
+#include "nemo_fast/decoding/hotwords.h"
+#include "nemo_fast/decoding/stream_decoder.h"
+#include "nemo_fast/decoding/token_words.h"
 #include "nemo_fast/decoding/transducer_greedy.h"
 #include "nemo_fast/decoding/vocabulary.h"
 #include "nemo_fast/decoding/words.h"
@@ -26,6 +30,23 @@
 
 namespace nemo_fast {
 
+// How tokens are found in the head's output. Greedy is NeMo's greedy decoding, exactly; beam adds an n-gram LM
+// and hotwords (decoding/beam_search.h).
+struct DecodingConfig {
+  std::string method = "greedy";  // "greedy" or "beam"
+  int beam_size = 8;
+  float token_min_log_prob = -5.0f;
+  float beam_prune_log_prob = -10.0f;
+  std::string lm_path;  // an ARPA file; empty: no language model
+  float lm_weight = 0.5f;
+  float word_bonus = 1.5f;
+  float unknown_word_penalty = -10.0f;
+  std::vector<Hotword> hotwords;
+  float hotword_boost = 8.0f;  // a phrase's boost when it gives none
+
+  std::string ToString() const;
+};
+
 struct RecognizerConfig {
   SessionConfig session;
   std::string decoder;  // "ctc", "rnnt", "tdt"; empty or "default": the model's default_decoder
@@ -33,6 +54,7 @@ struct RecognizerConfig {
   bool keep_log_probs = false;  // keep every output frame's CTC log-probs in the stream's result (CTC only)
   int max_batch_size = 32;      // most chunks per batched encoder call
   EndpointConfig endpoint;      // where transcripts are cut into segments
+  DecodingConfig decoding;
 
   std::string ToString() const;
 };
@@ -80,6 +102,9 @@ class Recognizer {
   std::unique_ptr<RecognizerStream> CreateStream() const;
   // A stream that cuts segments by its own endpoint rules instead of the recognizer's (kInvalidConfig if bad).
   std::unique_ptr<RecognizerStream> CreateStream(const EndpointConfig& endpoint) const;
+  // A stream with its own hotwords instead of the recognizer's (beam decoding; kInvalidConfig if bad).
+  std::unique_ptr<RecognizerStream> CreateStream(const EndpointConfig& endpoint,
+                                                 const std::vector<Hotword>& hotwords) const;
 
   // Decodes every chunk that is ready in these streams; chunks of equal shape run as one batch.
   // Thread-safe for distinct streams. Refused, with every stream unchanged: a stream listed twice or
@@ -90,6 +115,10 @@ class Recognizer {
   std::shared_ptr<const ResamplingFilter> ResamplingFilterFrom(int input_rate) const;
   const NeMoTransducerHead* transducer() const { return transducer_.get(); }  // null when decoding CTC
   const WordBuilder& word_builder() const { return *word_builder_; }
+  const TokenWords& token_words() const { return *token_words_; }
+  const BeamSearchOptions& beam_options() const { return beam_options_; }
+  // The decoder of a new stream.
+  std::unique_ptr<StreamDecoder> CreateDecoder(const BeamSearchOptions& options) const;
 
  private:
   // One encoder call for chunks of equal shape of these streams, then each stream decodes its rows.
@@ -101,6 +130,8 @@ class Recognizer {
   std::unique_ptr<ImprovedFbank> fbank_;
   std::unique_ptr<Vocabulary> vocabulary_;
   std::unique_ptr<WordBuilder> word_builder_;
+  std::unique_ptr<TokenWords> token_words_;
+  BeamSearchOptions beam_options_;  // with the LM and the recognizer's hotwords
   mutable std::mutex resampling_mutex_;
   mutable std::map<int, std::shared_ptr<const ResamplingFilter>> resampling_filters_;  // by input rate
 };
@@ -109,7 +140,9 @@ class Recognizer {
 // thread) is refused with kStreamBusy and leaves the stream unchanged.
 class RecognizerStream {
  public:
-  RecognizerStream(const Recognizer& recognizer, const EndpointConfig& endpoint);
+  // options: the beam search's (its own hotwords), or null for the recognizer's.
+  RecognizerStream(const Recognizer& recognizer, const EndpointConfig& endpoint,
+                   const BeamSearchOptions* options = nullptr);
 
   // Throws on bad samples or after InputFinished, leaving the stream unchanged. Audio at another rate than
   // the model's is resampled; a stream takes one rate from its first samples until Reset.
@@ -148,9 +181,9 @@ class RecognizerStream {
  private:
   void ResetUnlocked();
   void AppendFrames(const std::vector<float>& frames);
-  const std::vector<int>& tokens() const;
-  const std::vector<int64_t>& token_frames() const;
-  const std::vector<float>& token_confidences() const;
+  const std::vector<int>& tokens() const { return decoder_->tokens(); }
+  const std::vector<int64_t>& token_frames() const { return decoder_->token_frames(); }
+  const std::vector<float>& token_confidences() const { return decoder_->token_confidences(); }
   DecodedTokens decoded_tokens() const;
   int64_t last_speech_frame() const;
   int64_t decoded_frames() const;
@@ -175,8 +208,8 @@ class RecognizerStream {
   float peak_abs_sample_ = 0.0f;
   ChunkSchedule schedule_;
   StreamCaches caches_;
-  CtcGreedyDecoder ctc_decoder_;
-  std::unique_ptr<TransducerGreedyDecoder> transducer_decoder_;  // when the recognizer uses the transducer
+  BeamSearchOptions beam_options_;  // the stream's own (its decoder refers to it)
+  std::unique_ptr<StreamDecoder> decoder_;
   std::vector<float> log_probs_;
   IncrementalText text_;                    // the text of the tokens so far, extended as chunks are decoded
   std::vector<Segment> finished_segments_;  // ended by an endpoint, not yet popped

@@ -1,0 +1,47 @@
+// Options of the beam searches and the word-level shallow fusion they share, as pyctcdecode (the library behind
+// NeMo's "pyctcdecode" CTC strategy) defines it:
+//   score = log P_model(tokens) + lm_weight * ln P_LM(words) + word_bonus * words + partial-word penalty
+//           (+ hotword boosts),
+// where an out-of-vocabulary word costs unknown_word_penalty (log10 units, under lm_weight) on top of its LM
+// probability, and a word still being spelled costs unknown_word_penalty when no LM word begins with it (scaled
+// up for words longer than 6 characters). The LM scores a word when the next one starts and at the end of the
+// input, followed by </s>.
+#pragma once
+
+#include <memory>
+
+#include "nemo_fast/decoding/arpa_lm.h"
+#include "nemo_fast/decoding/hotwords.h"
+
+namespace nemo_fast {
+
+struct BeamSearchOptions {
+  int beam_size = 8;
+  // CTC: a frame's tokens below this log-prob are not expanded (the frame's best always is).
+  float token_min_log_prob = -5.0f;
+  // Hypotheses scoring this far below the best are dropped.
+  float beam_prune_log_prob = -10.0f;
+  std::shared_ptr<const ArpaLm> lm;  // null: no language model
+  float lm_weight = 0.5f;
+  float word_bonus = 1.5f;
+  float unknown_word_penalty = -10.0f;
+  std::shared_ptr<const HotwordGraph> hotwords;  // null: none
+};
+
+// The LM part of a hypothesis's score.
+class WordFusion {
+ public:
+  explicit WordFusion(const BeamSearchOptions& options) : options_(options) {}
+
+  bool enabled() const { return options_.lm != nullptr; }
+  ArpaLm::State Start() const { return options_.lm ? options_.lm->BeginSentence() : ArpaLm::State(); }
+  // The fused score of a finished word (empty: only </s> when last), and the LM state after it.
+  double WordScore(const ArpaLm::State& state, const std::string& word, bool last, ArpaLm::State* next) const;
+  // The penalty of an unfinished word.
+  double PartialWordScore(const std::string& letters) const;
+
+ private:
+  const BeamSearchOptions& options_;
+};
+
+}  // namespace nemo_fast

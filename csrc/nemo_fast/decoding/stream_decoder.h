@@ -1,0 +1,37 @@
+// What a stream asks of its decoder, greedy or beam: it is fed the head's output chunk by chunk and holds the
+// best transcript so far as tokens with their output frames and confidences.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace nemo_fast {
+
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+
+  // Consumes num_frames rows of the head's output: CTC log-probs, or a transducer's projected encoder frames.
+  virtual void Accept(const float* rows, int num_frames) = 0;
+  // The input ended: a beam search picks its final hypothesis (end-of-sentence LM score, unfinished hotwords
+  // taken back).
+  virtual void Finish() {}
+  // An endpoint: the tokens so far stay as they are (a beam search keeps only its best hypothesis).
+  virtual void Commit() {}
+  virtual void Reset() = 0;
+  // Forgets the first `count` tokens (taken away as finished segments, after Commit); decoding goes on unchanged.
+  virtual void DropTokens(size_t count) = 0;
+
+  // The best hypothesis. A beam search may revise its earlier tokens until Commit or Finish.
+  virtual const std::vector<int>& tokens() const = 0;
+  virtual const std::vector<int64_t>& token_frames() const = 0;  // the output frame of each token
+  // Frames each token spans in NeMo's timestamps (TDT); null when the head has no durations.
+  virtual const int* token_durations() const { return nullptr; }
+  virtual const std::vector<float>& token_confidences() const = 0;
+  virtual int64_t num_frames() const = 0;
+  // The last output frame with speech (a token, or a CTC frame whose best class is not blank); -1 before any.
+  virtual int64_t last_speech_frame() const = 0;
+};
+
+}  // namespace nemo_fast
