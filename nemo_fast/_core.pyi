@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'ImprovedFbank', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'StreamingMode', 'Word', 'load_onnxruntime', 'onnxruntime_loaded', 'runtime_info']
+__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'StreamingMode', 'Word', 'load_onnxruntime', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info']
 class FbankOptions:
     """
     Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
@@ -107,6 +107,92 @@ class ImprovedFbank:
     @property
     def options(self) -> FbankOptions:
         ...
+class Hotword:
+    phrase: str
+    def __init__(self, phrase: str, boost: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def boost(self) -> float:
+        ...
+    @boost.setter
+    def boost(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class DecodingConfig:
+    lm_path: str
+    method: str
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def beam_prune_log_prob(self) -> float:
+        ...
+    @beam_prune_log_prob.setter
+    def beam_prune_log_prob(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beam_size(self) -> int:
+        ...
+    @beam_size.setter
+    def beam_size(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hotword_boost(self) -> float:
+        ...
+    @hotword_boost.setter
+    def hotword_boost(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hotwords(self) -> list[Hotword]:
+        ...
+    @hotwords.setter
+    def hotwords(self, arg0: collections.abc.Sequence[Hotword]) -> None:
+        ...
+    @property
+    def lm_weight(self) -> float:
+        ...
+    @lm_weight.setter
+    def lm_weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def token_min_log_prob(self) -> float:
+        ...
+    @token_min_log_prob.setter
+    def token_min_log_prob(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def unknown_word_penalty(self) -> float:
+        ...
+    @unknown_word_penalty.setter
+    def unknown_word_penalty(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def word_bonus(self) -> float:
+        ...
+    @word_bonus.setter
+    def word_bonus(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class ArpaLm:
+    def __contains__(self, arg0: str) -> bool:
+        ...
+    def __init__(self, path: str) -> None:
+        ...
+    def score(self, context: collections.abc.Sequence[str], word: str, sentence_start: bool = True) -> float:
+        """
+        log10 p(word | context), after <s> when sentence_start.
+        """
+    @property
+    def order(self) -> int:
+        ...
+class CtcBeamSearch:
+    def __init__(self, tokens: collections.abc.Sequence[str], blank_id: typing.SupportsInt | typing.SupportsIndex, sentencepiece: bool, config: DecodingConfig) -> None:
+        ...
+    def decode(self, log_probs: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], keep_beam: bool = False) -> list:
+        """
+        The final beam, best first, as (token ids, text, score) (keep_beam: the beam before the end of the input, without the end-of-sentence scores).
+        """
 class StreamingMode:
     """
     Members:
@@ -279,6 +365,7 @@ class Segment:
         ...
 class RecognizerConfig:
     decoder: str
+    decoding: DecodingConfig
     endpoint: EndpointConfig
     keep_log_probs: bool
     session: SessionConfig
@@ -340,9 +427,9 @@ class RecognizerStream:
 class Recognizer:
     def __init__(self, model_path: str, config: RecognizerConfig) -> None:
         ...
-    def create_stream(self, endpoint: EndpointConfig = None) -> RecognizerStream:
+    def create_stream(self, endpoint: EndpointConfig = None, hotwords: collections.abc.Sequence[Hotword] | None = None) -> RecognizerStream:
         """
-        A new stream; endpoint replaces the recognizer's endpoint rules for this stream.
+        A new stream; endpoint replaces the recognizer's endpoint rules and hotwords the recognizer's hotwords (beam decoding) for this stream.
         """
     def decode_streams(self, streams: collections.abc.Sequence[RecognizerStream]) -> None:
         ...
@@ -367,5 +454,9 @@ def load_onnxruntime(path: str) -> dict:
     """
 def onnxruntime_loaded() -> bool:
     ...
+def read_hotwords_file(path: str) -> list[Hotword]:
+    """
+    Phrases from a file: one per line, optionally followed by ' :BOOST'; '#' starts a comment line.
+    """
 def runtime_info() -> dict:
     ...

@@ -28,6 +28,31 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
+    """Beam search, language model and hotwords flags (Recognizer's decoding options)."""
+    parser.add_argument("--decoding", choices=["greedy", "beam"],
+                        help="greedy (NeMo's greedy decoding) or beam search (CTC head; default: the model's, see "
+                             "its decoding.json, else greedy)")
+    parser.add_argument("--beam-size", type=_positive, help="hypotheses the beam search keeps (default 8)")
+    parser.add_argument("--lm", type=Path, help="an ARPA word n-gram language model for the beam search "
+                                                "(nemo-fast lm build makes one from text)")
+    parser.add_argument("--lm-weight", type=float, help="the language model's weight (pyctcdecode's alpha)")
+    parser.add_argument("--word-bonus", type=float, help="log-score added per word with --lm (pyctcdecode's beta)")
+    parser.add_argument("--hotwords", type=Path, help="phrases to favour, one per line, optionally 'PHRASE :BOOST'")
+    parser.add_argument("--hotword-boost", type=float, help="the boost of a phrase that gives none (default 8)")
+
+
+def _decoding_options(args) -> dict:
+    """The Recognizer keyword arguments the decoding flags set (the unset ones keep the model's defaults)."""
+    names = {"decoding": "decoding", "beam_size": "beam_size", "lm": "lm", "lm_weight": "lm_weight",
+             "word_bonus": "word_bonus", "hotwords": "hotwords", "hotword_boost": "hotword_boost"}
+    options = {key: getattr(args, flag) for flag, key in names.items() if getattr(args, flag, None) is not None}
+    for key in ("lm", "hotwords"):  # absolute: Ray actors and servers may run elsewhere than the current folder
+        if key in options:
+            options[key] = str(Path(options[key]).resolve())
+    return options
+
+
 def cmd_transcribe(args) -> int:
     from nemo_fast import subtitles
     from nemo_fast.models import default_model_dir
@@ -46,7 +71,7 @@ def cmd_transcribe(args) -> int:
         return 2
     model_dir = args.model or default_model_dir()
     recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
-                            streaming_mode=args.streaming_mode, providers=args.provider)
+                            streaming_mode=args.streaming_mode, providers=args.provider, **_decoding_options(args))
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
@@ -101,7 +126,8 @@ def _transcribe_manifest(args) -> int:
     with open(args.output_manifest, "a" if done else "w", encoding="utf-8") as out, _progress(args) as progress:
         if args.ray is None:
             recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
-                                    streaming_mode=args.streaming_mode, providers=args.provider)
+                                    streaming_mode=args.streaming_mode, providers=args.provider,
+                                    **_decoding_options(args))
             results = recognizer.transcribe_many(entries[done:], batch=args.jobs, on_audio=progress,
                                                  reader=lambda e: manifest.read_entry_audio(e, args.channel),
                                                  workers=args.workers)
@@ -113,7 +139,8 @@ def _transcribe_manifest(args) -> int:
             ray.connect(args.ray or None)
             rows = ray.transcribe_entries(entries[done:], args.manifest.parent, model_dir, actors=args.workers,
                                           threads=args.threads, batch=args.jobs, decoder=args.decoder,
-                                          streaming_mode=args.streaming_mode, channel=args.channel, words=words)
+                                          streaming_mode=args.streaming_mode, channel=args.channel, words=words,
+                                          decoding=_decoding_options(args))
         for line, row, entry_failed in rows:
             if entry_failed:
                 failed += 1
@@ -164,7 +191,8 @@ def cmd_serve(args) -> int:
                        threads=args.threads, workers=args.workers, decoder=args.decoder,
                        token=args.token or os.environ.get("NEMO_FAST_TOKEN"), max_connections=args.max_connections,
                        idle_timeout=args.idle_timeout, max_message_bytes=args.max_message_bytes,
-                       max_buffered_seconds=args.max_buffered_seconds, shutdown_timeout=args.shutdown_timeout))
+                       max_buffered_seconds=args.max_buffered_seconds, shutdown_timeout=args.shutdown_timeout,
+                       decoding=_decoding_options(args)))
     return 0
 
 
@@ -199,6 +227,15 @@ def _assumptions(path: Path) -> list[str]:
     meta = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
     text = meta.custom_metadata_map.get("import.assumptions", "")
     return [a for a in text.split(" | ") if a]
+
+
+def cmd_lm_build(args) -> int:
+    from nemo_fast.lm import build_arpa_file
+
+    counts = build_arpa_file(args.text, args.out, order=args.order,
+                             prune_singletons_above=args.prune_singletons_above)
+    print(f"{args.out}: " + ", ".join(f"{c} {n}-grams" for n, c in sorted(counts.items())))
+    return 0
 
 
 def cmd_inspect(args) -> int:
@@ -292,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--streaming-mode", choices=["default", "pad_and_drop_preencoded"],
                    help="NeMo's streaming mode (default: the model's own; imported NeMo exports stream only in "
                         "pad_and_drop_preencoded)")
+    _add_decoding_arguments(t)
     t.add_argument("--format", default="txt", choices=["txt", "json", "tsv", "srt", "vtt"],
                    help="txt: one line per segment; json: segments with words and times (one object per file); "
                         "tsv: start and end in ms, text; srt, vtt: subtitles")
@@ -319,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     s.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
     s.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+    _add_decoding_arguments(s)
     s.set_defaults(func=cmd_stream)
 
     e = sub.add_parser("export", help="export a .nemo checkpoint (needs torch and nemo_toolkit)")
@@ -348,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads per encoder call")
     v.add_argument("--workers", type=int, default=2, help="requests recognized at once")
     v.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
+    _add_decoding_arguments(v)
     v.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (or set NEMO_FAST_TOKEN; WebSocket "
                                    "clients may pass ?token=TOKEN)")
     v.add_argument("--max-connections", type=_positive, default=64,
@@ -376,6 +416,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "with; sherpa-onnx packages say it themselves")
     m.add_argument("--int8", action="store_true", help="take the folder's *.int8.onnx files")
     m.set_defaults(func=cmd_import)
+
+    lm = sub.add_parser("lm", help="language models for beam search")
+    lm_sub = lm.add_subparsers(dest="lm_command", required=True)
+    b = lm_sub.add_parser("build", help="an ARPA word n-gram model (modified Kneser-Ney) from a text file, one "
+                                        "sentence per line, words as the model spells them")
+    b.add_argument("text", type=Path)
+    b.add_argument("out", type=Path)
+    b.add_argument("--order", type=_positive, default=3, help="n-gram order (default 3)")
+    b.add_argument("--prune-singletons-above", type=int, default=0, metavar="N",
+                   help="leave out n-grams above order N seen once (smaller model; default 0: keep all)")
+    b.set_defaults(func=cmd_lm_build)
 
     i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")
     i.add_argument("model_dir", type=Path)

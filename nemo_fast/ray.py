@@ -87,9 +87,9 @@ def _check_cpus(actors: int, threads: int, reading: int) -> None:
 
 
 def _transcribe(ds, model_dir: str | os.PathLike, *, actors: int, threads: int, batch: int, decoder: str | None,
-                streaming_mode: str, channel: int | None, words: bool, reading_cpus: int):
+                streaming_mode: str, channel: int | None, words: bool, reading_cpus: int, decoding: dict | None = None):
     _check_cpus(actors, threads, reading_cpus)
-    options = {"decoder": decoder, "num_threads": threads, "streaming_mode": streaming_mode}
+    options = {"decoder": decoder, "num_threads": threads, "streaming_mode": streaming_mode, **(decoding or {})}
     # Ray Data restarts a dead actor and retries its batch by default (max_restarts, max_task_retries -1).
     from ray.data import ActorPoolStrategy
 
@@ -101,8 +101,8 @@ def _transcribe(ds, model_dir: str | os.PathLike, *, actors: int, threads: int, 
 def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.PathLike,
                        model_dir: str | os.PathLike, *, actors: int = 2, threads: int = 1, batch: int = 4,
                        decoder: str | None = None,
-                       streaming_mode: str | None = None, channel: int | None = None, words: bool = False
-                       ) -> Iterator[tuple[int, dict, bool]]:
+                       streaming_mode: str | None = None, channel: int | None = None, words: bool = False,
+                       decoding: dict | None = None) -> Iterator[tuple[int, dict, bool]]:
     """(line, output entry, failed) for each entry of the manifest in `manifest_folder` (relative audio paths
     are relative to it), in the order given, computed by `actors` Ray actors (connect() first)."""
     from ray.data import DataContext
@@ -110,7 +110,7 @@ def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.P
     DataContext.get_current().execution_options.preserve_order = True
     unusable = {e.line: e for e in entries if e.error is not None}
     lines = _lines_dataset(entries, Path(manifest_folder).resolve())
-    ds = _transcribe(lines, model_dir, actors=actors, threads=threads, batch=batch, decoder=decoder,
+    ds = _transcribe(lines, model_dir, actors=actors, threads=threads, batch=batch, decoder=decoder, decoding=decoding,
                      streaming_mode=streaming_mode, channel=channel, words=words, reading_cpus=0)
     for row in ds.iter_rows():
         line = int(row["line"])

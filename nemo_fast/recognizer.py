@@ -181,6 +181,47 @@ class Stream:
         self._core.input_finished()
 
 
+DECODING_FILE = "decoding.json"
+_DECODING_KEYS = {"decoding", "beam_size", "lm", "lm_weight", "word_bonus", "hotword_boost"}
+
+
+def _decoding_config(model_dir: Path, **given) -> _core.DecodingConfig:
+    """The decoding options: those given, else the model's decoding.json (greedy models have none), else the
+    defaults. The model's file applies only when the decoding is not set to greedy."""
+    model_default = {}
+    path = (model_dir if model_dir.is_dir() else model_dir.parent) / DECODING_FILE
+    if path.is_file():
+        import json
+
+        try:
+            model_default = json.loads(path.read_text())
+        except ValueError as e:
+            raise ConfigError(f"{path} is not JSON: {e}") from e
+        unknown = set(model_default) - _DECODING_KEYS
+        if unknown:
+            raise ConfigError(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(_DECODING_KEYS)})")
+        if "lm" in model_default:
+            model_default["lm"] = path.parent / model_default["lm"]
+    method = given["decoding"] or model_default.get("decoding", "greedy")
+    if method != "beam":
+        model_default = {}
+
+    def pick(name, default):
+        value = given.get(name)
+        return value if value is not None else model_default.get(name, default)
+
+    config = _core.DecodingConfig()
+    config.method = method
+    config.beam_size = pick("beam_size", 8)
+    lm = pick("lm", None)
+    config.lm_path = os.fspath(lm) if lm is not None else ""
+    config.lm_weight = pick("lm_weight", 0.5)
+    config.word_bonus = pick("word_bonus", 1.5)
+    config.hotwords = _hotword_list(given["hotwords"])
+    config.hotword_boost = pick("hotword_boost", 8.0)
+    return config
+
+
 def _hotword_list(hotwords) -> list:
     """Hotwords as the core takes them, from a file path or a list of phrases or (phrase, boost) pairs."""
     if hotwords is None:
@@ -223,14 +264,16 @@ class Recognizer:
         provider_options: ONNX Runtime's options per provider, e.g. ``{"cuda": {"device_id": "1"},
             "tensorrt": {"trt_fp16_enable": "1", "trt_engine_cache_enable": "1", "trt_engine_cache_path":
             "/cache"}}``.
-        decoding: ``"greedy"`` (NeMo's greedy decoding, exactly) or ``"beam"`` (prefix beam search, CTC head).
-        beam_size: hypotheses kept by the beam search.
+        decoding: ``"greedy"`` (NeMo's greedy decoding, exactly) or ``"beam"`` (prefix beam search, CTC head);
+            None: the model's default, its ``decoding.json`` if it has one (the shipped model's: beam search with
+            its language model), else greedy. The options below left at None take the model's values too.
+        beam_size: hypotheses kept by the beam search (default 8).
         lm: an ARPA word n-gram language model for shallow fusion (beam), e.g. from ``nemo-fast lm build``.
         lm_weight, word_bonus: pyctcdecode's alpha and beta: ``score = log P(tokens) + lm_weight * ln P_LM(words)
-            + word_bonus * words``.
+            + word_bonus * words`` (defaults 0.5 and 1.5, pyctcdecode's).
         hotwords: phrases to favour (beam): a file (one phrase per line, optionally ``phrase :BOOST``) or a
             list of phrases or ``(phrase, boost)`` pairs.
-        hotword_boost: the log-score a phrase without its own boost adds when recognized whole.
+        hotword_boost: the log-score a phrase without its own boost adds when recognized whole (default 8).
     """
 
     def __init__(self, model_dir: str | Path, decoder: str | None = None, num_threads: int = 1,
@@ -238,10 +281,10 @@ class Recognizer:
                  keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
                  session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None,
                  providers: list[str] | None = None, provider_options: dict[str, dict[str, str]] | None = None,
-                 decoding: str = "greedy", beam_size: int = 8, lm: str | os.PathLike | None = None,
-                 lm_weight: float = 0.5, word_bonus: float = 1.5,
+                 decoding: str | None = None, beam_size: int | None = None, lm: str | os.PathLike | None = None,
+                 lm_weight: float | None = None, word_bonus: float | None = None,
                  hotwords: str | os.PathLike | Sequence[str | tuple[str, float]] | None = None,
-                 hotword_boost: float = 8.0):
+                 hotword_boost: float | None = None):
         _runtime.ensure_loaded()
         modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
         modes[None] = StreamingMode.AUTO
@@ -262,15 +305,9 @@ class Recognizer:
         config.keep_log_probs = keep_log_probs
         config.max_batch_size = max_batch_size
         config.endpoint = endpoint if endpoint is not None else EndpointConfig()
-        options = _core.DecodingConfig()
-        options.method = decoding
-        options.beam_size = beam_size
-        options.lm_path = os.fspath(lm) if lm is not None else ""
-        options.lm_weight = lm_weight
-        options.word_bonus = word_bonus
-        options.hotwords = _hotword_list(hotwords)
-        options.hotword_boost = hotword_boost
-        config.decoding = options
+        config.decoding = _decoding_config(Path(model_dir), decoding=decoding, beam_size=beam_size, lm=lm,
+                                           lm_weight=lm_weight, word_bonus=word_bonus, hotwords=hotwords,
+                                           hotword_boost=hotword_boost)
         self.keep_log_probs = keep_log_probs
         self.model_dir = Path(model_dir)
         self._core = _core.Recognizer(str(model_dir), config)

@@ -111,7 +111,7 @@ def test_the_growing_segment_is_redrawn_in_place_on_a_terminal():
     os.close(primary)
     redraws = shown.decode().split("\r\x1b[2K")
     assert len(redraws) > 3  # the partial text grew in place several times
-    assert redraws[-1].startswith("[0.00 --> ") and "payrole in equity" in redraws[-1]
+    assert redraws[-1].startswith("[0.00 --> ") and "problem of pay in equity" in redraws[-1]
 
 
 def test_a_trailing_half_sample_is_an_error_after_the_words_before_it_are_printed():

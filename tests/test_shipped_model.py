@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 from recognizer_cases import feed_in_pieces
-from shipped_model_cases import EXAMPLE_WAV, GOLDEN, REPO, SHIPPED_MODEL, audio_cases
+from shipped_model_cases import EXAMPLE_WAV, GOLDEN, REPO, SHIPPED_MODEL, audio_cases, main_job_text
 
 import nemo_fast
 from nemo_fast.models import default_model_dir
@@ -33,11 +33,12 @@ def golden_texts() -> dict:
 
 
 def test_main_job_transcribes_the_example(tmp_path):
-    """`nemo-fast transcribe FILE` with no model given prints NeMo's own streaming transcript."""
+    """`nemo-fast transcribe FILE` with no model given prints the beam search with the shipped LM over NeMo's own
+    streaming log-probs."""
     out = subprocess.run([sys.executable, "-m", "nemo_fast.cli", "transcribe", str(EXAMPLE_WAV)],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == golden_texts()["example.default"]
+    assert out.stdout.strip() == main_job_text()
 
 
 def test_readme_shows_what_the_main_job_prints():
@@ -46,7 +47,7 @@ def test_readme_shows_what_the_main_job_prints():
     command = "nemo-fast transcribe examples/speech_example.wav"
     lines = readme.splitlines()
     at = next(i for i, line in enumerate(lines) if command in line)
-    assert lines[at + 1].strip() == "# -> " + golden_texts()["example.default"]
+    assert lines[at + 1].strip() == "# -> " + main_job_text()
 
 
 def test_shipped_files_are_small():
@@ -59,7 +60,8 @@ def test_shipped_files_are_small():
 def test_trained_model_matches_nemo_streaming(mode, feed):
     arrays = dict(np.load(GOLDEN.with_suffix(".npz")))
     texts = golden_texts()
-    recognizer = nemo_fast.Recognizer(SHIPPED_MODEL, decoder="ctc", keep_log_probs=True, streaming_mode=mode)
+    recognizer = nemo_fast.Recognizer(SHIPPED_MODEL, decoder="ctc", decoding="greedy", keep_log_probs=True,
+                                      streaming_mode=mode)
     for case, audio in audio_cases().items():
         result = feed_in_pieces(recognizer, audio, FEEDS[feed])
         ref = arrays[f"{case}.{mode}.log_probs"]

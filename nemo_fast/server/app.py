@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nemo_fast import subtitles
@@ -50,6 +50,7 @@ class ServerConfig:
     threads: int = 1              # ONNX Runtime intra-op threads of one encoder call
     workers: int = 2              # requests recognized at once
     decoder: str | None = None
+    decoding: dict = field(default_factory=dict)  # Recognizer's beam/LM/hotword options
     token: str | None = None      # when set, requests need "Authorization: Bearer TOKEN" (WebSocket: or ?token=)
     max_connections: int = 64     # WebSocket streams at once; more are refused with 1013
     max_message_bytes: int = 2**20  # one WebSocket message; larger ones close the connection with 1009
@@ -61,7 +62,8 @@ class ServerConfig:
 def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     from aiohttp import WSCloseCode, web
 
-    recognizer = recognizer or Recognizer(config.model_dir, decoder=config.decoder, num_threads=config.threads)
+    recognizer = recognizer or Recognizer(config.model_dir, decoder=config.decoder, num_threads=config.threads,
+                                          **config.decoding)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nemo_fast-decode")
     model_name = Path(config.model_dir).name
     metrics = ServerMetrics()

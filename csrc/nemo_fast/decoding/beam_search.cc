@@ -21,7 +21,8 @@ double WordFusion::WordScore(const ArpaLm::State& state, const std::string& word
   *next = state;
   if (!word.empty()) {
     log10_prob = lm.Score(state, lm.WordId(word), next);
-    if (!lm.Contains(word)) log10_prob += options_.unknown_word_penalty;
+    const bool hotword = options_.hotwords && options_.hotwords->HasWord(word);
+    if (!lm.Contains(word) && !hotword) log10_prob += options_.unknown_word_penalty;
   }
   if (last) {
     ArpaLm::State after;
@@ -32,6 +33,7 @@ double WordFusion::WordScore(const ArpaLm::State& state, const std::string& word
 
 double WordFusion::PartialWordScore(const std::string& letters) const {
   if (letters.empty() || options_.lm->IsWordPrefix(letters)) return 0.0;
+  if (options_.hotwords && options_.hotwords->HasWordPrefix(letters)) return 0.0;
   const size_t length = CountCharacters(letters);
   double penalty = options_.unknown_word_penalty;
   if (length > kTypicalWordLength) penalty *= static_cast<double>(length) / kTypicalWordLength;

@@ -4,7 +4,8 @@
 //           (+ hotword boosts),
 // where an out-of-vocabulary word costs unknown_word_penalty (log10 units, under lm_weight) on top of its LM
 // probability, and a word still being spelled costs unknown_word_penalty when no LM word begins with it (scaled
-// up for words longer than 6 characters). The LM scores a word when the next one starts and at the end of the
+// up for words longer than 6 characters). Words of hotwords are exempt from both penalties (the LM gives them
+// its <unk> probability). The LM scores a word when the next one starts and at the end of the
 // input, followed by </s>.
 #pragma once
 

@@ -32,20 +32,13 @@ CtcBeamDecoder::CtcBeamDecoder(const TokenWords& words, int vocab_size, const Be
 }
 
 void CtcBeamDecoder::Reset() {
-  nodes_.clear();
+  paths_.Clear();
   beam_.assign(1, Hypothesis());
   beam_[0].lm_state = fusion_.Start();
   num_frames_ = 0;
-  dropped_ = 0;
   tokens_.clear();
   token_frames_.clear();
   token_confidences_.clear();
-}
-
-int CtcBeamDecoder::Extend(int parent, int token, int64_t frame, float confidence) {
-  const int depth = parent == kNoNode ? static_cast<int>(dropped_) + 1 : nodes_[parent].depth + 1;
-  nodes_.push_back({parent, token, depth, frame, confidence});
-  return static_cast<int>(nodes_.size()) - 1;
 }
 
 std::pair<size_t, bool> CtcBeamDecoder::Merge(const Hypothesis& candidate) {
@@ -88,7 +81,7 @@ void CtcBeamDecoder::Accept(const float* log_probs, int num_frames) {
         std::string finished;
         if (token != blank) child.last_speech_frame = frame;
         if (token != blank && token != hyp.last) {
-          child.node = Extend(hyp.node, token, frame, frame_confidence);
+          child.node = paths_.Extend(hyp.node, token, frame, frame_confidence);
           if (words_.starts_word(token) || hyp.break_next) {
             finished = std::move(child.word_part);
             finished_word = !finished.empty();
@@ -116,8 +109,10 @@ void CtcBeamDecoder::Accept(const float* log_probs, int num_frames) {
     Prune();
   }
   num_frames_ += num_frames;
-  // Candidates that left the beam leave nodes behind: drop them once they outnumber what the beam can reach.
-  if (nodes_.size() > 4096 + 4 * beam_.size() * (tokens_.size() + 1)) CompactNodes();
+  // Candidates that left the beam leave nodes behind.
+  std::vector<int*> live;
+  for (Hypothesis& hyp : beam_) live.push_back(&hyp.node);
+  paths_.MaybeCompact(live, beam_.size() * (tokens_.size() + 1));
   UpdateBest();
 }
 
@@ -169,7 +164,7 @@ void CtcBeamDecoder::Commit() {
 }
 
 void CtcBeamDecoder::DropTokens(size_t count) {
-  dropped_ += count;
+  paths_.Drop(count);
   tokens_.erase(tokens_.begin(), tokens_.begin() + count);
   token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
   token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
@@ -177,56 +172,23 @@ void CtcBeamDecoder::DropTokens(size_t count) {
 
 int64_t CtcBeamDecoder::last_speech_frame() const { return beam_[0].last_speech_frame; }
 
-std::vector<int> CtcBeamDecoder::PathOf(int node) const {
-  std::vector<int> path;
-  for (; node != kNoNode && nodes_[node].depth > static_cast<int>(dropped_); node = nodes_[node].parent) {
-    path.push_back(node);
-  }
-  std::reverse(path.begin(), path.end());
-  return path;
-}
-
 void CtcBeamDecoder::UpdateBest() {
   tokens_.clear();
   token_frames_.clear();
   token_confidences_.clear();
-  for (int node : PathOf(beam_[0].node)) {
-    tokens_.push_back(nodes_[node].token);
-    token_frames_.push_back(nodes_[node].frame);
-    token_confidences_.push_back(nodes_[node].confidence);
+  for (int id : paths_.Path(beam_[0].node)) {
+    const HypothesisPaths::Node& node = paths_.node(id);
+    tokens_.push_back(node.token);
+    token_frames_.push_back(node.frame);
+    token_confidences_.push_back(node.confidence);
   }
-}
-
-void CtcBeamDecoder::CompactNodes() {
-  // Keeps the nodes the beam still reaches, above the prefix already dropped; ids stay in creation order, so a
-  // parent is renumbered before its children.
-  std::vector<char> live(nodes_.size(), 0);
-  for (const Hypothesis& hyp : beam_) {
-    for (int node = hyp.node; node != kNoNode && !live[node] && nodes_[node].depth > static_cast<int>(dropped_);
-         node = nodes_[node].parent) {
-      live[node] = 1;
-    }
-  }
-  std::vector<int> renumbered(nodes_.size(), kNoNode);
-  std::vector<Node> kept;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (!live[i]) continue;
-    Node node = nodes_[i];
-    node.parent = node.parent == kNoNode ? kNoNode : renumbered[node.parent];
-    node.depth -= static_cast<int>(dropped_);
-    renumbered[i] = static_cast<int>(kept.size());
-    kept.push_back(node);
-  }
-  for (Hypothesis& hyp : beam_) hyp.node = hyp.node == kNoNode ? kNoNode : renumbered[hyp.node];
-  nodes_ = std::move(kept);
-  dropped_ = 0;
 }
 
 std::vector<std::pair<std::vector<int>, double>> CtcBeamDecoder::Beam() const {
   std::vector<std::pair<std::vector<int>, double>> beam;
   for (const Hypothesis& hyp : beam_) {
     std::vector<int> ids;
-    for (int node : PathOf(hyp.node)) ids.push_back(nodes_[node].token);
+    for (int id : paths_.Path(hyp.node)) ids.push_back(paths_.node(id).token);
     beam.emplace_back(ids, hyp.score);
   }
   return beam;

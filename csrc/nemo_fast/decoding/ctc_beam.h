@@ -14,6 +14,7 @@
 
 #include "nemo_fast/decoding/beam_search.h"
 #include "nemo_fast/decoding/confidence.h"
+#include "nemo_fast/decoding/hypothesis_paths.h"
 #include "nemo_fast/decoding/stream_decoder.h"
 #include "nemo_fast/decoding/token_words.h"
 
@@ -41,20 +42,12 @@ class CtcBeamDecoder : public StreamDecoder {
   std::vector<std::pair<std::vector<int>, double>> Beam() const;
 
  private:
-  static constexpr int kNoNode = -1;
-  struct Node {
-    int parent;
-    int token;
-    int depth;  // tokens on the path from the root
-    int64_t frame;
-    float confidence;
-  };
   struct Hypothesis {
-    int node = kNoNode;       // the prefix's last token
-    int last = -1;            // the class of its last frame: blank_id, a token, or -1 at the start
-    uint64_t words_hash = 0;  // the finished words
-    std::string word_part;    // letters of the word being spelled
-    bool break_next = false;  // the last token ends its word (<unk>): the next one starts a new word
+    int node = HypothesisPaths::kEmpty;  // the prefix's last token
+    int last = -1;                       // the class of its last frame: blank_id, a token, or -1 at the start
+    uint64_t words_hash = 0;             // the finished words
+    std::string word_part;               // letters of the word being spelled
+    bool break_next = false;             // the last token ends its word (<unk>): the next one starts a new word
     ArpaLm::State lm_state;
     int hotword_state = HotwordGraph::kRoot;
     double log_prob = 0.0;  // of the prefix, over its alignments so far
@@ -63,25 +56,21 @@ class CtcBeamDecoder : public StreamDecoder {
     int64_t last_speech_frame = -1;
   };
 
-  int Extend(int parent, int token, int64_t frame, float confidence);
   // Adds a candidate to next_, merging it with an equal one; returns its index, and whether it is new.
   std::pair<size_t, bool> Merge(const Hypothesis& candidate);
   void Prune();
   void UpdateBest();
-  void CompactNodes();
-  std::vector<int> PathOf(int node) const;
 
   const TokenWords& words_;
   int vocab_size_;
   const BeamSearchOptions& options_;
   WordFusion fusion_;
   TsallisConfidence confidence_;
-  std::vector<Node> nodes_;
+  HypothesisPaths paths_;
   std::vector<Hypothesis> beam_, next_;
   std::unordered_map<uint64_t, size_t> merge_index_;
   std::vector<int> candidates_;
   int64_t num_frames_ = 0;
-  size_t dropped_ = 0;  // tokens of the committed prefix already taken away
   std::vector<int> tokens_;
   std::vector<int64_t> token_frames_;
   std::vector<float> token_confidences_;

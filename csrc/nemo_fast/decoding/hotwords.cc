@@ -70,6 +70,14 @@ HotwordGraph::HotwordGraph(const std::vector<Hotword>& hotwords, float default_b
              "', which no token of the model spells");
       }
     }
+    for (size_t start = 0; start < phrase.size();) {
+      size_t end = phrase.find(' ', start);
+      if (end == std::string::npos) end = phrase.size();
+      const std::string word = phrase.substr(start, end - start);
+      words_.insert(word);
+      for (size_t length = 1; length <= word.size(); ++length) word_prefixes_.insert(word.substr(0, length));
+      start = end + 1;
+    }
     const float boost = hotword.boost > 0.0f ? hotword.boost : default_boost;
     const std::string text = " " + phrase;  // matched at a word start
     const float per_byte = boost / static_cast<float>(text.size());

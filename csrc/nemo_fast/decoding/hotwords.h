@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "nemo_fast/decoding/token_words.h"
@@ -33,6 +34,10 @@ class HotwordGraph {
   // The score an unfinished match at `state` has earned (taken back at the end).
   float Pending(int state) const { return nodes_[state].earned; }
   size_t num_phrases() const { return num_phrases_; }
+  // Whether a word of some phrase is `word` / begins with `letters` (the language model does not penalize
+  // them as unknown: hotwords are often words it has never seen).
+  bool HasWord(const std::string& word) const { return words_.count(word) > 0; }
+  bool HasWordPrefix(const std::string& letters) const { return word_prefixes_.count(letters) > 0; }
 
  private:
   struct Node {
@@ -45,6 +50,7 @@ class HotwordGraph {
 
   std::vector<Node> nodes_;
   size_t num_phrases_ = 0;
+  std::unordered_set<std::string> words_, word_prefixes_;
 };
 
 // Reads a hotwords file: one phrase per line, optionally followed by " :BOOST" (as sherpa-onnx's files); blank

@@ -13,6 +13,7 @@
 #include "nemo_fast/common/error.h"
 #include "nemo_fast/common/interrupt.h"
 #include "nemo_fast/decoding/ctc_beam.h"
+#include "nemo_fast/decoding/transducer_beam.h"
 
 namespace nemo_fast {
 
@@ -104,9 +105,9 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
       Fail(ErrorCode::kInvalidConfig, "lm_weight must be >= 0 and word_bonus, token_min_log_prob finite");
     }
     if (!(d.hotword_boost > 0.0f)) Fail(ErrorCode::kInvalidConfig, "hotword_boost must be > 0, not ", d.hotword_boost);
-    if (transducer_) {
-      Fail(ErrorCode::kInvalidConfig, "beam search is implemented for the CTC head; the ", encoder_->decoder(),
-           " head decodes greedily (pass decoder='ctc' for a hybrid model)");
+    if (transducer_ && transducer_->num_durations() > 0) {
+      Fail(ErrorCode::kInvalidConfig, "beam search is implemented for CTC and RNN-T heads; the tdt head decodes ",
+           "greedily");
     }
     beam_options_.beam_size = d.beam_size;
     beam_options_.token_min_log_prob = d.token_min_log_prob;
@@ -123,6 +124,9 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
 
 std::unique_ptr<StreamDecoder> Recognizer::CreateDecoder(const BeamSearchOptions& options) const {
   const ModelSpec& s = spec();
+  if (config_.decoding.method == "beam" && transducer_) {
+    return std::make_unique<TransducerBeamDecoder>(*transducer_, *token_words_, s.vocab_size, options);
+  }
   if (config_.decoding.method == "beam") return std::make_unique<CtcBeamDecoder>(*token_words_, s.vocab_size, options);
   if (transducer_) return std::make_unique<TransducerGreedyDecoder>(*transducer_, s.vocab_size, s.blank_id);
   return std::make_unique<CtcGreedyDecoder>(s.blank_id, s.vocab_size);
