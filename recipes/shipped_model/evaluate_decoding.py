@@ -11,7 +11,11 @@ log-probs of every utterance are computed once (streaming, NeMo's default mode),
   the same top transcript (white space normalized) for the same log-probs, LM and weights, as decode_beams (no
   history pruning, as NeMo calls it); again with the two tokens that end a word in pyctcdecode's reading ("▁"
   alone and <unk>, "▁⁇▁") given no probability, where pyctcdecode's one shared "next token starts a word" flag
-  leaks from one hypothesis to the others.
+  leaks from one hypothesis to the others;
+- with --hotwords (make_hotword_set.py's output in DATA_DIR): recall of the rare word in each of
+  hotword_sentences.json's sentences by greedy decoding, beam+LM, and beam+LM with hotwords.txt as hotwords
+  (all the words at once, as a user's list; --hotword-boost), and the WER of test_seen_voices (sentences without
+  those words) with and without that list.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ def main() -> None:
     parser.add_argument("--beam-size", type=int, default=8)
     parser.add_argument("--tune", action="store_true", help="grid-search the weights on dev_seen_voices first")
     parser.add_argument("--no-pyctcdecode", action="store_true")
+    parser.add_argument("--hotwords", action="store_true", help="measure hotwords (make_hotword_set.py's set)")
+    parser.add_argument("--hotword-boost", type=float, default=8.0)
+    parser.add_argument("--skip-tests", action="store_true", help="only the hotword measurement")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -68,11 +75,12 @@ def main() -> None:
     tokens = recognizer.tokens
     blank = len(tokens) - 1
 
-    def search(beam_size: int, lm: Path | None, lm_weight: float = 0.5, word_bonus: float = 1.5):
+    def search(beam_size: int, lm: Path | None, lm_weight: float = 0.5, word_bonus: float = 1.5, hotwords=()):
         config = _core.DecodingConfig()
         config.method, config.beam_size = "beam", beam_size
         config.lm_path = str(lm) if lm else ""
         config.lm_weight, config.word_bonus = lm_weight, word_bonus
+        config.hotwords, config.hotword_boost = list(hotwords), args.hotword_boost
         return _core.CtcBeamSearch(tokens, blank, True, config)
 
     results = {"lm": str(args.lm), "beam_size": args.beam_size}
@@ -87,7 +95,23 @@ def main() -> None:
         print(f"dev: best lm_weight {args.lm_weight} word_bonus {args.word_bonus}: WER {100 * best:.2f}%")
     results.update(lm_weight=args.lm_weight, word_bonus=args.word_bonus)
     boundary = [i for i, t in enumerate(tokens) if t in ("\u2581", "<unk>")]
-    for name in ["test_seen_voices", "test_unseen_voices"]:
+    if args.hotwords:
+        hotwords = _core.read_hotwords_file(str(args.data_dir / "hotwords.txt"))
+        rows = [json.loads(line) for line in (args.data_dir / "hotword_sentences.json").read_text().splitlines()]
+        data = [(row["text"], recognizer.transcribe(row["audio_filepath"]).log_probs) for row in rows]
+        plain = search(args.beam_size, args.lm, args.lm_weight, args.word_bonus)
+        boosted = search(args.beam_size, args.lm, args.lm_weight, args.word_bonus, hotwords)
+        measured = {"sentences": len(rows), "words": len(hotwords), "hotword_boost": args.hotword_boost}
+        for label, decoder in (("greedy", search(1, None)), ("beam_lm", plain), ("beam_lm_hotwords", boosted)):
+            texts = [" ".join(decoder.decode(lp)[0][1].split()) for _, lp in data]
+            measured[f"{label}_recall"] = sum(row["hotword"] in t.split() for row, t in zip(rows, texts)) / len(rows)
+            measured[f"{label}_wer"] = wer([(ref, t) for (ref, _), t in zip(data, texts)])
+        seen = log_probs_of(recognizer, args.data_dir, "test_seen_voices")
+        measured["test_seen_wer_beam_lm"] = decode_all(plain, seen)[0]
+        measured["test_seen_wer_beam_lm_hotwords"] = decode_all(boosted, seen)[0]
+        results["hotwords"] = measured
+        print("hotwords:", json.dumps(measured))
+    for name in [] if args.skip_tests else ["test_seen_voices", "test_unseen_voices"]:
         data = log_probs_of(recognizer, args.data_dir, name)
         greedy = wer([(ref, recognizer_text) for (ref, _), recognizer_text in
                       zip(data, (" ".join(search(1, None).decode(lp)[0][1].split()) for _, lp in data))])
