@@ -40,12 +40,17 @@ def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--word-bonus", type=float, help="log-score added per word with --lm (pyctcdecode's beta)")
     parser.add_argument("--hotwords", type=Path, help="phrases to favour, one per line, optionally 'PHRASE :BOOST'")
     parser.add_argument("--hotword-boost", type=float, help="the boost of a phrase that gives none (default 8)")
+    parser.add_argument("--token-min-log-prob", type=float,
+                        help="CTC beam search expands a frame's tokens above this log-prob only (default -5)")
+    parser.add_argument("--beam-prune-log-prob", type=float,
+                        help="hypotheses further than this below the best are dropped (default -10)")
 
 
 def _decoding_options(args) -> dict:
     """The Recognizer keyword arguments the decoding flags set (the unset ones keep the model's defaults)."""
     names = {"decoding": "decoding", "beam_size": "beam_size", "lm": "lm", "lm_weight": "lm_weight",
-             "word_bonus": "word_bonus", "hotwords": "hotwords", "hotword_boost": "hotword_boost"}
+             "word_bonus": "word_bonus", "hotwords": "hotwords", "hotword_boost": "hotword_boost",
+             "token_min_log_prob": "token_min_log_prob", "beam_prune_log_prob": "beam_prune_log_prob"}
     options = {key: getattr(args, flag) for flag, key in names.items() if getattr(args, flag, None) is not None}
     for key in ("lm", "hotwords"):  # absolute: Ray actors and servers may run elsewhere than the current folder
         if key in options:

@@ -182,7 +182,8 @@ class Stream:
 
 
 DECODING_FILE = "decoding.json"
-_DECODING_KEYS = {"decoding", "beam_size", "lm", "lm_weight", "word_bonus", "hotword_boost"}
+_DECODING_KEYS = {"decoding", "beam_size", "lm", "lm_weight", "word_bonus", "hotword_boost", "token_min_log_prob",
+                  "beam_prune_log_prob"}
 
 
 def _decoding_config(model_dir: Path, **given) -> _core.DecodingConfig:
@@ -219,6 +220,8 @@ def _decoding_config(model_dir: Path, **given) -> _core.DecodingConfig:
     config.word_bonus = pick("word_bonus", 1.5)
     config.hotwords = _hotword_list(given["hotwords"])
     config.hotword_boost = pick("hotword_boost", 8.0)
+    config.token_min_log_prob = pick("token_min_log_prob", -5.0)
+    config.beam_prune_log_prob = pick("beam_prune_log_prob", -10.0)
     return config
 
 
@@ -274,6 +277,9 @@ class Recognizer:
         hotwords: phrases to favour (beam): a file (one phrase per line, optionally ``phrase :BOOST``) or a
             list of phrases or ``(phrase, boost)`` pairs.
         hotword_boost: the log-score a phrase without its own boost adds when recognized whole (default 8).
+        token_min_log_prob: CTC beam search expands a frame's tokens above this log-prob only (and its best
+            token; default -5).
+        beam_prune_log_prob: hypotheses further than this below the best are dropped (default -10).
     """
 
     def __init__(self, model_dir: str | Path, decoder: str | None = None, num_threads: int = 1,
@@ -284,7 +290,8 @@ class Recognizer:
                  decoding: str | None = None, beam_size: int | None = None, lm: str | os.PathLike | None = None,
                  lm_weight: float | None = None, word_bonus: float | None = None,
                  hotwords: str | os.PathLike | Sequence[str | tuple[str, float]] | None = None,
-                 hotword_boost: float | None = None):
+                 hotword_boost: float | None = None, token_min_log_prob: float | None = None,
+                 beam_prune_log_prob: float | None = None):
         _runtime.ensure_loaded()
         modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
         modes[None] = StreamingMode.AUTO
@@ -307,7 +314,8 @@ class Recognizer:
         config.endpoint = endpoint if endpoint is not None else EndpointConfig()
         config.decoding = _decoding_config(Path(model_dir), decoding=decoding, beam_size=beam_size, lm=lm,
                                            lm_weight=lm_weight, word_bonus=word_bonus, hotwords=hotwords,
-                                           hotword_boost=hotword_boost)
+                                           hotword_boost=hotword_boost, token_min_log_prob=token_min_log_prob,
+                                           beam_prune_log_prob=beam_prune_log_prob)
         self.keep_log_probs = keep_log_probs
         self.model_dir = Path(model_dir)
         self._core = _core.Recognizer(str(model_dir), config)

@@ -89,6 +89,14 @@ def test_lm_build_refuses_an_empty_text(tmp_path):
     assert run.returncode == 2 and "no words" in run.stderr
 
 
+def test_pruning_options_reach_the_search(greedy):
+    """token_min_log_prob and beam_prune_log_prob are the search's; a wider search is never worse in score."""
+    wide = nemo_fast.Recognizer(SHIPPED, decoding="beam", token_min_log_prob=-12.0, beam_prune_log_prob=-30.0)
+    assert wide._core.config.decoding.token_min_log_prob == -12.0
+    assert wide._core.config.decoding.beam_prune_log_prob == -30.0
+    assert wide.transcribe(SPEECH[0]).text
+
+
 def test_beam_of_one_without_lm_is_greedy(greedy, log_probs):
     search = _search(greedy.tokens, beam_size=1)
     blank = len(greedy.tokens) - 1
@@ -204,6 +212,7 @@ def test_hotwords_file(tmp_path):
 
 @pytest.mark.parametrize("options, error, match", [
     (dict(decoding="beam", beam_size=0), ConfigError, "beam_size must be >= 1"),
+    (dict(decoding="beam", beam_prune_log_prob=0.5), ConfigError, "beam_prune_log_prob must be negative"),
     (dict(decoding="sampling"), ConfigError, "decoding must be 'greedy' or 'beam'"),
     (dict(decoding="greedy", hotwords=["cat"]), ConfigError, "set decoding='beam'"),
     (dict(decoding="beam", hotwords=["caf\u00e9"]), ConfigError, "no token of the model spells"),
