@@ -153,6 +153,8 @@ def _close_code(address: str, messages: list, path: str = "/v1/stream") -> tuple
     (['{"endpoint": {"rule2": {"min_trailing_silence": -1}}}'], 1007),                # negative duration
     (['{"endpoint": {"rule2": {"min_trailing_silence": 0}}}'], 1007),                 # would end every segment
     (['{"endpoint": {"rule4": {}}}'], 1007),                                          # no such rule
+    (['{"hotwords": "inequity"}'], 1007),                                             # not a list
+    (['{"hotwords": ["caf\\u00e9"]}'], 1007),                                         # no token spells it
     ([b"\x00\x00"], 1003),                                                            # audio before settings
     (['{"sample_rate": 16000}', b"\x00" * 400_000], 1009),                            # over --max-message-bytes
     (['{"sample_rate": 16000}'], 1008),                                               # silent past --idle-timeout
@@ -179,6 +181,19 @@ def test_each_connection_may_set_its_own_endpoint_rules(server):
     events, code = asyncio.run(_nemo_fast_client(address, clip, settings={"endpoint": {"enabled": False}}))
     finals = [e["text"] for e in events if e["type"] == "final"]
     assert code == 1000 and finals == [" ".join(_expected_s16le(clip))]
+
+
+def test_each_connection_may_bring_its_own_hotwords(server):
+    """`hotwords` in the first message bias that stream only (the shipped model's server searches with a beam):
+    the example's "pay in equity" becomes "pay inequity" for the client that asks, and stays for the others."""
+    address, _ = server
+    clip = _clips()[1]
+    events, code = asyncio.run(_nemo_fast_client(address, clip, settings={"hotwords": [["inequity", 10]]}))
+    finals = " ".join(e["text"] for e in events if e["type"] == "final")
+    assert code == 1000 and "inequity" in finals.split()
+    events, code = asyncio.run(_nemo_fast_client(address, clip))
+    assert code == 1000 and [e["text"] for e in events if e["type"] == "final"] == _expected_s16le(clip)
+    assert "inequity" not in " ".join(_expected_s16le(clip)).split()
 
 
 def test_progress_events_report_the_audio_each_decode_had(server):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nemo_fast import subtitles
 from nemo_fast.audio import read_audio
-from nemo_fast.errors import NemoFastError
+from nemo_fast.errors import ConfigError, NemoFastError
 from nemo_fast.recognizer import Recognizer
 from nemo_fast.server.logs import LOGGER, event
 from nemo_fast.server.metrics import ServerMetrics
@@ -175,9 +175,15 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
                     return ws
                 if first.type != web.WSMsgType.TEXT:
                     raise ProtocolError(1003, "the first message must be the JSON settings")
-                settings = parse_start(first.data, model_rate, recognizer.decoder, recognizer.endpoint)
+                settings = parse_start(first.data, model_rate, recognizer.decoder, recognizer.endpoint,
+                                       recognizer.decoding)
             session = Session(sample_rate=settings.sample_rate, sherpa=sherpa, loop=asyncio.get_running_loop(),
                               endpoint=settings.endpoint, progress=settings.progress)
+            if settings.hotwords is not None:
+                try:  # made here, so that a phrase the model cannot spell is this client's error
+                    session.stream = recognizer.create_stream(settings.endpoint, hotwords=settings.hotwords)
+                except ConfigError as e:
+                    raise ProtocolError(1007, str(e)) from e
             conn.session = session
             decode_loop.open(session)
             conn.sender = asyncio.create_task(_send_events(ws, session))

@@ -7,7 +7,8 @@ Two protocols share the port:
   end; replies `{"text": ..., "segment": N}` whenever the current segment's text changes, as sherpa-onnx's Python
   streaming server sends them.
 - nemo_fast's, version 1 (path `/v1/stream`): a first text message `{"sample_rate": 16000, "encoding":
-  "s16le"|"f32le"}` (optionally `decoder`, `endpoint` rules, `progress`), then binary audio, then the text
+  "s16le"|"f32le"}` (optionally `decoder`, `endpoint` rules, `progress`, `hotwords` for a beam-search server:
+  phrases or [phrase, boost] pairs for this stream), then binary audio, then the text
   `{"type": "end"}` (or `Done`); events `ready`, `partial` (segment, text), `final` (segment, start, end, text,
   words with times and confidences), `progress` (when asked: the seconds of audio a decode had) and, at the end
   of the input, `end`, after which the server closes the connection (1000).
@@ -86,25 +87,26 @@ class StartSettings:
     encoding: str
     endpoint: object = None  # EndpointConfig for this stream; None: the server's
     progress: bool = False   # a `progress` event after each decode of the stream
+    hotwords: list | None = None  # this stream's hotwords (a beam-search server); None: the server's
 
 
 ENDPOINT_RULE_FIELDS = {"must_contain_speech": bool, "min_trailing_silence": (int, float),
                         "min_segment_length": (int, float)}
 
 
-def parse_start(text: str, model_rate: int, decoder: str, endpoint) -> StartSettings:
+def parse_start(text: str, model_rate: int, decoder: str, endpoint, decoding: str = "greedy") -> StartSettings:
     """Checks the first message of the nemo_fast protocol against the server's model (its sample rate, its
-    decoder) and applies its endpoint settings over the server's (`endpoint`, an EndpointConfig)."""
+    decoder, its decoding) and applies its endpoint settings over the server's (`endpoint`, an EndpointConfig)."""
     try:
         start = json.loads(text)
     except ValueError as e:
         raise ProtocolError(1007, f"the first message must be JSON: {e}") from e
     if not isinstance(start, dict):
         raise ProtocolError(1007, "the first message must be a JSON object")
-    unknown = sorted(set(start) - {"sample_rate", "encoding", "decoder", "endpoint", "progress"})
+    unknown = sorted(set(start) - {"sample_rate", "encoding", "decoder", "endpoint", "progress", "hotwords"})
     if unknown:
         raise ProtocolError(1007, f"unknown settings: {', '.join(unknown)} (protocol {PROTOCOL}: sample_rate, "
-                                  "encoding, decoder, endpoint, progress)")
+                                  "encoding, decoder, endpoint, progress, hotwords)")
     rate = start.get("sample_rate", model_rate)
     encoding = start.get("encoding", "s16le")
     if not isinstance(rate, int) or isinstance(rate, bool) or not 1000 <= rate <= 768000:
@@ -117,10 +119,30 @@ def parse_start(text: str, model_rate: int, decoder: str, endpoint) -> StartSett
     progress = start.get("progress", False)
     if not isinstance(progress, bool):
         raise ProtocolError(1007, f"progress must be true or false, got {progress!r}")
+    hotwords = _hotwords(start["hotwords"], decoding) if "hotwords" in start else None
     if "endpoint" in start:
         endpoint = _endpoint(start["endpoint"], endpoint)
-        return StartSettings(rate, encoding, endpoint, progress)
-    return StartSettings(rate, encoding, progress=progress)
+        return StartSettings(rate, encoding, endpoint, progress, hotwords)
+    return StartSettings(rate, encoding, progress=progress, hotwords=hotwords)
+
+
+def _hotwords(value, decoding: str) -> list:
+    """The `hotwords` setting: phrases, or [phrase, boost] pairs."""
+    if decoding != "beam":
+        raise ProtocolError(1007, "hotwords need beam search: this server decodes greedily (nemo-fast serve "
+                                  "--decoding beam)")
+    if not isinstance(value, list):
+        raise ProtocolError(1007, "hotwords must be a list of phrases or [phrase, boost] pairs")
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            out.append(item)
+        elif (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+              and isinstance(item[1], (int, float)) and not isinstance(item[1], bool)):
+            out.append((item[0], float(item[1])))
+        else:
+            raise ProtocolError(1007, f"a hotword is a phrase or a [phrase, boost] pair, not {item!r}")
+    return out
 
 
 def _endpoint(settings, base):
@@ -228,7 +250,8 @@ class DecodeLoop:
         if kind == "audio" and self.metrics is not None:  # taken, whether fed or dropped with its session
             self.metrics.waiting_audio_seconds.dec(len(samples) / session.sample_rate)
         if kind == "open":
-            session.stream = self.recognizer.create_stream(session.endpoint)
+            if session.stream is None:  # (a stream with its own hotwords was made when the settings came)
+                session.stream = self.recognizer.create_stream(session.endpoint)
             self._sessions.add(session)
         elif kind == "drop":
             self._sessions.discard(session)
