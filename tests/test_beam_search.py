@@ -231,13 +231,11 @@ def test_a_corrupt_lm_names_the_line(tmp_path):
         nemo_fast.Recognizer(SHIPPED, decoding="beam", lm=bad)
 
 
-def test_transducer_beam_search_streams_and_tdt_is_refused():
-    """RNN-T heads: modified beam search gives the same final whatever the feed, partial results on the way, and
-    with beam 1 the best token of each frame (at most one per frame). TDT heads are refused."""
+def test_transducer_beam_search_streams():
+    """RNN-T heads: modified beam search gives the same final whatever the feed, at most one token per frame, and
+    takes hotwords. TDT heads: tokens with their durations, and words timed by them."""
     from recognizer_cases import MODELS_DIR, feed_in_pieces
 
-    with pytest.raises(ConfigError, match="tdt head decodes greedily"):
-        nemo_fast.Recognizer(MODELS_DIR / "tdt_bpe_d48_80mel_offline", decoding="beam")
     audio, rate = sf.read(SPEECH[1], dtype="float32")
     for name, decoder in (("rnnt_bpe_d48_80mel_70_6", None), ("hybrid_bpe_d48_80mel_70_13", "rnnt")):
         recognizer = nemo_fast.Recognizer(MODELS_DIR / name, decoder=decoder, decoding="beam", beam_size=4,
@@ -252,6 +250,16 @@ def test_transducer_beam_search_streams_and_tdt_is_refused():
         word = max((t.lstrip("\u2581") for t in recognizer.tokens if t.lstrip("\u2581").isalpha()), key=len)
         hot = nemo_fast.Recognizer(MODELS_DIR / name, decoder=decoder, decoding="beam", hotwords=[(word, 5.0)])
         assert hot.transcribe(audio, sample_rate=rate).num_frames == whole.num_frames
+    tdt = nemo_fast.Recognizer(MODELS_DIR / "tdt_bpe_d48_80mel_offline", decoding="beam", beam_size=4)
+    segments = tdt.transcribe_segments(audio, sample_rate=rate)
+    tokens = [w for s in segments for w in s.words]
+    assert tokens and all(w.end >= w.start for w in tokens)
+    assert feed_in_pieces(tdt, audio, 3000).token_ids == tdt.transcribe(audio, sample_rate=rate).token_ids
+    # Beam 1 takes the best token and duration of each step, as greedy decoding (this model never picks blank
+    # with duration 0, which greedy decoding allows and the search does not).
+    one = nemo_fast.Recognizer(MODELS_DIR / "tdt_bpe_d48_80mel_offline", decoding="beam", beam_size=1)
+    greedy = nemo_fast.Recognizer(MODELS_DIR / "tdt_bpe_d48_80mel_offline")
+    assert one.transcribe(audio, sample_rate=rate).token_ids == greedy.transcribe(audio, sample_rate=rate).token_ids
 
 
 def test_cli_beam_search_with_lm_and_hotwords(tmp_path):

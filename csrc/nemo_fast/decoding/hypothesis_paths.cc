@@ -4,9 +4,9 @@
 
 namespace nemo_fast {
 
-int HypothesisPaths::Extend(int parent, int token, int64_t frame, float confidence) {
+int HypothesisPaths::Extend(int parent, int token, int64_t frame, float confidence, int duration) {
   const int depth = parent == kEmpty ? static_cast<int>(dropped_) + 1 : nodes_[parent].depth + 1;
-  nodes_.push_back({parent, token, depth, frame, confidence});
+  nodes_.push_back({parent, token, depth, frame, confidence, duration});
   return static_cast<int>(nodes_.size()) - 1;
 }
 

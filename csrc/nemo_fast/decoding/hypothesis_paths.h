@@ -19,10 +19,11 @@ class HypothesisPaths {
     int depth;  // tokens from the root, counting those already dropped
     int64_t frame;
     float confidence;
+    int duration;  // frames the token spans (TDT's predicted duration; 1 otherwise)
   };
 
   // The node of `parent`'s path followed by `token`.
-  int Extend(int parent, int token, int64_t frame, float confidence);
+  int Extend(int parent, int token, int64_t frame, float confidence, int duration = 1);
   const Node& node(int id) const { return nodes_[id]; }
   // The nodes of a path after the dropped prefix, first to last.
   std::vector<int> Path(int node) const;

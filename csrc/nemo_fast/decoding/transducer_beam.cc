@@ -5,8 +5,6 @@
 #include <functional>
 #include <numeric>
 
-#include "nemo_fast/common/error.h"
-
 namespace nemo_fast {
 namespace {
 
@@ -30,11 +28,11 @@ TransducerBeamDecoder::TransducerBeamDecoder(const NeMoTransducerHead& head, con
       words_(words),
       vocab_size_(vocab_size),
       options_(options),
+      tdt_(head.num_durations() > 0),
+      max_symbols_(head.spec().symbols_per_frame_limit()),
       fusion_(options),
-      confidence_(vocab_size) {
-  if (head.num_durations() > 0) {
-    Fail(ErrorCode::kInvalidConfig, "beam search is implemented for RNN-T and CTC heads; a TDT head decodes greedily");
-  }
+      confidence_(vocab_size),
+      order_(vocab_size) {
   Reset();
 }
 
@@ -44,23 +42,30 @@ void TransducerBeamDecoder::Reset() {
   beam_[0].lm_state = fusion_.Start();
   // NeMo's start of sequence: the prediction network's step for the blank label from zero states.
   const size_t state = head_.state_size();
-  const int hidden = head_.joint_hidden();
   std::vector<float> zeros(state, 0.0f);
   states_h_.assign(state, 0.0f);
   states_c_.assign(state, 0.0f);
-  decoder_outputs_.assign(hidden, 0.0f);
+  decoder_outputs_.assign(head_.joint_hidden(), 0.0f);
   const int64_t blank = words_.blank_id();
   head_.Predict(1, &blank, zeros.data(), zeros.data(), decoder_outputs_.data(), states_h_.data(), states_c_.data());
   num_frames_ = 0;
   last_dropped_frame_ = -1;
   tokens_.clear();
   token_frames_.clear();
+  token_durations_.clear();
   token_confidences_.clear();
 }
 
 void TransducerBeamDecoder::Accept(const float* encoder_frames, int num_frames) {
   const int hidden = head_.joint_hidden();
-  for (int t = 0; t < num_frames; ++t) Step(encoder_frames + static_cast<int64_t>(t) * hidden, num_frames_ + t);
+  for (Hypothesis& hyp : beam_) hyp.next_frame = num_frames_;  // a chunk starts every hypothesis at its start
+  for (int i = 0; i < num_frames; ++i) {
+    const int64_t t = num_frames_ + i;
+    const float* frame = encoder_frames + static_cast<int64_t>(i) * hidden;
+    for (int round = 0; round < (tdt_ ? max_symbols_ : 1) && Expand(frame, t); ++round) {
+    }
+    for (Hypothesis& hyp : beam_) hyp.next_frame = std::max(hyp.next_frame, t + 1);  // the symbol limit
+  }
   num_frames_ += num_frames;
   std::vector<int*> live;
   for (Hypothesis& hyp : beam_) live.push_back(&hyp.node);
@@ -68,79 +73,107 @@ void TransducerBeamDecoder::Accept(const float* encoder_frames, int num_frames) 
   UpdateBest();
 }
 
-void TransducerBeamDecoder::Step(const float* frame, int64_t frame_index) {
+TransducerBeamDecoder::Hypothesis TransducerBeamDecoder::EmitChild(const Hypothesis& hyp, int token, int64_t t,
+                                                                   int duration, double log_prob, float confidence) {
+  Hypothesis child = hyp;
+  child.log_prob += log_prob;
+  child.emitted = true;
+  child.next_frame = t + duration;
+  child.node = paths_.Extend(hyp.node, token, t, confidence, duration);
+  child.tokens_hash = Mix(hyp.tokens_hash, static_cast<uint64_t>(token));
+  const bool after_word_end = hyp.node != HypothesisPaths::kEmpty && words_.ends_word(paths_.node(hyp.node).token);
+  if (words_.starts_word(token) || after_word_end) {
+    if (!child.word_part.empty() && fusion_.enabled()) {
+      ArpaLm::State after;
+      child.fusion += fusion_.WordScore(child.lm_state, child.word_part, false, &after);
+      child.lm_state = after;
+    }
+    child.word_part = words_.letters(token);
+  } else {
+    child.word_part += words_.letters(token);
+  }
+  if (options_.hotwords) child.fusion += options_.hotwords->Advance(&child.hotword_state, words_.surface(token));
+  return child;
+}
+
+bool TransducerBeamDecoder::Expand(const float* frame, int64_t t) {
   const int hidden = head_.joint_hidden();
   const int blank = words_.blank_id();
-  const int batch = static_cast<int>(beam_.size());
-  // One joint call for the beam: the frame against each hypothesis's prediction-network output.
+  const std::vector<int>& durations = head_.spec().durations;
+  std::vector<int> active;
+  for (size_t b = 0; b < beam_.size(); ++b) {
+    if (beam_[b].next_frame == t) active.push_back(static_cast<int>(b));
+  }
+  if (active.empty()) return false;
+  // One joint call: the frame against each active hypothesis's prediction-network output.
+  const int batch = static_cast<int>(active.size());
   encoder_rows_.resize(static_cast<size_t>(batch) * hidden);
   batch_output_.resize(static_cast<size_t>(batch) * hidden);
-  for (int b = 0; b < batch; ++b) {
-    std::copy(frame, frame + hidden, encoder_rows_.begin() + static_cast<size_t>(b) * hidden);
-    const float* output = decoder_outputs_.data() + static_cast<size_t>(beam_[b].state) * hidden;
-    std::copy(output, output + hidden, batch_output_.begin() + static_cast<size_t>(b) * hidden);
+  for (int i = 0; i < batch; ++i) {
+    std::copy(frame, frame + hidden, encoder_rows_.begin() + static_cast<size_t>(i) * hidden);
+    const float* output = decoder_outputs_.data() + static_cast<size_t>(beam_[active[i]].state) * hidden;
+    std::copy(output, output + hidden, batch_output_.begin() + static_cast<size_t>(i) * hidden);
   }
   log_probs_.resize(static_cast<size_t>(batch) * vocab_size_);
-  head_.Joint(batch, encoder_rows_.data(), batch_output_.data(), log_probs_.data(), unused_durations_.data());
+  duration_log_probs_.resize(static_cast<size_t>(batch) * durations.size());
+  head_.Joint(batch, encoder_rows_.data(), batch_output_.data(), log_probs_.data(), duration_log_probs_.data());
 
-  // Children: each hypothesis without a token, and with each of its beam_size best tokens.
   children_.clear();
-  child_parent_.clear();
-  std::vector<int> order(vocab_size_);
-  for (int b = 0; b < batch; ++b) {
-    const Hypothesis& hyp = beam_[b];
-    const float* row = log_probs_.data() + static_cast<size_t>(b) * vocab_size_;
-    Hypothesis stay = hyp;
-    stay.log_prob += row[blank];
-    stay.emitted = false;
-    children_.push_back(stay);
-    child_parent_.push_back(b);
-    std::iota(order.begin(), order.end(), 0);
-    const int k = std::min(options_.beam_size + 1, vocab_size_);
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+  for (const Hypothesis& hyp : beam_) {
+    if (hyp.next_frame != t) children_.push_back(hyp);  // waits for a later frame
+  }
+  const int k = std::min(options_.beam_size + 1, vocab_size_);
+  for (int i = 0; i < batch; ++i) {
+    const Hypothesis& hyp = beam_[active[i]];
+    const float* row = log_probs_.data() + static_cast<size_t>(i) * vocab_size_;
+    const float* duration_row = duration_log_probs_.data() + static_cast<size_t>(i) * durations.size();
+    // No token: RNN-T moves one frame; TDT by each duration of at least one frame.
+    for (size_t d = 0; d < (tdt_ ? durations.size() : 1); ++d) {
+      const int duration = tdt_ ? durations[d] : 1;
+      if (duration < 1) continue;
+      Hypothesis stay = hyp;
+      stay.log_prob += row[blank] + (tdt_ ? duration_row[d] : 0.0f);
+      stay.emitted = false;
+      stay.next_frame = t + duration;
+      children_.push_back(std::move(stay));
+    }
+    std::iota(order_.begin(), order_.end(), 0);
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(),
                       [&](int x, int y) { return row[x] > row[y] || (row[x] == row[y] && x < y); });
     const float confidence = confidence_(row, vocab_size_);
     int taken = 0;
-    for (int i = 0; i < k && taken < options_.beam_size; ++i) {
-      const int token = order[i];
+    for (int j = 0; j < k && taken < options_.beam_size; ++j) {
+      const int token = order_[j];
       if (token == blank) continue;
       ++taken;
-      Hypothesis child = hyp;
-      child.log_prob += row[token];
-      child.emitted = true;
-      child.node = paths_.Extend(hyp.node, token, frame_index, confidence);
-      child.tokens_hash = Mix(hyp.tokens_hash, static_cast<uint64_t>(token));
-      if (words_.starts_word(token) ||
-          (hyp.node != HypothesisPaths::kEmpty && words_.ends_word(paths_.node(hyp.node).token))) {
-        if (!child.word_part.empty() && fusion_.enabled()) {
-          ArpaLm::State after;
-          child.fusion += fusion_.WordScore(child.lm_state, child.word_part, false, &after);
-          child.lm_state = after;
-        }
-        child.word_part = words_.letters(token);
-      } else {
-        child.word_part += words_.letters(token);
+      for (size_t d = 0; d < (tdt_ ? durations.size() : 1); ++d) {
+        const int duration = tdt_ ? durations[d] : 1;
+        children_.push_back(
+            EmitChild(hyp, token, t, duration, row[token] + (tdt_ ? duration_row[d] : 0.0f), confidence));
       }
-      if (options_.hotwords) child.fusion += options_.hotwords->Advance(&child.hotword_state, words_.surface(token));
-      children_.push_back(std::move(child));
-      child_parent_.push_back(b);
     }
   }
-  // Merge children with the same tokens (a hypothesis that waited and one that just caught up with it); the
-  // one that waited keeps its prediction-network row.
+  SelectChildren();
+  return true;
+}
+
+void TransducerBeamDecoder::SelectChildren() {
+  // Merge children with the same tokens and next frame (one that waited and one that caught up with it); the
+  // one with a prediction-network row already keeps it.
   std::unordered_map<uint64_t, size_t> first;
   std::vector<char> merged(children_.size(), 0);
   for (size_t i = 0; i < children_.size(); ++i) {
-    auto [found, inserted] = first.emplace(children_[i].tokens_hash, i);
+    const uint64_t key = Mix(children_[i].tokens_hash, static_cast<uint64_t>(children_[i].next_frame));
+    auto [found, inserted] = first.emplace(key, i);
     if (inserted) continue;
     Hypothesis& kept = children_[found->second];
     Hypothesis& other = children_[i];
+    if (kept.tokens_hash != other.tokens_hash || kept.next_frame != other.next_frame) continue;
     kept.log_prob = LogAdd(kept.log_prob, other.log_prob);
     if (kept.emitted && !other.emitted) {
       std::swap(kept.emitted, other.emitted);
       std::swap(kept.state, other.state);
       std::swap(kept.node, other.node);
-      std::swap(child_parent_[found->second], child_parent_[i]);
     }
     merged[i] = 1;
   }
@@ -155,10 +188,12 @@ void TransducerBeamDecoder::Step(const float* frame, int64_t frame_index) {
                    [&](size_t a, size_t b) { return children_[a].score > children_[b].score; });
   if (alive.size() > static_cast<size_t>(options_.beam_size)) alive.resize(options_.beam_size);
 
-  // New prediction-network rows: copied for hypotheses that waited, one batched step for those that emitted.
+  // Rows: copied for hypotheses without a new token (their state is still their parent's row), one batched
+  // prediction-network step for those that emitted (from their parent's row).
   const size_t state = head_.state_size();
-  const int pred_layers = static_cast<int>(state) / head_.spec().pred_hidden;
+  const int hidden = head_.joint_hidden();
   const int pred_hidden = head_.spec().pred_hidden;
+  const int pred_layers = static_cast<int>(state) / pred_hidden;
   std::vector<float> new_h(alive.size() * state), new_c(alive.size() * state), new_outputs(alive.size() * hidden);
   std::vector<size_t> emitting;
   for (size_t n = 0; n < alive.size(); ++n) {
@@ -173,17 +208,16 @@ void TransducerBeamDecoder::Step(const float* frame, int64_t frame_index) {
                 new_outputs.begin() + n * hidden);
   }
   if (!emitting.empty()) {
-    // ONNX's LSTM states are (layers, batch, hidden); a hypothesis's row holds its layers one after another.
+    // ONNX's LSTM states are (layers, batch, hidden).
     const int rows = static_cast<int>(emitting.size());
     batch_h_.assign(static_cast<size_t>(rows) * state, 0.0f);
     batch_c_.assign(static_cast<size_t>(rows) * state, 0.0f);
     batch_labels_.resize(rows);
     for (int r = 0; r < rows; ++r) {
       const Hypothesis& c = children_[alive[emitting[r]]];
-      const int parent_row = beam_[child_parent_[alive[emitting[r]]]].state;
       batch_labels_[r] = paths_.node(c.node).token;
       for (int l = 0; l < pred_layers; ++l) {
-        const size_t from = static_cast<size_t>(parent_row) * state + static_cast<size_t>(l) * pred_hidden;
+        const size_t from = static_cast<size_t>(c.state) * state + static_cast<size_t>(l) * pred_hidden;
         const size_t to = (static_cast<size_t>(l) * rows + r) * pred_hidden;
         std::copy_n(states_h_.begin() + from, pred_hidden, batch_h_.begin() + to);
         std::copy_n(states_c_.begin() + from, pred_hidden, batch_c_.begin() + to);
@@ -210,6 +244,7 @@ void TransducerBeamDecoder::Step(const float* frame, int64_t frame_index) {
   for (size_t n = 0; n < alive.size(); ++n) {
     Hypothesis h = std::move(children_[alive[n]]);
     h.state = static_cast<int>(n);
+    h.emitted = false;
     next.push_back(std::move(h));
   }
   beam_ = std::move(next);
@@ -240,15 +275,13 @@ void TransducerBeamDecoder::Finish() {
 void TransducerBeamDecoder::Commit() {
   // Keep the best, with its prediction-network row moved to row 0.
   const size_t state = head_.state_size();
-  const int hidden = head_.joint_hidden();
+  const size_t hidden = head_.joint_hidden();
   Hypothesis best = beam_[0];
-  std::vector<float> h(states_h_.begin() + best.state * state, states_h_.begin() + (best.state + 1) * state);
-  std::vector<float> c(states_c_.begin() + best.state * state, states_c_.begin() + (best.state + 1) * state);
-  std::vector<float> o(decoder_outputs_.begin() + static_cast<size_t>(best.state) * hidden,
-                       decoder_outputs_.begin() + static_cast<size_t>(best.state + 1) * hidden);
-  states_h_ = std::move(h);
-  states_c_ = std::move(c);
-  decoder_outputs_ = std::move(o);
+  const size_t row = static_cast<size_t>(best.state);
+  states_h_ = std::vector<float>(states_h_.begin() + row * state, states_h_.begin() + (row + 1) * state);
+  states_c_ = std::vector<float>(states_c_.begin() + row * state, states_c_.begin() + (row + 1) * state);
+  decoder_outputs_ =
+      std::vector<float>(decoder_outputs_.begin() + row * hidden, decoder_outputs_.begin() + (row + 1) * hidden);
   best.state = 0;
   beam_.assign(1, best);
   UpdateBest();
@@ -259,6 +292,7 @@ void TransducerBeamDecoder::DropTokens(size_t count) {
   paths_.Drop(count);
   tokens_.erase(tokens_.begin(), tokens_.begin() + count);
   token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
+  token_durations_.erase(token_durations_.begin(), token_durations_.begin() + count);
   token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
 }
 
@@ -269,11 +303,13 @@ int64_t TransducerBeamDecoder::last_speech_frame() const {
 void TransducerBeamDecoder::UpdateBest() {
   tokens_.clear();
   token_frames_.clear();
+  token_durations_.clear();
   token_confidences_.clear();
   for (int id : paths_.Path(beam_[0].node)) {
     const HypothesisPaths::Node& node = paths_.node(id);
     tokens_.push_back(node.token);
     token_frames_.push_back(node.frame);
+    token_durations_.push_back(node.duration);
     token_confidences_.push_back(node.confidence);
   }
 }

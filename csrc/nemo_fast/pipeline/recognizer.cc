@@ -105,10 +105,6 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
       Fail(ErrorCode::kInvalidConfig, "lm_weight must be >= 0 and word_bonus, token_min_log_prob finite");
     }
     if (!(d.hotword_boost > 0.0f)) Fail(ErrorCode::kInvalidConfig, "hotword_boost must be > 0, not ", d.hotword_boost);
-    if (transducer_ && transducer_->num_durations() > 0) {
-      Fail(ErrorCode::kInvalidConfig, "beam search is implemented for CTC and RNN-T heads; the tdt head decodes ",
-           "greedily");
-    }
     beam_options_.beam_size = d.beam_size;
     beam_options_.token_min_log_prob = d.token_min_log_prob;
     beam_options_.beam_prune_log_prob = d.beam_prune_log_prob;
