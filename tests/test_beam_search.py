@@ -262,6 +262,25 @@ def test_transducer_beam_search_streams():
     assert one.transcribe(audio, sample_rate=rate).token_ids == greedy.transcribe(audio, sample_rate=rate).token_ids
 
 
+def test_lm_fusion_steers_transducer_search(tmp_path):
+    """The word bonus and LM of the fusion act on transducer hypotheses too: a large bonus gives more words than
+    a large penalty, for RNN-T and TDT heads alike."""
+    from recognizer_cases import MODELS_DIR
+
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(TEXT) + "\n")
+    lm = tmp_path / "lm.arpa"
+    subprocess.run([sys.executable, "-m", "nemo_fast.cli", "lm", "build", text, lm], check=True, capture_output=True)
+    audio, rate = sf.read(SPEECH[1], dtype="float32")
+    for name in ("rnnt_bpe_d48_80mel_70_6", "tdt_bpe_d48_80mel_offline"):
+        words = {}
+        for bonus in (-20.0, 20.0):
+            recognizer = nemo_fast.Recognizer(MODELS_DIR / name, decoding="beam", lm=lm, lm_weight=0.5,
+                                              word_bonus=bonus)
+            words[bonus] = len(recognizer.transcribe(audio, sample_rate=rate).text.split())
+        assert words[20.0] > words[-20.0], (name, words)
+
+
 def test_cli_beam_search_with_lm_and_hotwords(tmp_path):
     hotwords = tmp_path / "hotwords.txt"
     hotwords.write_text("inequity\n")
