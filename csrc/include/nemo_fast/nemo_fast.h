@@ -26,6 +26,13 @@ struct ModelOptions {
   std::string decoder;                   // "ctc", "rnnt" or "tdt"; empty or "default": the model's default
   int num_threads = 1;                   // ONNX Runtime intra-op threads of one encoder call
   bool pad_and_drop_preencoded = false;  // NeMo's other streaming mode (false: the model's own mode)
+  // Beam search (docs/decoding.md); the defaults decode greedily. The model's decoding.json is not read here.
+  bool beam_search = false;
+  int beam_size = 8;
+  std::string lm_path;  // an ARPA word n-gram model for shallow fusion; empty: none
+  float lm_weight = 0.5f;
+  float word_bonus = 1.5f;
+  std::string hotwords_file;  // one phrase per line, optionally "PHRASE :BOOST"; empty: none
 };
 
 struct TranscriptionResult {
