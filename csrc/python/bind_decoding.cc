@@ -65,18 +65,8 @@ void BindDecoding(py::module_& m) {
     CtcBeamSearch(const std::vector<std::string>& tokens, int blank_id, bool sentencepiece,
                   const DecodingConfig& config)
         : vocabulary(tokens, sentencepiece ? Vocabulary::Type::kSentencePiece : Vocabulary::Type::kCharacters),
-          words(vocabulary, blank_id) {
-      options.beam_size = config.beam_size;
-      options.token_min_log_prob = config.token_min_log_prob;
-      options.beam_prune_log_prob = config.beam_prune_log_prob;
-      if (!config.lm_path.empty()) options.lm = std::make_shared<const ArpaLm>(config.lm_path);
-      options.lm_weight = config.lm_weight;
-      options.word_bonus = config.word_bonus;
-      options.unknown_word_penalty = config.unknown_word_penalty;
-      if (!config.hotwords.empty()) {
-        options.hotwords = std::make_shared<const HotwordGraph>(config.hotwords, config.hotword_boost, words);
-      }
-    }
+          words(vocabulary, blank_id),
+          options(MakeBeamSearchOptions(config, words)) {}
   };
   py::class_<CtcBeamSearch>(m, "CtcBeamSearch")
       .def(py::init<const std::vector<std::string>&, int, bool, const DecodingConfig&>(), py::arg("tokens"),

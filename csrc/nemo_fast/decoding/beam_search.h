@@ -9,7 +9,10 @@
 // input, followed by </s>.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "nemo_fast/decoding/arpa_lm.h"
 #include "nemo_fast/decoding/hotwords.h"
@@ -28,6 +31,21 @@ struct BeamSearchOptions {
   float unknown_word_penalty = -10.0f;
   std::shared_ptr<const HotwordGraph> hotwords;  // null: none
 };
+
+// A well-spread 64-bit hash of `seed` followed by `value` (splitmix64's finalizer over their combination): the
+// identity of a hypothesis's token or word sequence, extended one item at a time.
+inline uint64_t HashCombine(uint64_t seed, uint64_t value) {
+  uint64_t x = seed ^ (value + 0x9E3779B97F4A7C15ULL + (seed << 6) + (seed >> 2));
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// log(exp(a) + exp(b)): the probability of a hypothesis reached two ways.
+inline double LogAdd(double a, double b) {
+  if (a < b) std::swap(a, b);
+  return a + std::log1p(std::exp(b - a));
+}
 
 // The LM part of a hypothesis's score.
 class WordFusion {

@@ -11,19 +11,6 @@ namespace {
 // pyctcdecode clips log-probs at log(1e-15) so that a zero probability stays a finite score.
 constexpr float kMinLogProb = -34.538776f;
 
-uint64_t Mix(uint64_t seed, uint64_t value) {
-  // splitmix64's finalizer over the combination: a well-spread 64-bit hash.
-  uint64_t x = seed ^ (value + 0x9E3779B97F4A7C15ULL + (seed << 6) + (seed >> 2));
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-double LogAdd(double a, double b) {
-  if (a < b) std::swap(a, b);
-  return a + std::log1p(std::exp(b - a));
-}
-
 }  // namespace
 
 CtcBeamDecoder::CtcBeamDecoder(const TokenWords& words, int vocab_size, const BeamSearchOptions& options)
@@ -42,8 +29,8 @@ void CtcBeamDecoder::Reset() {
 }
 
 std::pair<size_t, bool> CtcBeamDecoder::Merge(const Hypothesis& candidate) {
-  const uint64_t key = Mix(Mix(candidate.words_hash, std::hash<std::string>()(candidate.word_part)),
-                           static_cast<uint64_t>(candidate.last + 2));
+  const uint64_t key = HashCombine(HashCombine(candidate.words_hash, std::hash<std::string>()(candidate.word_part)),
+                                   static_cast<uint64_t>(candidate.last + 2));
   auto [found, inserted] = merge_index_.emplace(key, next_.size());
   if (!inserted) {
     Hypothesis& same = next_[found->second];
@@ -86,7 +73,7 @@ void CtcBeamDecoder::Accept(const float* log_probs, int num_frames) {
             finished = std::move(child.word_part);
             finished_word = !finished.empty();
             child.word_part = words_.letters(token);
-            if (finished_word) child.words_hash = Mix(child.words_hash, std::hash<std::string>()(finished));
+            if (finished_word) child.words_hash = HashCombine(child.words_hash, std::hash<std::string>()(finished));
           } else {
             child.word_part += words_.letters(token);
           }
@@ -138,7 +125,7 @@ void CtcBeamDecoder::Finish() {
     done.last = -1;
     std::string word = std::move(done.word_part);
     done.word_part.clear();
-    if (!word.empty()) done.words_hash = Mix(done.words_hash, std::hash<std::string>()(word));
+    if (!word.empty()) done.words_hash = HashCombine(done.words_hash, std::hash<std::string>()(word));
     const auto [index, is_new] = Merge(done);
     if (!is_new) continue;
     Hypothesis& added = next_[index];

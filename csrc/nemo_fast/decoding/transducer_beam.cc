@@ -6,21 +6,6 @@
 #include <numeric>
 
 namespace nemo_fast {
-namespace {
-
-uint64_t Mix(uint64_t seed, uint64_t value) {
-  uint64_t x = seed ^ (value + 0x9E3779B97F4A7C15ULL + (seed << 6) + (seed >> 2));
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-double LogAdd(double a, double b) {
-  if (a < b) std::swap(a, b);
-  return a + std::log1p(std::exp(b - a));
-}
-
-}  // namespace
 
 TransducerBeamDecoder::TransducerBeamDecoder(const NeMoTransducerHead& head, const TokenWords& words, int vocab_size,
                                              const BeamSearchOptions& options)
@@ -80,7 +65,7 @@ TransducerBeamDecoder::Hypothesis TransducerBeamDecoder::EmitChild(const Hypothe
   child.emitted = true;
   child.next_frame = t + duration;
   child.node = paths_.Extend(hyp.node, token, t, confidence, duration);
-  child.tokens_hash = Mix(hyp.tokens_hash, static_cast<uint64_t>(token));
+  child.tokens_hash = HashCombine(hyp.tokens_hash, static_cast<uint64_t>(token));
   const bool after_word_end = hyp.node != HypothesisPaths::kEmpty && words_.ends_word(paths_.node(hyp.node).token);
   if (words_.starts_word(token) || after_word_end) {
     if (!child.word_part.empty() && fusion_.enabled()) {
@@ -163,7 +148,7 @@ void TransducerBeamDecoder::SelectChildren() {
   std::unordered_map<uint64_t, size_t> first;
   std::vector<char> merged(children_.size(), 0);
   for (size_t i = 0; i < children_.size(); ++i) {
-    const uint64_t key = Mix(children_[i].tokens_hash, static_cast<uint64_t>(children_[i].next_frame));
+    const uint64_t key = HashCombine(children_[i].tokens_hash, static_cast<uint64_t>(children_[i].next_frame));
     auto [found, inserted] = first.emplace(key, i);
     if (inserted) continue;
     Hypothesis& kept = children_[found->second];

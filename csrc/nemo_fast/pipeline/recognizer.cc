@@ -59,6 +59,27 @@ std::string DecodingConfig::ToString() const {
   return os.str();
 }
 
+BeamSearchOptions MakeBeamSearchOptions(const DecodingConfig& d, const TokenWords& words) {
+  if (d.beam_size < 1) Fail(ErrorCode::kInvalidConfig, "beam_size must be >= 1, not ", d.beam_size);
+  if (!(d.beam_prune_log_prob < 0.0f)) {
+    Fail(ErrorCode::kInvalidConfig, "beam_prune_log_prob must be negative, not ", d.beam_prune_log_prob);
+  }
+  if (!(d.lm_weight >= 0.0f) || !std::isfinite(d.word_bonus) || !std::isfinite(d.token_min_log_prob)) {
+    Fail(ErrorCode::kInvalidConfig, "lm_weight must be >= 0 and word_bonus, token_min_log_prob finite");
+  }
+  if (!(d.hotword_boost > 0.0f)) Fail(ErrorCode::kInvalidConfig, "hotword_boost must be > 0, not ", d.hotword_boost);
+  BeamSearchOptions options;
+  options.beam_size = d.beam_size;
+  options.token_min_log_prob = d.token_min_log_prob;
+  options.beam_prune_log_prob = d.beam_prune_log_prob;
+  if (!d.lm_path.empty()) options.lm = std::make_shared<const ArpaLm>(d.lm_path);
+  options.lm_weight = d.lm_weight;
+  options.word_bonus = d.word_bonus;
+  options.unknown_word_penalty = d.unknown_word_penalty;
+  if (!d.hotwords.empty()) options.hotwords = std::make_shared<const HotwordGraph>(d.hotwords, d.hotword_boost, words);
+  return options;
+}
+
 Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& config) : config_(config) {
   if (config.max_batch_size < 1) Fail(ErrorCode::kInvalidConfig, "max_batch_size must be >= 1");
   config.endpoint.Validate();
@@ -96,26 +117,7 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
   if (d.method == "greedy" && (!d.lm_path.empty() || !d.hotwords.empty())) {
     Fail(ErrorCode::kInvalidConfig, "a language model and hotwords apply to beam search: set decoding='beam'");
   }
-  if (d.method == "beam") {
-    if (d.beam_size < 1) Fail(ErrorCode::kInvalidConfig, "beam_size must be >= 1, not ", d.beam_size);
-    if (!(d.beam_prune_log_prob < 0.0f)) {
-      Fail(ErrorCode::kInvalidConfig, "beam_prune_log_prob must be negative, not ", d.beam_prune_log_prob);
-    }
-    if (!(d.lm_weight >= 0.0f) || !std::isfinite(d.word_bonus) || !std::isfinite(d.token_min_log_prob)) {
-      Fail(ErrorCode::kInvalidConfig, "lm_weight must be >= 0 and word_bonus, token_min_log_prob finite");
-    }
-    if (!(d.hotword_boost > 0.0f)) Fail(ErrorCode::kInvalidConfig, "hotword_boost must be > 0, not ", d.hotword_boost);
-    beam_options_.beam_size = d.beam_size;
-    beam_options_.token_min_log_prob = d.token_min_log_prob;
-    beam_options_.beam_prune_log_prob = d.beam_prune_log_prob;
-    if (!d.lm_path.empty()) beam_options_.lm = std::make_shared<const ArpaLm>(d.lm_path);
-    beam_options_.lm_weight = d.lm_weight;
-    beam_options_.word_bonus = d.word_bonus;
-    beam_options_.unknown_word_penalty = d.unknown_word_penalty;
-    if (!d.hotwords.empty()) {
-      beam_options_.hotwords = std::make_shared<const HotwordGraph>(d.hotwords, d.hotword_boost, *token_words_);
-    }
-  }
+  if (d.method == "beam") beam_options_ = MakeBeamSearchOptions(d, *token_words_);
 }
 
 std::unique_ptr<StreamDecoder> Recognizer::CreateDecoder(const BeamSearchOptions& options) const {

@@ -47,6 +47,10 @@ struct DecodingConfig {
   std::string ToString() const;
 };
 
+// The beam search's options for a decoding config: the LM loaded, the hotwords compiled for these words. Throws
+// kInvalidConfig for values out of range, as the loaders do for bad files.
+BeamSearchOptions MakeBeamSearchOptions(const DecodingConfig& config, const TokenWords& words);
+
 struct RecognizerConfig {
   SessionConfig session;
   std::string decoder;  // "ctc", "rnnt", "tdt"; empty or "default": the model's default_decoder
