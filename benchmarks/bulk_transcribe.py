@@ -106,7 +106,7 @@ def main() -> None:
         folder = Path(tmp)
         manifest, audio_seconds = write_manifest(folder, args.entries, args.seconds)
         out = folder / "out.json"
-        ours = [sys.executable, "-m", "nemo_fast.cli", "transcribe", "--model", str(args.model_dir), "--quiet",
+        ours = [sys.executable, "-m", "nemo_fast.cli", "transcribe", "--model", str(args.model_dir), "--quiet", "--decoding", "greedy",
                 "--manifest", str(manifest), "--output-manifest", str(out)]
         configurations = {
             "one file at a time": [*ours, "--jobs", "1", "--workers", "1", "--threads", "1"],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 def seconds(files: list[Path], jobs: int) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "nemo_fast.cli", "transcribe", "--quiet", "--jobs", str(jobs), *map(str, files)],
+    subprocess.run([sys.executable, "-m", "nemo_fast.cli", "transcribe", "--quiet", "--decoding", "greedy", "--jobs", str(jobs), *map(str, files)],
                    check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 

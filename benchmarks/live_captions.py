@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    recognizer = nemo_fast.Recognizer(args.model)
+    recognizer = nemo_fast.Recognizer(args.model, decoding="greedy")
     audio = tiled_speech(args.minutes * 60)
     runs = [one_run(recognizer, audio, 320) for _ in range(args.repeats)]
     loop = statistics.median(r[0] for r in runs)

@@ -45,7 +45,8 @@ def main() -> None:
     pause = np.zeros(32000, np.float32)
     audio = np.tile(np.concatenate([speech, pause]), int(np.ceil(args.minutes * 60 / 10)))
     off = nemo_fast.EndpointConfig(enabled=False)
-    with_rules, without = nemo_fast.Recognizer(args.model), nemo_fast.Recognizer(args.model, endpoint=off)
+    with_rules = nemo_fast.Recognizer(args.model, decoding="greedy")
+    without = nemo_fast.Recognizer(args.model, decoding="greedy", endpoint=off)
     ratios, segments = [], 0
     for _ in range(args.rounds):
         on_s, segments = stream_seconds(with_rules, audio)

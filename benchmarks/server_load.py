@@ -166,7 +166,8 @@ def main() -> None:
     args = parser.parse_args()
     name = args.name or args.model_dir.name
 
-    recognizer = nemo_fast.Recognizer(args.model_dir, num_threads=args.threads, max_batch_size=1024)
+    recognizer = nemo_fast.Recognizer(args.model_dir, num_threads=args.threads, max_batch_size=1024,
+                                      decoding="greedy")
     chunk = chunk_samples(recognizer)
     chunk_s = chunk / 16000
     print(f"{name}: chunk {1000 * chunk_s:.0f} ms, {args.threads} threads", flush=True)
@@ -178,6 +179,7 @@ def main() -> None:
     log = open(output.with_suffix(".log"), "w")  # noqa: SIM115
     server = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "serve", "--model", str(args.model_dir),
                                "--port", "0", "--threads", str(args.threads), "--max-connections", "1024",
+                               "--decoding", "greedy",
                                "--log-format", "text"], stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         address = server.stdout.readline().strip().rsplit("//", 1)[-1]

@@ -16,7 +16,7 @@ def capacity(workdir: Path, model: str, threads: int, warmup_ticks: int, ticks: 
 
     model_dir = workdir / model / "nemo_fast"
     write_contract(model_dir)
-    recognizer = nemo_fast.Recognizer(model_dir, num_threads=threads, max_batch_size=1024)
+    recognizer = nemo_fast.Recognizer(model_dir, num_threads=threads, max_batch_size=1024, decoding="greedy")
     first, later = _chunk_samples(model_dir)
     chunk_s = later / 16000
     audio = tiled_speech((first + later * (warmup_ticks + ticks + 2)) / 16000 + 30)

@@ -3,7 +3,7 @@
     python recipes/shipped_model/evaluate.py DATA_DIR MODEL_DIR [--nemo MODEL.nemo] [--decoder ctc|rnnt]
                                              [--out results.json]
 
-Word error rate of nemo_fast (streaming, default mode) on test_seen_voices.json (held-out sentences,
+Word error rate of nemo_fast (streaming, default mode, greedy decoding) on test_seen_voices.json (held-out sentences,
 training voices) and test_unseen_voices.json (held-out sentences, held-out voices and engine). With --nemo,
 also transcribes every test utterance with NeMo's own streaming inference of the .nemo checkpoint and
 counts transcripts that differ from nemo_fast's.
@@ -43,7 +43,9 @@ def main() -> None:
 
     import nemo_fast
 
-    recognizer = nemo_fast.Recognizer(args.model_dir, decoder=args.decoder)
+    # Greedy decoding, as NeMo's conformer_stream_step decodes (the model's decoding.json, beam search with its LM,
+    # is measured by evaluate_decoding.py).
+    recognizer = nemo_fast.Recognizer(args.model_dir, decoder=args.decoder, decoding="greedy")
     transducer = recognizer.decoder != "ctc"
     nemo_model = None
     if args.nemo:
