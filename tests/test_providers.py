@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nemo_fast
@@ -67,6 +68,45 @@ def test_provider_flag_of_the_command_line():
 def test_cuda_gives_the_cpu_transcript():
     audio = str(EXAMPLE)
     expected = nemo_fast.Recognizer(default_model_dir()).transcribe(audio).text
-    recognizer = nemo_fast.Recognizer(default_model_dir(), providers=["cuda"], provider_options={"cuda": {"device_id": "0"}})
+    recognizer = nemo_fast.Recognizer(
+        default_model_dir(), providers=["cuda"], provider_options={"cuda": {"device_id": "0"}}
+    )
     assert recognizer.providers[0] == "CUDAExecutionProvider"
     assert recognizer.transcribe(audio).text == expected
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(CPU_WHEEL, reason="needs ONNX Runtime with CUDA (onnxruntime-gpu) and a GPU")
+@pytest.mark.parametrize("model", ["char_d32_80mel_70_1", "hybrid_bpe_d48_80mel_70_13", "rnnt_bpe_d48_80mel_70_6"])
+def test_cuda_streams_in_changing_batches_equal_the_cpu(model):
+    """The caches stay on the GPU between chunks and are stacked and unstacked there when the batch changes
+    (a stream ends, the order changes, one stream is decoded alone): every stream still gives the CPU's
+    tokens, and CTC log-probs within float32 rounding of cuDNN against the CPU's kernels."""
+    from recognizer_cases import MODELS_DIR, audio_cases
+
+    speech = audio_cases()["speech"]
+    cpu = nemo_fast.Recognizer(MODELS_DIR / model, keep_log_probs=True, decoding="greedy")
+    gpu = nemo_fast.Recognizer(MODELS_DIR / model, keep_log_probs=True, decoding="greedy", providers=["cuda"],
+                               provider_options={"cuda": {"use_tf32": "0"}})  # fmt: skip
+    assert gpu.providers[0] == "CUDAExecutionProvider"
+    audios = [speech, speech[3000:], speech[7000:20000]]
+    expected = [cpu.transcribe(a, sample_rate=16000) for a in audios]
+    streams = [gpu.create_stream() for _ in audios]
+    order = [0, 1, 2]
+    for tick, start in enumerate(range(0, len(speech), 1600)):
+        if tick == 9:
+            order = [2, 0, 1]
+        if tick == 11:  # one stream alone: batch of one, then back in the batch
+            streams[1].accept_waveform(audios[1][start : start + 1600], 16000)
+        for i in order:
+            if tick != 11 or i != 1:
+                streams[i].accept_waveform_only(audios[i][start : start + 1600], 16000)
+        gpu.decode_streams([streams[i] for i in order])
+    for stream in streams:
+        stream.input_finished_only()
+    gpu.decode_streams(streams)
+    for stream, single in zip(streams, expected):
+        result = stream.result()
+        assert result.token_ids == single.token_ids
+        if single.log_probs is not None:
+            np.testing.assert_allclose(result.log_probs, single.log_probs, atol=2e-3)

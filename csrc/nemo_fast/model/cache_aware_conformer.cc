@@ -42,6 +42,7 @@ void CheckNames(const std::vector<std::string>& actual, const std::vector<std::s
 NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config,
                                                  const std::string& decoder)
     : session_(std::make_unique<OnnxSession>(onnx_path, config)),
+      device_(CudaMemory::ForSession(*session_, config)),
       spec_(ModelSpec::FromMetadata(session_->metadata(), onnx_path)),
       decoder_(decoder.empty() || decoder == "default" ? spec_.default_decoder : decoder) {
   if (!spec_.has_decoder(decoder_)) {
@@ -97,6 +98,7 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   const int64_t feature_count = B * spec_.feat_in * b.frames;
   const int64_t channel_count = B * cache_last_channel_row_size();
   const int64_t time_count = B * cache_last_time_row_size();
+  const Ort::MemoryInfo& cache_memory = device_ ? device_->info() : memory;
   int64_t drop = b.drop_extra_pre_encoded;
   if (!spec_.geometry.drop_is_input && drop != spec_.geometry.drop_extra_pre_encoded) {
     Fail(ErrorCode::kInvalidState, "this encoder drops ", spec_.geometry.drop_extra_pre_encoded,
@@ -107,10 +109,10 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   inputs.push_back(
       Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.features), feature_count, feature_shape, 3));
   inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.lengths), B, batch_shape, 1));
-  inputs.push_back(Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_channel), channel_count,
-                                                   channel_shape, 4));
-  inputs.push_back(
-      Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.cache_last_time), time_count, time_shape, 4));
+  inputs.push_back(Ort::Value::CreateTensor<float>(cache_memory, const_cast<float*>(b.cache_last_channel),
+                                                   channel_count, channel_shape, 4));
+  inputs.push_back(Ort::Value::CreateTensor<float>(cache_memory, const_cast<float*>(b.cache_last_time), time_count,
+                                                   time_shape, 4));
   inputs.push_back(
       Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.cache_last_channel_len), B, batch_shape, 1));
   if (spec_.geometry.drop_is_input) inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, &drop, 1, nullptr, 0));
@@ -120,8 +122,21 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   for (int i = 0; i < 4; ++i) outputs.emplace_back(nullptr);
   outputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, b.cache_last_channel_len_out, B, batch_shape, 1));
   try {
-    session_->get().Run(Ort::RunOptions{nullptr}, input_names_.data(), inputs.data(), inputs.size(),
-                        output_names_.data(), outputs.data(), outputs.size());
+    if (device_) {
+      // The next caches stay on the device; the head's frames and the lengths come to the host.
+      Ort::IoBinding binding(session_->get());
+      for (size_t i = 0; i < inputs.size(); ++i) binding.BindInput(input_names_[i], inputs[i]);
+      binding.BindOutput(output_names_[0], memory);
+      binding.BindOutput(output_names_[1], memory);
+      binding.BindOutput(output_names_[2], device_->info());
+      binding.BindOutput(output_names_[3], device_->info());
+      binding.BindOutput(output_names_[4], outputs[4]);
+      session_->get().Run(Ort::RunOptions{nullptr}, binding);
+      outputs = binding.GetOutputValues();
+    } else {
+      session_->get().Run(Ort::RunOptions{nullptr}, input_names_.data(), inputs.data(), inputs.size(),
+                          output_names_.data(), outputs.data(), outputs.size());
+    }
   } catch (const Ort::Exception& e) {
     Fail(ErrorCode::kOnnxRuntime, "encoder step failed: ", e.what());
   }
@@ -145,15 +160,33 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   return out;
 }
 
-void CacheTensor::Zeros(size_t count) {
+void CacheTensor::Zeros(size_t count, const CudaMemory* device) {
+  if (device) {
+    device->Zero(Owned(count, device), count * sizeof(float));
+    return;
+  }
   value_ = Ort::Value{nullptr};
+  owned_device_ = nullptr;
   owned_.assign(count, 0.0f);
   data_ = owned_.data();
   size_ = count;
 }
 
-float* CacheTensor::Owned(size_t count) {
+float* CacheTensor::Owned(size_t count, const CudaMemory* device) {
+  if (device) {
+    // A device buffer of this size allocated here earlier is reused: the stacked caches of a batch.
+    if (owned_device_ != device || size_ != count) {
+      owned_.clear();
+      value_ = device->Allocate(static_cast<int64_t>(count));
+      owned_device_ = device;
+    }
+    float* data = value_.GetTensorMutableData<float>();
+    data_ = data;
+    size_ = count;
+    return data;
+  }
   value_ = Ort::Value{nullptr};
+  owned_device_ = nullptr;
   owned_.resize(count);
   data_ = owned_.data();
   size_ = count;
@@ -161,6 +194,7 @@ float* CacheTensor::Owned(size_t count) {
 }
 
 void CacheTensor::Adopt(Ort::Value value) {
+  owned_device_ = nullptr;
   value_ = std::move(value);
   data_ = value_.GetTensorData<float>();
   size_ = value_.GetTensorTypeAndShapeInfo().GetElementCount();

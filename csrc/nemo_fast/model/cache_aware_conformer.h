@@ -10,18 +10,20 @@
 #include <vector>
 
 #include "nemo_fast/model/model_spec.h"
+#include "nemo_fast/runtime/cuda_memory.h"
 #include "nemo_fast/runtime/session.h"
 
 namespace nemo_fast {
 
 // A cache row (or stacked rows) held between encoder steps: zeros or a copy owned here, or an encoder output
 // kept as ONNX Runtime returned it. Handing ONNX Runtime buffers to write the next caches into made it copy
-// them out of its own (measured: 1.8 ms of a 53 ms step of the large model at [70,13]).
+// them out of its own (measured: 1.8 ms of a 53 ms step of the large model at [70,13]). With a `device`
+// (an encoder on a GPU) the floats live in its memory and data() is a device pointer.
 class CacheTensor {
  public:
-  void Zeros(size_t count);
+  void Zeros(size_t count, const CudaMemory* device = nullptr);
   // A writable buffer of `count` floats owned here (its contents are left as they are).
-  float* Owned(size_t count);
+  float* Owned(size_t count, const CudaMemory* device = nullptr);
   void Adopt(Ort::Value value);
   const float* data() const { return data_; }
   size_t size() const { return size_; }
@@ -29,12 +31,13 @@ class CacheTensor {
  private:
   std::vector<float> owned_;
   Ort::Value value_{nullptr};
+  const CudaMemory* owned_device_ = nullptr;  // value_ is a device buffer allocated here
   const float* data_ = nullptr;
   size_t size_ = 0;
 };
 
 // One batched encoder call. Input buffers are owned by the caller and read in place: features (B, F, T) and
-// the caches (B, ...) in batch-first layout. The next channel and time caches come back in EncoderOutput as
+// the caches (B, ...) in batch-first layout, the caches in the encoder's device() memory when it has one. The next channel and time caches come back in EncoderOutput as
 // ONNX Runtime allocated them; the next cache lengths are written to cache_last_channel_len_out.
 struct EncoderBatch {
   int batch = 0;
@@ -70,6 +73,9 @@ class NeMoCacheAwareConformer {
   const std::vector<std::string>& providers() const { return session_->providers(); }
   const std::string& decoder() const { return decoder_; }
   const OnnxSession& session() const { return *session_; }
+  // The GPU memory the caches stay in between chunks (IO binding: no host round trip per step), or nullptr
+  // when the encoder runs on the CPU.
+  const CudaMemory* device() const { return device_.get(); }
   int64_t cache_last_channel_row_size() const;  // floats per batch row
   int64_t cache_last_time_row_size() const;
 
@@ -82,6 +88,7 @@ class NeMoCacheAwareConformer {
   EncoderOutput CollectOutputs(std::vector<Ort::Value>& outputs, int batch) const;
 
   std::unique_ptr<OnnxSession> session_;
+  std::unique_ptr<CudaMemory> device_;
   ModelSpec spec_;
   std::string decoder_;
   int head_dim_ = 0;

@@ -7,6 +7,15 @@
 namespace nemo_fast {
 namespace {
 
+// memcpy on the host; a queued device copy when the encoder keeps its caches on a GPU.
+void CopyFloats(const CudaMemory* device, float* dst, const float* src, int64_t count) {
+  if (device) {
+    device->Copy(dst, src, count * sizeof(float));
+  } else {
+    std::memcpy(dst, src, count * sizeof(float));
+  }
+}
+
 uint64_t NewCacheVersion() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
@@ -25,8 +34,8 @@ struct StackedCaches {
 
 void StreamCaches::Reset(const NeMoCacheAwareConformer& encoder) {
   if (encoder.spec().streaming) {
-    channel.Zeros(encoder.cache_last_channel_row_size());
-    time.Zeros(encoder.cache_last_time_row_size());
+    channel.Zeros(encoder.cache_last_channel_row_size(), encoder.device());
+    time.Zeros(encoder.cache_last_time_row_size(), encoder.device());
   }
   length = length_next = 0;
   version = NewCacheVersion();
@@ -54,17 +63,19 @@ EncoderOutput RunStreamingBatch(const NeMoCacheAwareConformer& encoder, const st
     return out;
   }
   thread_local StackedCaches stacked;
+  const CudaMemory* device = encoder.device();
   const int64_t ch = encoder.cache_last_channel_row_size(), tm = encoder.cache_last_time_row_size();
   bool reuse = stacked.versions.size() == caches.size();
   for (int b = 0; reuse && b < batch; ++b) reuse = caches[b]->version == stacked.versions[b];
   stacked.versions.clear();  // cleared first: if the call throws, nothing is reused
   if (!reuse) {
-    float* channel = stacked.channel.Owned(batch * ch);
-    float* time = stacked.time.Owned(batch * tm);
+    float* channel = stacked.channel.Owned(batch * ch, device);
+    float* time = stacked.time.Owned(batch * tm, device);
     for (int b = 0; b < batch; ++b) {
-      std::memcpy(channel + b * ch, caches[b]->channel.data(), ch * sizeof(float));
-      std::memcpy(time + b * tm, caches[b]->time.data(), tm * sizeof(float));
+      CopyFloats(device, channel + b * ch, caches[b]->channel.data(), ch);
+      CopyFloats(device, time + b * tm, caches[b]->time.data(), tm);
     }
+    if (device) device->Synchronize();
   }
   stacked.length.resize(batch);
   stacked.length_next.resize(batch);
@@ -83,12 +94,13 @@ EncoderOutput RunStreamingBatch(const NeMoCacheAwareConformer& encoder, const st
   stacked.time.Adopt(std::move(out.cache_last_time_next));
   for (int b = 0; b < batch; ++b) {
     StreamCaches& c = *caches[b];
-    std::memcpy(c.channel_next.Owned(ch), stacked.channel.data() + b * ch, ch * sizeof(float));
-    std::memcpy(c.time_next.Owned(tm), stacked.time.data() + b * tm, tm * sizeof(float));
+    CopyFloats(device, c.channel_next.Owned(ch, device), stacked.channel.data() + b * ch, ch);
+    CopyFloats(device, c.time_next.Owned(tm, device), stacked.time.data() + b * tm, tm);
     c.length_next = stacked.length_next[b];
     c.Advance();
     stacked.versions.push_back(c.version);
   }
+  if (device) device->Synchronize();
   return out;
 }
 

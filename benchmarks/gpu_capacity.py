@@ -1,0 +1,236 @@
+"""Concurrent real-time streams on one GPU: nemo_fast (ONNX Runtime's CUDA provider, caches kept on the device)
+against NeMo's own batched cache-aware streaming (`conformer_stream_step`) on the same GPU and the same replica.
+
+    python benchmarks/gpu_capacity.py WORK [--models large nemotron] [--deadline-s 420]
+
+For each model (random weights; the joint's blank logit is biased so that it never emits, so every system does
+one joint per frame and stream and the encoder's cost is compared) it builds the NeMo checkpoint, exports it
+with nemo_fast at [70,1] (160 ms chunks), converts a float16 copy (ONNX Runtime's float16 converter, float
+inputs and outputs kept), and for each system finds the most streams whose p95 tick stays under the chunk:
+every tick each stream receives one chunk of audio and all are decoded together, so a chunk's latency is the
+tick's duration. nemo_fast's tick includes the features of the new audio; NeMo's does not (its streaming
+buffer computes every stream's features before the first chunk), which favours NeMo. Systems: nemo_fast fp32
+(TF32 off, as PyTorch's matrix products by default), nemo_fast fp16, NeMo fp32, NeMo under fp16 autocast.
+Results: benchmarks/results/gpu_capacity.json (and $OUT/gpu_capacity.json when $OUT is set). Stages that do
+not fit in --deadline-s are skipped and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "streaming"))
+from common import stamp, tiled_speech, write_json  # noqa: E402
+
+LOOKAHEAD = (70, 1)
+START = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - START:6.1f}s] {message}", flush=True)
+
+
+def prepare(workdir: Path, name: str) -> Path:
+    """The replica's checkpoint and its nemo_fast exports (fp32 and fp16) at LOOKAHEAD."""
+    from nemo_model_factory import build_model
+    from nemo_speech_cpp import BLANK_BIAS, _replica_recipe
+
+    from nemo_fast.export.exporter import export_model
+
+    recipe = _replica_recipe("nemotron" if name == "nemotron" else "large_rnnt", BLANK_BIAS["large_rnnt"])
+    nemo_path = workdir / f"{name}.nemo"
+    if not nemo_path.exists():
+        model = build_model(recipe, workdir)
+        log(f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters")
+        model.save_to(str(nemo_path))
+    out = workdir / f"{name}_{LOOKAHEAD[0]}_{LOOKAHEAD[1]}"
+    if not (out / "fp32" / "model.onnx").exists():
+        export_model(nemo_path, out / "fp32", att_context_size=LOOKAHEAD, parity_check=False)
+        log(f"{name}: exported")
+    if not (out / "fp16" / "model.onnx").exists():
+        to_float16(out / "fp32", out / "fp16")
+        log(f"{name}: float16 copy written")
+    (out / "source.json").write_text(json.dumps({"nemo": str(nemo_path.resolve()), "lookahead": LOOKAHEAD}))
+    return out
+
+
+def to_float16(src: Path, dst: Path) -> None:
+    import shutil
+
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("model.onnx", "model.onnx.data"))
+    model = onnx.load(str(src / "model.onnx"))
+    half = convert_float_to_float16(model, keep_io_types=True)  # metadata (the streaming geometry) kept
+    onnx.save(half, str(dst / "model.onnx"), save_as_external_data=half.ByteSize() > 2_000_000_000)
+
+
+def largest(p95_tick, chunk_s: float, start: int, limit: int, label: str) -> tuple[int, dict]:
+    """Doubles the stream count while the p95 tick stays under the chunk, then bisects (3 steps at most)."""
+    seen, n, good = {}, start, 0
+    while n <= limit:
+        seen[n] = p95_tick(n)
+        log(f"  {label}: {n} streams, p95 tick {1000 * seen[n]:.1f} ms (chunk {1000 * chunk_s:.0f} ms)")
+        if seen[n] >= chunk_s:
+            break
+        good, n = n, n * 2
+    lo, hi = good, min(n, limit)
+    for _ in range(3):
+        if hi - lo <= max(1, lo // 16):
+            break
+        mid = (lo + hi) // 2
+        seen[mid] = p95_tick(mid)
+        log(f"  {label}: {mid} streams, p95 tick {1000 * seen[mid]:.1f} ms")
+        lo, hi = (mid, hi) if seen[mid] < chunk_s else (lo, mid)
+    return lo, {str(k): round(1000 * v, 2) for k, v in sorted(seen.items())}
+
+
+def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool, device: str):
+    import numpy as np
+
+    import nemo_fast
+
+    if device == "cuda":
+        options = {"device_id": "0", "use_tf32": "0"} if fp32 else {"device_id": "0"}
+        recognizer = nemo_fast.Recognizer(model_dir, providers=["cuda"], provider_options={"cuda": options},
+                                          max_batch_size=4096, decoding="greedy")  # fmt: skip
+        assert recognizer.providers[0] == "CUDAExecutionProvider", recognizer.providers
+    else:
+        recognizer = nemo_fast.Recognizer(model_dir, max_batch_size=4096, decoding="greedy")
+    spec = recognizer.spec
+    first, later = (n * spec.features.hop_length_samples for n in spec.geometry.shift_size)
+
+    def p95_tick(n: int) -> float:
+        streams = [recognizer.create_stream() for _ in range(n)]
+        offsets = [(i * 7919 * 16) % (16000 * 20) for i in range(n)]
+        times = []
+        for tick in range(warmup + ticks):
+            lo = first + (tick - 1) * later if tick else 0
+            hi = first + tick * later
+            start = time.perf_counter()
+            for stream, off in zip(streams, offsets):
+                stream.accept_waveform_only(audio[off + lo : off + hi], 16000)
+            recognizer.decode_streams(streams)
+            if tick >= warmup:
+                times.append(time.perf_counter() - start)
+        return float(np.percentile(times, 95))
+
+    return p95_tick, later / 16000
+
+
+def nemo_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp16: bool, device: str):
+    import numpy as np
+    import torch
+    from nemo.collections.asr.parts.utils.streaming_utils import CacheAwareStreamingAudioBuffer
+
+    from nemo_fast.export.nemo_model import load_nemo_model
+
+    source = json.loads((model_dir / "source.json").read_text())
+    model = load_nemo_model(source["nemo"]).to(device).eval()
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    model.encoder.set_default_att_context_size(list(source["lookahead"]))
+    model.encoder.setup_streaming_params()
+    cfg = model.encoder.streaming_cfg
+    chunk_s = cfg.shift_size[1] * 0.01 if isinstance(cfg.shift_size, list) else cfg.shift_size * 0.01
+
+    def p95_tick(n: int) -> float:
+        buffer = CacheAwareStreamingAudioBuffer(model=model, online_normalization=False)
+        seconds = (warmup + ticks + 2) * chunk_s + 1
+        for i in range(n):
+            off = (i * 7919 * 16) % (16000 * 20)
+            buffer.append_audio(audio[off : off + int(seconds * 16000)], stream_id=-1)
+        channel, conv, channel_len = model.encoder.get_initial_cache_state(batch_size=n)
+        previous_pred, previous_hypotheses, times = None, None, []
+        with torch.inference_mode(), torch.autocast(device, dtype=torch.float16, enabled=fp16):
+            for step, (chunk, lengths) in enumerate(iter(buffer)):
+                if step >= warmup + ticks:
+                    break
+                sync()
+                start = time.perf_counter()
+                result = model.conformer_stream_step(
+                    processed_signal=chunk, processed_signal_length=lengths, cache_last_channel=channel,
+                    cache_last_time=conv, cache_last_channel_len=channel_len, keep_all_outputs=False,
+                    previous_hypotheses=previous_hypotheses, previous_pred_out=previous_pred,
+                    drop_extra_pre_encoded=0 if step == 0 else cfg.drop_extra_pre_encoded, return_transcription=True,
+                )  # fmt: skip
+                previous_pred, _, channel, conv, channel_len, previous_hypotheses = result[:6]
+                sync()
+                if step >= warmup:
+                    times.append(time.perf_counter() - start)
+        return float(np.percentile(times, 95))
+
+    return p95_tick, chunk_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("--models", nargs="+", default=["large", "nemotron"], choices=["large", "nemotron"])
+    parser.add_argument("--systems", nargs="+", default=["nemo_fast_fp32", "nemo_fast_fp16", "nemo_fp32", "nemo_fp16"])
+    parser.add_argument("--ticks", type=int, default=12)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--max-streams", type=int, default=2048)
+    parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: a smoke run of the script")
+    parser.add_argument("--deadline-s", type=float, default=1e9, help="skip what would start after this")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    audio = tiled_speech(60)
+    results = {"stamp": stamp(), "lookahead": LOOKAHEAD, "ticks": args.ticks, "warmup_ticks": args.warmup,
+               "rows": [], "skipped": []}  # fmt: skip
+    try:
+        import torch
+
+        results["gpu"] = torch.cuda.get_device_name(0)
+        results["torch"] = torch.__version__
+    except Exception as error:  # noqa: BLE001 - recorded, the rest still runs
+        results["gpu"] = f"unknown ({error})"
+
+    def save() -> None:
+        write_json("gpu_capacity", results)
+        if os.environ.get("OUT"):
+            Path(os.environ["OUT"], "gpu_capacity.json").write_text(json.dumps(results, indent=2) + "\n")
+
+    for name in args.models:
+        if time.monotonic() - START > args.deadline_s:
+            results["skipped"].append(f"{name}: past the deadline before it was built")
+            continue
+        try:
+            out = prepare(args.workdir, name)
+        except Exception:  # noqa: BLE001
+            results["skipped"].append(f"{name}: preparing failed: {traceback.format_exc(limit=3)}")
+            log(results["skipped"][-1])
+            save()
+            continue
+        for system in args.systems:
+            if time.monotonic() - START > args.deadline_s:
+                results["skipped"].append(f"{name} {system}: past the deadline")
+                continue
+            try:
+                if system.startswith("nemo_fast"):
+                    fp32 = system.endswith("fp32")
+                    p95, chunk_s = nemo_fast_ticks(out / ("fp32" if fp32 else "fp16"), audio, args.ticks,
+                                                   args.warmup, fp32, args.device)  # fmt: skip
+                else:
+                    p95, chunk_s = nemo_ticks(out, audio, args.ticks, args.warmup, system.endswith("fp16"), args.device)
+                streams, ticks = largest(p95, chunk_s, 8, args.max_streams, f"{name} {system}")
+                results["rows"].append({"model": name, "system": system, "chunk_ms": round(1000 * chunk_s, 1),
+                                        "streams": streams, "p95_tick_ms": ticks})  # fmt: skip
+                log(f"{name} {system}: {streams} real-time streams")
+            except Exception:  # noqa: BLE001
+                results["skipped"].append(f"{name} {system}: failed: {traceback.format_exc(limit=4)}")
+                log(results["skipped"][-1])
+            save()
+    save()
+
+
+if __name__ == "__main__":
+    main()
