@@ -37,8 +37,9 @@ class CacheTensor {
 };
 
 // One batched encoder call. Input buffers are owned by the caller and read in place: features (B, F, T) and
-// the caches (B, ...) in batch-first layout, the caches in the encoder's device() memory when it has one. The next channel and time caches come back in EncoderOutput as
-// ONNX Runtime allocated them; the next cache lengths are written to cache_last_channel_len_out.
+// the caches (B, ...) in batch-first layout, the caches in the encoder's device() memory when it has one. The next
+// channel and time caches come back in EncoderOutput as ONNX Runtime allocated them; the next cache lengths are written
+// to cache_last_channel_len_out.
 struct EncoderBatch {
   int batch = 0;
   int frames = 0;  // T of the features (every row padded to it)

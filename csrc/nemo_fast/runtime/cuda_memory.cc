@@ -102,8 +102,6 @@ void CudaMemory::Zero(void* dst, size_t bytes) const {
   Check(runtime_.memset(dst, 0, bytes), "cudaMemset");
 }
 
-void CudaMemory::Synchronize() const {
-  Check(runtime_.stream_synchronize(nullptr), "cudaStreamSynchronize");
-}
+void CudaMemory::Synchronize() const { Check(runtime_.stream_synchronize(nullptr), "cudaStreamSynchronize"); }
 
 }  // namespace nemo_fast
