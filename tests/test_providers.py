@@ -77,16 +77,18 @@ def test_cuda_gives_the_cpu_transcript():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(CPU_WHEEL, reason="needs ONNX Runtime with CUDA (onnxruntime-gpu) and a GPU")
-@pytest.mark.parametrize("model", ["char_d32_80mel_70_1", "hybrid_bpe_d48_80mel_70_13", "rnnt_bpe_d48_80mel_70_6"])
-def test_cuda_streams_in_changing_batches_equal_the_cpu(model):
+@pytest.mark.parametrize("model,decoder", [("char_d32_80mel_70_1", "ctc"), ("hybrid_bpe_d48_80mel_70_13", "ctc"),
+                                           ("hybrid_bpe_d48_80mel_70_13", "rnnt"), ("rnnt_bpe_d48_80mel_70_6", "rnnt")])
+def test_cuda_streams_in_changing_batches_equal_the_cpu(model, decoder):
     """The caches stay on the GPU between chunks and are stacked and unstacked there when the batch changes
     (a stream ends, the order changes, one stream is decoded alone): every stream still gives the CPU's
     tokens, and CTC log-probs within float32 rounding of cuDNN against the CPU's kernels."""
     from recognizer_cases import MODELS_DIR, audio_cases
 
     speech = audio_cases()["speech"]
-    cpu = nemo_fast.Recognizer(MODELS_DIR / model, keep_log_probs=True, decoding="greedy")
-    gpu = nemo_fast.Recognizer(MODELS_DIR / model, keep_log_probs=True, decoding="greedy", providers=["cuda"],
+    settings = {"decoder": decoder, "keep_log_probs": decoder == "ctc", "decoding": "greedy"}
+    cpu = nemo_fast.Recognizer(MODELS_DIR / model, **settings)
+    gpu = nemo_fast.Recognizer(MODELS_DIR / model, **settings, providers=["cuda"],
                                provider_options={"cuda": {"use_tf32": "0"}})  # fmt: skip
     assert gpu.providers[0] == "CUDAExecutionProvider"
     audios = [speech, speech[3000:], speech[7000:20000]]

@@ -82,12 +82,28 @@ def prepare(workdir: Path, source: Path, nemotron: bool = False, lookaheads=RNNT
             if name in ("large_rnnt", "nemotron") and not (out / "nemo_fast_int8" / "model.onnx").exists():
                 export_model(nemo_path, out / "nemo_fast_int8", att_context_size=lookahead, quantize="int8",
                              parity_check=False)  # fmt: skip
+            if name in ("large_rnnt", "nemotron") and not (out / "sherpa_onnx" / "encoder.int8.onnx").exists():
+                _export_for_sherpa_onnx(nemo_path, out / "sherpa_onnx", lookahead)
             (out / "nemo_speech_cpp").mkdir(exist_ok=True)
             for kind in GGUF_TYPES:
                 link = out / "nemo_speech_cpp" / f"model.{kind}.gguf"
                 if not link.exists():
                     link.symlink_to(ggufs / f"model.{kind}.gguf")
             (out / "source.json").write_text(json.dumps({"nemo": str(nemo_path.resolve()), "lookahead": lookahead}))
+
+
+def _export_for_sherpa_onnx(nemo_path: Path, out: Path, lookahead) -> None:
+    """The transducer as sherpa-onnx takes it (NeMo's own export of encoder, decoder and joint with sherpa-onnx's
+    metadata; over 2 GB the encoder's weights stay in the files torch writes beside it), and encoder.int8.onnx
+    quantized with the settings of nemo_fast's int8 export, so the int8 rows compare the same arithmetic."""
+    from nemo_onnx_layouts import write_sherpa_onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from nemo_fast.export.nemo_model import load_nemo_model
+
+    write_sherpa_onnx(load_nemo_model(nemo_path), out, lookahead)
+    quantize_dynamic(str(out / "encoder.onnx"), str(out / "encoder.int8.onnx"), weight_type=QuantType.QInt8,
+                     per_channel=True, op_types_to_quantize=["MatMul"])  # fmt: skip
 
 
 class _Streaming(ctypes.Structure):

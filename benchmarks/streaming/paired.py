@@ -62,11 +62,13 @@ def paired(workdir: Path, threads_list, systems, models, seconds: float, pairs: 
 
 
 def paired_ratios(row: dict, systems) -> list[tuple[str, str, str]]:
-    """nemo_fast (or, without it, the first system) against each other system: the median of the per-round
-    ratios and their range."""
-    ours = "nemo_fast" if "nemo_fast" in systems else systems[0]
+    """nemo_fast (or, without it, the first system) against each other system, and nemo_fast_int8 against the
+    other int8 systems: the median of the per-round ratios and their range."""
+    first = "nemo_fast" if "nemo_fast" in systems else systems[0]
     out = []
     for other in systems:
+        int8 = other.endswith("_int8") and other != "nemo_fast_int8" and "nemo_fast_int8" in systems
+        ours = "nemo_fast_int8" if int8 else first
         if other == ours:
             continue
         ratios = sorted(a / b for a, b in zip(row["times_s"][ours], row["times_s"][other]))

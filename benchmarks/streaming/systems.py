@@ -16,7 +16,7 @@ from nemo_speech_cpp import nemo_speech_cpp_system
 LATENCY_POSITIONS = (1, 100, 1000)
 LATENCY_WINDOW = 20
 SYSTEMS = ("nemo_fast", "bare_onnxruntime", "nemo", "sherpa_onnx", "nemo_fast_int8", "nemo_speech_cpp_f16",
-           "nemo_speech_cpp_q8_0")
+           "nemo_speech_cpp_q8_0", "sherpa_onnx_int8")
 
 
 def write_contract(model_dir: Path) -> None:
@@ -193,14 +193,24 @@ def nemo_system(model_dir: Path, threads: int):
 
 
 
-def sherpa_onnx_system(model_dir: Path, threads: int):
+def sherpa_onnx_system(model_dir: Path, threads: int, int8: bool = False):
+    """sherpa-onnx on NeMo's stock export: a CTC model.onnx, or a transducer's encoder/decoder/joiner.onnx
+    (int8: encoder.int8.onnx, quantized with nemo_fast's int8 settings, the heads in float as nemo_fast's)."""
     import sherpa_onnx
 
     sherpa_dir = model_dir.parent / "sherpa_onnx"
-    recognizer = sherpa_onnx.OnlineRecognizer.from_nemo_ctc(
-        tokens=str(sherpa_dir / "tokens.txt"), model=str(sherpa_dir / "model.onnx"), num_threads=threads,
-        sample_rate=16000, feature_dim=80, decoding_method="greedy_search",
-    )  # fmt: skip
+    mel_bins = _contract(model_dir)["features"]["num_mel_bins"]
+    if (sherpa_dir / "encoder.onnx").exists():
+        recognizer = sherpa_onnx.OnlineRecognizer.from_transducer(
+            tokens=str(sherpa_dir / "tokens.txt"), encoder=str(sherpa_dir / f"encoder{'.int8' if int8 else ''}.onnx"),
+            decoder=str(sherpa_dir / "decoder.onnx"), joiner=str(sherpa_dir / "joiner.onnx"), num_threads=threads,
+            sample_rate=16000, feature_dim=int(mel_bins), decoding_method="greedy_search",
+        )  # fmt: skip
+    else:
+        recognizer = sherpa_onnx.OnlineRecognizer.from_nemo_ctc(
+            tokens=str(sherpa_dir / "tokens.txt"), model=str(sherpa_dir / f"model{'.int8' if int8 else ''}.onnx"),
+            num_threads=threads, sample_rate=16000, feature_dim=int(mel_bins), decoding_method="greedy_search",
+        )  # fmt: skip
     first, later = _chunk_samples(model_dir)
 
     def one_stream(x, latencies=None):
@@ -227,6 +237,7 @@ BUILDERS = {  # system name -> builder(model directory of one model and lookahea
     "bare_onnxruntime": lambda d, threads: bare_onnxruntime_system(d / "nemo_fast", threads),
     "nemo": lambda d, threads: nemo_system(d / "nemo_fast", threads),
     "sherpa_onnx": lambda d, threads: sherpa_onnx_system(d / "nemo_fast", threads),
+    "sherpa_onnx_int8": lambda d, threads: sherpa_onnx_system(d / "nemo_fast", threads, int8=True),
     "nemo_speech_cpp_f16": lambda d, threads: nemo_speech_cpp_system(d / "nemo_speech_cpp", "f16", threads),
     "nemo_speech_cpp_q8_0": lambda d, threads: nemo_speech_cpp_system(d / "nemo_speech_cpp", "q8_0", threads),
 }

@@ -23,7 +23,8 @@ def _write_tokens(model, path: Path) -> None:
 def _set_metadata(path: Path, meta: dict) -> None:
     import onnx
 
-    proto = onnx.load(str(path))
+    # The graph only: a model over 2 GB keeps the weight files torch wrote beside it, referenced as they are.
+    proto = onnx.load(str(path), load_external_data=False)
     del proto.metadata_props[:]
     for key, value in meta.items():
         proto.metadata_props.add(key=key, value=str(value))

@@ -100,6 +100,7 @@ void CudaMemory::Copy(void* dst, const void* src, size_t bytes) const {
 void CudaMemory::Zero(void* dst, size_t bytes) const {
   Check(runtime_.set_device(device_), "cudaSetDevice");
   Check(runtime_.memset(dst, 0, bytes), "cudaMemset");
+  Synchronize();  // a new stream's caches: ONNX Runtime reads them on its own stream next
 }
 
 void CudaMemory::Synchronize() const { Check(runtime_.stream_synchronize(nullptr), "cudaStreamSynchronize"); }

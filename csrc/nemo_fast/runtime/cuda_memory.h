@@ -25,7 +25,7 @@ class CudaMemory {
   // Any direction (CUDA's unified addressing tells host from device pointers). The copies of one batch are
   // queued; Synchronize waits for them before ONNX Runtime, on its own stream, reads the result.
   void Copy(void* dst, const void* src, size_t bytes) const;
-  void Zero(void* dst, size_t bytes) const;
+  void Zero(void* dst, size_t bytes) const;  // waits until done
   void Synchronize() const;
 
  private:
