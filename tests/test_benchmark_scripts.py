@@ -19,11 +19,15 @@ def run(*args):
 def test_every_subcommand_is_listed():
     out = run("--help")
     assert out.returncode == 0, out.stderr
-    for command in ["prepare", "speed", "paired", "capacity", "profile", "static-shapes", "int8-kernels", "table"]:
+    for command in ["prepare", "speed", "paired", "capacity", "profile", "matmul-floor", "static-shapes",
+                    "int8-kernels", "table"]:  # fmt: skip
         assert command in out.stdout
 
 
-@pytest.mark.parametrize("name", ["streaming", "paired_shipped_run9", "profile", "static_shapes", "int8_kernels"])
+@pytest.mark.parametrize(
+    "name", ["streaming", "paired_shipped_run9", "profile", "matmul_floor", "static_shapes", "int8_kernels",
+             "sherpa_paired_nemotron"]
+)  # fmt: skip
 def test_saved_results_print_as_tables(name):
     out = run("table", name)
     assert out.returncode == 0, out.stderr

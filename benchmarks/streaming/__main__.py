@@ -6,6 +6,7 @@
     python benchmarks/streaming paired WORKDIR [--threads 1 2] [--pairs 7] [--systems ...] [--models ...]
     python benchmarks/streaming capacity WORKDIR [--model large_70_1] [--threads 2]
     python benchmarks/streaming profile WORKDIR [--threads 1 2] [--seconds 20] [--models ...]
+    python benchmarks/streaming matmul-floor WORKDIR [--threads 1 2] [--rounds 7] [--models ...]
     python benchmarks/streaming static-shapes WORKDIR [--threads 1 2] [--rounds 7] [--models ...]  # onnxsim
     python benchmarks/streaming int8-kernels WORKDIR [--threads 1 2] [--rounds 7] [--models ...]  # onnx_ir
     python benchmarks/streaming table [NAME]     # the tables of results/NAME.json again
@@ -79,7 +80,7 @@ from nemo_speech_cpp import prepare as prepare_nemo_speech_cpp  # noqa: E402
 from nemo_speech_cpp import speed_table as nemo_speech_cpp_table  # noqa: E402
 from paired import measure_paired_child, paired  # noqa: E402
 from prepare import prepare  # noqa: E402
-from probes import int8_kernels, profile, static_shapes  # noqa: E402
+from probes import int8_kernels, matmul_floor, profile, static_shapes  # noqa: E402
 from report import plot, show_tables  # noqa: E402
 from speed import speed  # noqa: E402
 from systems import SYSTEMS, measure_child  # noqa: E402
@@ -143,7 +144,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup-ticks", type=int, default=40)
     p.add_argument("--ticks", type=int, default=60)
-    for mode in ("profile", "static-shapes", "int8-kernels"):  # the bare-loop probes of the encoder step
+    for mode in ("profile", "matmul-floor", "static-shapes", "int8-kernels"):  # the bare-loop probes of the encoder step
         p = sub.add_parser(mode)
         p.add_argument("workdir", type=Path)
         p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -182,6 +183,9 @@ def main() -> None:
         capacity(args.workdir, args.model, args.threads, args.warmup_ticks, args.ticks)
     elif args.command == "profile":
         profile(args.workdir, args.threads, [m for m in args.models if (args.workdir / m).exists()], args.seconds)
+    elif args.command == "matmul-floor":
+        matmul_floor(args.workdir, args.threads, [m for m in args.models if (args.workdir / m).exists()],
+                     args.seconds, args.rounds)
     elif args.command == "static-shapes":
         static_shapes(args.workdir, args.threads, [m for m in args.models if (args.workdir / m).exists()],
                       args.seconds, args.rounds)

@@ -6,7 +6,7 @@ import json
 
 from common import RESULTS_DIR
 from paired import paired_table
-from probes import int8_kernels_table, profile_table, static_shapes_table
+from probes import int8_kernels_table, matmul_floor_table, profile_table, static_shapes_table
 from speed import latency_memory_table, markdown_table, median_rtf
 from systems import SYSTEMS
 
@@ -15,6 +15,8 @@ def show_tables(name: str) -> None:
     results = json.loads((RESULTS_DIR / f"{name}.json").read_text())
     if results.get("kind") == "profile":
         print(profile_table(results))
+    elif results.get("kind") == "matmul_floor":
+        print(matmul_floor_table(results))
     elif results.get("kind") == "static_shapes":
         print(static_shapes_table(results))
     elif results.get("kind") == "int8_kernels":
