@@ -434,6 +434,9 @@ class Recognizer:
     def decode_streams(self, streams: collections.abc.Sequence[RecognizerStream]) -> None:
         ...
     @property
+    def cache_memory(self) -> str:
+        ...
+    @property
     def config(self) -> RecognizerConfig:
         ...
     @property

@@ -320,11 +320,21 @@ class Recognizer:
         self.model_dir = Path(model_dir)
         self._core = _core.Recognizer(str(model_dir), config)
         self._spec = ModelSpec._from_core(self._core.spec)
+        if self._core.cache_memory.startswith("host ("):
+            warnings.warn(f"{self.providers[0]}: the encoder's caches stay in host memory, copied to the device "
+                          f"and back every step: {self._core.cache_memory[6:-1]}", RuntimeWarning, stacklevel=2)
 
     @property
     def spec(self) -> ModelSpec:
         """The model's contract as read from its metadata (features, streaming geometry, caches, vocabulary)."""
         return self._spec
+
+    @property
+    def cache_memory(self) -> str:
+        """Where the encoder's caches stay between chunks: ``"host"`` on the CPU, ``"cuda:N"`` on a GPU (IO
+        binding, no host round trip per step), or ``"host (...)"`` with the reason a GPU session could not keep
+        them on its device (a warning says so when the recognizer is made)."""
+        return self._core.cache_memory
 
     @property
     def providers(self) -> list[str]:

@@ -24,6 +24,7 @@ def test_runtime_info_lists_the_providers_and_the_default_is_the_cpu():
     assert "CPUExecutionProvider" in AVAILABLE
     assert nemo_fast.Recognizer(default_model_dir()).providers == ["CPUExecutionProvider"]
     assert nemo_fast.Recognizer(default_model_dir(), providers=["cpu"]).providers == ["CPUExecutionProvider"]
+    assert nemo_fast.Recognizer(default_model_dir()).cache_memory == "host"
 
 
 @pytest.mark.skipif(not CPU_WHEEL, reason="checks the ONNX Runtime build without CUDA")
@@ -90,7 +91,7 @@ def test_cuda_streams_in_changing_batches_equal_the_cpu(model, decoder):
     cpu = nemo_fast.Recognizer(MODELS_DIR / model, **settings)
     gpu = nemo_fast.Recognizer(MODELS_DIR / model, **settings, providers=["cuda"],
                                provider_options={"cuda": {"use_tf32": "0"}})  # fmt: skip
-    assert gpu.providers[0] == "CUDAExecutionProvider"
+    assert gpu.providers[0] == "CUDAExecutionProvider" and gpu.cache_memory == "cuda:0"
     audios = [speech, speech[3000:], speech[7000:20000]]
     expected = [cpu.transcribe(a, sample_rate=16000) for a in audios]
     streams = [gpu.create_stream() for _ in audios]

@@ -163,6 +163,7 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("config", &Recognizer::config)
       .def_property_readonly("decoder", &Recognizer::decoder)
       .def_property_readonly("providers", &Recognizer::providers)
+      .def_property_readonly("cache_memory", &Recognizer::cache_memory)
       .def_property_readonly("tokens",
                              [](const Recognizer& r) {
                                std::vector<std::string> t;

@@ -42,9 +42,15 @@ void CheckNames(const std::vector<std::string>& actual, const std::vector<std::s
 NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config,
                                                  const std::string& decoder)
     : session_(std::make_unique<OnnxSession>(onnx_path, config)),
-      device_(CudaMemory::ForSession(*session_, config)),
       spec_(ModelSpec::FromMetadata(session_->metadata(), onnx_path)),
       decoder_(decoder.empty() || decoder == "default" ? spec_.default_decoder : decoder) {
+  try {
+    device_ = CudaMemory::ForSession(*session_, config);
+  } catch (const Error& e) {
+    device_unavailable_ = e.what();
+  } catch (const Ort::Exception& e) {
+    device_unavailable_ = e.what();
+  }
   if (!spec_.has_decoder(decoder_)) {
     std::string heads;
     for (const auto& d : spec_.decoders) heads += (heads.empty() ? "" : ", ") + d;
@@ -75,6 +81,11 @@ NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, c
   }
 }
 
+std::string NeMoCacheAwareConformer::cache_memory() const {
+  if (device_) return "cuda:" + std::to_string(device_->device());
+  return device_unavailable_.empty() ? "host" : "host (" + device_unavailable_ + ")";
+}
+
 int64_t NeMoCacheAwareConformer::cache_last_channel_row_size() const {
   const auto& s = spec_.cache_last_channel_shape;
   return s[0] * s[1] * s[2];
@@ -98,7 +109,7 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   const int64_t feature_count = B * spec_.feat_in * b.frames;
   const int64_t channel_count = B * cache_last_channel_row_size();
   const int64_t time_count = B * cache_last_time_row_size();
-  const Ort::MemoryInfo& cache_memory = device_ ? device_->info() : memory;
+  const Ort::MemoryInfo& caches_at = device_ ? device_->info() : memory;
   int64_t drop = b.drop_extra_pre_encoded;
   if (!spec_.geometry.drop_is_input && drop != spec_.geometry.drop_extra_pre_encoded) {
     Fail(ErrorCode::kInvalidState, "this encoder drops ", spec_.geometry.drop_extra_pre_encoded,
@@ -109,10 +120,10 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   inputs.push_back(
       Ort::Value::CreateTensor<float>(memory, const_cast<float*>(b.features), feature_count, feature_shape, 3));
   inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.lengths), B, batch_shape, 1));
-  inputs.push_back(Ort::Value::CreateTensor<float>(cache_memory, const_cast<float*>(b.cache_last_channel),
-                                                   channel_count, channel_shape, 4));
+  inputs.push_back(Ort::Value::CreateTensor<float>(caches_at, const_cast<float*>(b.cache_last_channel), channel_count,
+                                                   channel_shape, 4));
   inputs.push_back(
-      Ort::Value::CreateTensor<float>(cache_memory, const_cast<float*>(b.cache_last_time), time_count, time_shape, 4));
+      Ort::Value::CreateTensor<float>(caches_at, const_cast<float*>(b.cache_last_time), time_count, time_shape, 4));
   inputs.push_back(
       Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.cache_last_channel_len), B, batch_shape, 1));
   if (spec_.geometry.drop_is_input) inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, &drop, 1, nullptr, 0));
@@ -127,8 +138,8 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
     for (size_t i = 0; i < inputs.size(); ++i) binding.BindInput(input_names_[i], inputs[i]);
     binding.BindOutput(output_names_[0], memory);
     binding.BindOutput(output_names_[1], memory);
-    binding.BindOutput(output_names_[2], cache_memory);
-    binding.BindOutput(output_names_[3], cache_memory);
+    binding.BindOutput(output_names_[2], caches_at);
+    binding.BindOutput(output_names_[3], caches_at);
     binding.BindOutput(output_names_[4], length_out);
     session_->get().Run(Ort::RunOptions{nullptr}, binding);
     outputs = binding.GetOutputValues();

@@ -77,6 +77,9 @@ class NeMoCacheAwareConformer {
   // The GPU memory the caches stay in between chunks (IO binding: no host round trip per step), or nullptr
   // when the encoder runs on the CPU.
   const CudaMemory* device() const { return device_.get(); }
+  // Where the caches live: "cuda:N", "host", or "host (...)" with the reason a GPU session could not keep
+  // them on its device (it then runs with a host round trip per step rather than not at all).
+  std::string cache_memory() const;
   int64_t cache_last_channel_row_size() const;  // floats per batch row
   int64_t cache_last_time_row_size() const;
 
@@ -90,6 +93,7 @@ class NeMoCacheAwareConformer {
 
   std::unique_ptr<OnnxSession> session_;
   std::unique_ptr<CudaMemory> device_;
+  std::string device_unavailable_;  // why a GPU session keeps its caches on the host
   ModelSpec spec_;
   std::string decoder_;
   int head_dim_ = 0;

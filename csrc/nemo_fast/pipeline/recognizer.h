@@ -96,6 +96,7 @@ class Recognizer {
   const ModelSpec& spec() const { return encoder_->spec(); }
   // The encoder session's execution providers (ONNX Runtime's names, the CPU last).
   const std::vector<std::string>& providers() const { return encoder_->providers(); }
+  std::string cache_memory() const { return encoder_->cache_memory(); }  // see NeMoCacheAwareConformer
   const RecognizerConfig& config() const { return config_; }
   const ImprovedFbank& fbank() const { return *fbank_; }
   const Vocabulary& vocabulary() const { return *vocabulary_; }

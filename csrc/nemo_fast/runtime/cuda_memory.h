@@ -20,6 +20,7 @@ class CudaMemory {
   static std::unique_ptr<CudaMemory> ForSession(OnnxSession& session, const SessionConfig& config);
 
   const Ort::MemoryInfo& info() const { return info_; }
+  int device() const { return device_; }
   // `count` floats on the device, uninitialized; freed with the value.
   Ort::Value Allocate(int64_t count) const;
   // Any direction (CUDA's unified addressing tells host from device pointers). The copies of one batch are
