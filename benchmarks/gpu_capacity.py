@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "streaming"))
+from capacity import lockstep_p95_tick, most_streams  # noqa: E402
 from common import stamp, tiled_speech, write_json  # noqa: E402
 
 LOOKAHEAD = (70, 1)
@@ -76,29 +77,7 @@ def to_float16(src: Path, dst: Path) -> None:
     onnx.save(half, str(dst / "model.onnx"), save_as_external_data=half.ByteSize() > 2_000_000_000)
 
 
-def largest(p95_tick, chunk_s: float, start: int, limit: int, label: str) -> tuple[int, dict]:
-    """Doubles the stream count while the p95 tick stays under the chunk, then bisects (3 steps at most)."""
-    seen, n, good = {}, start, 0
-    while n <= limit:
-        seen[n] = p95_tick(n)
-        log(f"  {label}: {n} streams, p95 tick {1000 * seen[n]:.1f} ms (chunk {1000 * chunk_s:.0f} ms)")
-        if seen[n] >= chunk_s:
-            break
-        good, n = n, n * 2
-    lo, hi = good, min(n, limit)
-    for _ in range(3):
-        if hi - lo <= max(1, lo // 16):
-            break
-        mid = (lo + hi) // 2
-        seen[mid] = p95_tick(mid)
-        log(f"  {label}: {mid} streams, p95 tick {1000 * seen[mid]:.1f} ms")
-        lo, hi = (mid, hi) if seen[mid] < chunk_s else (lo, mid)
-    return lo, {str(k): round(1000 * v, 2) for k, v in sorted(seen.items())}
-
-
 def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool, device: str):
-    import numpy as np
-
     import nemo_fast
 
     if device == "cuda":
@@ -112,19 +91,7 @@ def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool,
     first, later = (n * spec.features.hop_length_samples for n in spec.geometry.shift_size)
 
     def p95_tick(n: int) -> float:
-        streams = [recognizer.create_stream() for _ in range(n)]
-        offsets = [(i * 7919 * 16) % (16000 * 20) for i in range(n)]
-        times = []
-        for tick in range(warmup + ticks):
-            lo = first + (tick - 1) * later if tick else 0
-            hi = first + tick * later
-            start = time.perf_counter()
-            for stream, off in zip(streams, offsets):
-                stream.accept_waveform_only(audio[off + lo : off + hi], 16000)
-            recognizer.decode_streams(streams)
-            if tick >= warmup:
-                times.append(time.perf_counter() - start)
-        return float(np.percentile(times, 95))
+        return lockstep_p95_tick(recognizer, audio, first, later, n, warmup, ticks)
 
     return p95_tick, later / 16000
 
@@ -227,7 +194,8 @@ def main() -> None:
                                                    args.warmup, fp32, args.device)  # fmt: skip
                 else:
                     p95, chunk_s = nemo_ticks(out, audio, args.ticks, args.warmup, system.endswith("fp16"), args.device)
-                streams, ticks = largest(p95, chunk_s, 8, args.max_streams, f"{name} {system}")
+                streams, ticks = most_streams(p95, chunk_s, f"{name} {system}", start=8, limit=args.max_streams,
+                                              bisections=3)  # fmt: skip
                 results["rows"].append({"model": name, "system": system, "chunk_ms": round(1000 * chunk_s, 1),
                                         "streams": streams, "p95_tick_ms": ticks})  # fmt: skip
                 log(f"{name} {system}: {streams} real-time streams")

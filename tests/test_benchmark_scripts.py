@@ -16,6 +16,12 @@ def run(*args):
     return subprocess.run([sys.executable, str(BENCHMARKS / "streaming"), *args], capture_output=True, text=True)
 
 
+def run_script(script, *args, timeout=300):
+    """One of the standalone benchmark scripts, bounded in time."""
+    return subprocess.run([sys.executable, str(BENCHMARKS / script), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)  # fmt: skip
+
+
 def test_every_subcommand_is_listed():
     out = run("--help")
     assert out.returncode == 0, out.stderr
@@ -42,26 +48,8 @@ def test_the_server_load_benchmark_runs(tmp_path):
 
     require_module("aiohttp")
     output = tmp_path / "load.json"
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "server_load.py"),
-            str(BENCHMARKS.parent / "models" / "default"),
-            "--seconds",
-            "1.2",
-            "--warmup",
-            "0.6",
-            "--max-streams",
-            "2",
-            "--repeats",
-            "1",
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run_script("server_load.py", BENCHMARKS.parent / "models" / "default", "--seconds", "1.2", "--warmup", "0.6",
+                     "--max-streams", "2", "--repeats", "1", "--output", output)  # fmt: skip
     assert out.returncode == 0, out.stderr
     result = json.loads(output.read_text())
     assert set(result["in_process"]["p95_chunk_latency_ms"]) == {"1", "2"}
@@ -74,24 +62,8 @@ def test_the_bulk_transcription_benchmark_runs(tmp_path):
     import json
 
     output = tmp_path / "bulk.json"
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "bulk_transcribe.py"),
-            str(BENCHMARKS.parent / "models" / "default"),
-            "--entries",
-            "3",
-            "--seconds",
-            "1",
-            "--repeats",
-            "1",
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run_script("bulk_transcribe.py", BENCHMARKS.parent / "models" / "default", "--entries", "3", "--seconds", "1",
+                     "--repeats", "1", "--output", output)  # fmt: skip
     assert out.returncode == 0, out.stderr
     runs = json.loads(output.read_text())["runs"]
     assert len(runs) == 6 and all(r["audio_s_per_wall_s"] > 0 for r in runs.values())  # 4 local, Ray 1 and 2
@@ -104,9 +76,8 @@ def test_the_gpu_capacity_benchmark_runs_on_the_cpu(tmp_path, nemo_available):
     import json
 
     output = tmp_path / "gpu.json"
-    out = subprocess.run([sys.executable, str(BENCHMARKS / "gpu_capacity.py"), str(tmp_path / "work"), "--device",
-                          "cpu", "--models", "tiny", "--ticks", "2", "--warmup", "1", "--max-streams", "8", "--output",
-                          str(output)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = run_script("gpu_capacity.py", tmp_path / "work", "--device", "cpu", "--models", "tiny", "--ticks", "2",
+                     "--warmup", "1", "--max-streams", "8", "--output", output, timeout=600)  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(output.read_text())
     assert not result["skipped"], result["skipped"]

@@ -69,9 +69,7 @@ def test_provider_flag_of_the_command_line():
 def test_cuda_gives_the_cpu_transcript():
     audio = str(EXAMPLE)
     expected = nemo_fast.Recognizer(default_model_dir()).transcribe(audio).text
-    recognizer = nemo_fast.Recognizer(
-        default_model_dir(), providers=["cuda"], provider_options={"cuda": {"device_id": "0"}}
-    )
+    recognizer = nemo_fast.Recognizer(default_model_dir(), providers=["cuda"], provider_options={"cuda": {"device_id": "0"}})
     assert recognizer.providers[0] == "CUDAExecutionProvider"
     assert recognizer.transcribe(audio).text == expected
 
