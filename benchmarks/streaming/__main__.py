@@ -46,6 +46,10 @@ benchmarks/results/paired.json (`--output NAME`: NAME.json).
 streams whose p95 tick time stays under the chunk duration: batched (`Recognizer.decode_streams`, one
 encoder call per tick) against one stream at a time. Results: benchmarks/results/capacity.json.
 
+`matmul-floor` times the bare loop's step against a graph of only that step's matrix products (same shapes,
+weights pre-packed alike), neither under the profiler, alternating `--rounds` times in one process, and gives
+the profiled ratio beside it. Results: benchmarks/results/matmul_floor.json.
+
 `static-shapes` asks whether a graph specialized to one chunk size would run faster: it fixes every input
 shape of the exported graph (fp32 and int8) to the later chunks' and folds the shape arithmetic that
 becomes constant (onnxsim, `pip install onnxsim`; not a dependency of nemo_fast), then times the bare
