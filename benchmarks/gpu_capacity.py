@@ -39,7 +39,7 @@ def log(message: str) -> None:
 
 
 def prepare(workdir: Path, name: str) -> Path:
-    """The replica's checkpoint and its nemo_fast exports (fp32 and fp16) at LOOKAHEAD."""
+    """The replica's checkpoint and its nemo_fast fp32 export at LOOKAHEAD (the fp16 copy: to_float16)."""
     from nemo_model_factory import build_model
     from nemo_speech_cpp import BLANK_BIAS, _replica_recipe
 
@@ -58,23 +58,24 @@ def prepare(workdir: Path, name: str) -> Path:
     if not (out / "fp32" / "model.onnx").exists():
         export_model(nemo_path, out / "fp32", att_context_size=LOOKAHEAD, parity_check=False)
         log(f"{name}: exported")
-    if not (out / "fp16" / "model.onnx").exists():
-        to_float16(out / "fp32", out / "fp16")
-        log(f"{name}: float16 copy written")
     (out / "source.json").write_text(json.dumps({"nemo": str(nemo_path.resolve()), "lookahead": LOOKAHEAD}))
     return out
 
 
 def to_float16(src: Path, dst: Path) -> None:
+    """A float16 copy of the export (written when first needed: converting the largest model takes minutes)."""
     import shutil
 
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
+    if (dst / "model.onnx").exists():
+        return
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("model.onnx", "model.onnx.data"))
     model = onnx.load(str(src / "model.onnx"))
     half = convert_float_to_float16(model, keep_io_types=True)  # metadata (the streaming geometry) kept
     onnx.save(half, str(dst / "model.onnx"), save_as_external_data=half.ByteSize() > 2_000_000_000)
+    log(f"{src.parent.name}: float16 copy written")
 
 
 def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool, device: str):
@@ -148,7 +149,9 @@ def main() -> None:
     parser.add_argument("--systems", nargs="+", default=["nemo_fast_fp32", "nemo_fast_fp16", "nemo_fp32", "nemo_fp16"])
     parser.add_argument("--ticks", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--start-streams", type=int, default=8, help="the search doubles from here")
     parser.add_argument("--max-streams", type=int, default=2048)
+    parser.add_argument("--bisections", type=int, default=3, help="steps between the last good and first bad count")
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: a smoke run of the script")
     parser.add_argument("--output", type=Path, help="result file (default: benchmarks/results/gpu_capacity.json)")
     parser.add_argument("--deadline-s", type=float, default=1e9, help="skip what would start after this")
@@ -190,12 +193,14 @@ def main() -> None:
             try:
                 if system.startswith("nemo_fast"):
                     fp32 = system.endswith("fp32")
+                    if not fp32:
+                        to_float16(out / "fp32", out / "fp16")
                     p95, chunk_s = nemo_fast_ticks(out / ("fp32" if fp32 else "fp16"), audio, args.ticks,
                                                    args.warmup, fp32, args.device)  # fmt: skip
                 else:
                     p95, chunk_s = nemo_ticks(out, audio, args.ticks, args.warmup, system.endswith("fp16"), args.device)
-                streams, ticks = most_streams(p95, chunk_s, f"{name} {system}", start=8, limit=args.max_streams,
-                                              bisections=3)  # fmt: skip
+                streams, ticks = most_streams(p95, chunk_s, f"{name} {system}", start=args.start_streams,
+                                              limit=args.max_streams, bisections=args.bisections)  # fmt: skip
                 results["rows"].append({"model": name, "system": system, "chunk_ms": round(1000 * chunk_s, 1),
                                         "streams": streams, "p95_tick_ms": ticks})  # fmt: skip
                 log(f"{name} {system}: {streams} real-time streams")
