@@ -111,3 +111,33 @@ def test_cuda_streams_in_changing_batches_equal_the_cpu(model, decoder):
         assert result.token_ids == single.token_ids
         if single.log_probs is not None:
             np.testing.assert_allclose(result.log_probs, single.log_probs, atol=2e-3)
+
+
+@pytest.mark.parametrize("provider", ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    CPU_WHEEL, reason="needs ONNX Runtime with CUDA (onnxruntime-gpu) and a GPU")])])  # fmt: skip
+def test_recognizers_made_and_deleted_in_turn_decode_batches_alike(provider):
+    """The stacked caches a batched step keeps for the next tick belong to their recognizer: deleting it frees
+    them with its session (on a GPU they are that session's device memory), and the next recognizer decodes
+    the same batches to the same tokens."""
+    import gc
+
+    from recognizer_cases import MODELS_DIR, audio_cases
+
+    speech = audio_cases()["speech"]
+    audios = [speech, speech[5000:]]
+    results = []
+    for _ in range(3):
+        recognizer = nemo_fast.Recognizer(MODELS_DIR / "rnnt_bpe_d48_80mel_70_6", providers=[provider],
+                                          decoding="greedy")  # fmt: skip
+        streams = [recognizer.create_stream() for _ in audios]
+        for start in range(0, len(speech), 1600):
+            for stream, audio in zip(streams, audios):
+                stream.accept_waveform_only(audio[start : start + 1600], 16000)
+            recognizer.decode_streams(streams)
+        for stream in streams:
+            stream.input_finished_only()
+        recognizer.decode_streams(streams)
+        results.append([stream.result().token_ids for stream in streams])
+        del recognizer, streams
+        gc.collect()
+    assert results[0][0] and results[1] == results[0] and results[2] == results[0]

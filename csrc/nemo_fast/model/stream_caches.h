@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "nemo_fast/model/cache_aware_conformer.h"
@@ -23,11 +25,34 @@ struct StreamCaches {
   void Advance();
 };
 
+// The stacked caches of one batched step: gathered inputs, then that call's outputs (StackedCachePool).
+struct StackedCaches {
+  CacheTensor channel, time;
+  std::vector<uint64_t> versions;  // the cache versions the rows hold, for reuse by the next call
+  std::vector<int64_t> length, length_next;
+};
+
+// Stacked caches kept between batched steps of one encoder. A batch of large-model caches is tens of MB, and
+// allocating it afresh per call cost page faults on every tick (8 streams: 184 ms per tick against 131 ms for
+// the encoder alone). Owned next to the encoder and destroyed before it: on a GPU the buffers belong to the
+// encoder's session and must not outlive it. Thread-safe: each call takes one set and gives it back, so a
+// serving thread gets its own last batch back.
+class StackedCachePool {
+ public:
+  std::unique_ptr<StackedCaches> Take();
+  void Give(std::unique_ptr<StackedCaches> stacked);
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<StackedCaches>> idle_;
+};
+
 // One chunk of every stream in `caches` (features (B, F, frames), batch-first, equal shapes and drop) as one
-// encoder call; each stream's caches move on to the call's outputs. A calling thread keeps the stacked
-// caches of its last batch: when the same streams come back in the same order with the caches that call
-// gave them (lock-step serving), those outputs are the next inputs and nothing is gathered.
-EncoderOutput RunStreamingBatch(const NeMoCacheAwareConformer& encoder, const std::vector<StreamCaches*>& caches,
-                                int frames, const float* features, int64_t drop);
+// encoder call; each stream's caches move on to the call's outputs. When the same streams come back in the
+// same order with the caches the last call gave them (lock-step serving), that call's stacked outputs, kept
+// in `pool`, are the next inputs and nothing is gathered.
+EncoderOutput RunStreamingBatch(const NeMoCacheAwareConformer& encoder, StackedCachePool& pool,
+                                const std::vector<StreamCaches*>& caches, int frames, const float* features,
+                                int64_t drop);
 
 }  // namespace nemo_fast

@@ -511,7 +511,7 @@ void Recognizer::DecodeBatch(const std::vector<RecognizerStream*>& streams, cons
   if (spec().streaming) {
     std::vector<StreamCaches*> caches;
     for (RecognizerStream* stream : streams) caches.push_back(&stream->caches());
-    out = RunStreamingBatch(*encoder_, caches, frames, features.data(), plans[0].drop);
+    out = RunStreamingBatch(*encoder_, stacked_caches_, caches, frames, features.data(), plans[0].drop);
   } else {
     // The encoder's length input counts only valid frames (NeMo's seq_len), not the padding.
     std::vector<int64_t> lengths;

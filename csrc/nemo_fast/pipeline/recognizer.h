@@ -131,6 +131,7 @@ class Recognizer {
 
   RecognizerConfig config_;
   std::unique_ptr<NeMoCacheAwareConformer> encoder_;
+  mutable StackedCachePool stacked_caches_;         // declared after the encoder: destroyed before its session
   std::unique_ptr<NeMoTransducerHead> transducer_;  // when decoding with the transducer head
   std::unique_ptr<ImprovedFbank> fbank_;
   std::unique_ptr<Vocabulary> vocabulary_;
