@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import subprocess
 import sys
 import time
 import traceback
@@ -63,19 +64,34 @@ def prepare(workdir: Path, name: str) -> Path:
 
 
 def to_float16(src: Path, dst: Path) -> None:
-    """A float16 copy of the export (written when first needed: converting the largest model takes minutes)."""
+    """A float16 copy of the export, written when first needed (converting the largest model takes minutes) by
+    a separate process: the measuring process then loads one ONNX Runtime, nemo_fast's (the Python module
+    `onnxruntime` may be another build), and the converter's copies of the model are freed before measuring."""
+    if (dst / "model.onnx").exists():
+        return
+    here = Path(__file__).resolve().parent
+    code = f"import sys; sys.path.insert(0, {str(here)!r}); import gpu_capacity; gpu_capacity.convert_float16(sys.argv[1], sys.argv[2])"
+    subprocess.run([sys.executable, "-c", code, str(src), str(dst)], check=True)
+    log(f"{src.parent.name}: float16 copy written")
+
+
+def convert_float16(src: str, dst: str) -> None:
     import shutil
 
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    if (dst / "model.onnx").exists():
-        return
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("model.onnx", "model.onnx.data"))
-    model = onnx.load(str(src / "model.onnx"))
-    half = convert_float_to_float16(model, keep_io_types=True)  # metadata (the streaming geometry) kept
-    onnx.save(half, str(dst / "model.onnx"), save_as_external_data=half.ByteSize() > 2_000_000_000)
-    log(f"{src.parent.name}: float16 copy written")
+    source, target = Path(src), Path(dst)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("model.onnx", "model.onnx.data"))
+    # Shape inference by path: the in-memory kind cannot serialize a model over 2 GB (the Nemotron-class one).
+    inferred = source / "model.inferred.onnx"
+    try:
+        onnx.shape_inference.infer_shapes_path(str(source / "model.onnx"), str(inferred))
+        model = onnx.load(str(inferred))  # its weights still come from the source folder's data file
+    finally:
+        inferred.unlink(missing_ok=True)
+    half = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)  # metadata kept
+    onnx.save(half, str(target / "model.onnx"), save_as_external_data=half.ByteSize() > 2_000_000_000)
 
 
 def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool, device: str):
