@@ -68,6 +68,27 @@ def test_batched_transducer_streams_equal_single_streams():
     check_batched_equals_single(nemo_fast.Recognizer(MODELS_DIR / "rnnt_bpe_d48_80mel_70_6"))
 
 
+@pytest.mark.parametrize("model", ["rnnt_bpe_d48_80mel_70_6", "hybrid_bpe_d48_80mel_70_13", "tdt_bpe_d48_80mel_offline"])
+def test_greedy_transducer_streams_decoded_together_equal_each_alone(model):
+    """decode_streams runs a greedy transducer's joint once per step for the whole batch (streams of every
+    length, several tokens per frame from these random-weight models, TDT's durations): every stream's tokens,
+    times and confidences equal its own decoding."""
+    recognizer = nemo_fast.Recognizer(MODELS_DIR / model, decoder="rnnt" if "hybrid" in model else None,
+                                      decoding="greedy", max_batch_size=64)  # fmt: skip
+    audios = [SPEECH[int(o) : int(o) + int(n)] for o, n in zip(range(0, 40000, 3000), range(8000, 60000, 4000))]
+    singles = [recognizer.transcribe(a, sample_rate=16000) for a in audios]
+    streams = [recognizer.create_stream() for _ in audios]
+    for start in range(0, max(len(a) for a in audios), 2400):
+        for stream, audio in zip(streams, audios):
+            if start < len(audio):
+                stream.accept_waveform_only(audio[start : start + 2400], 16000)
+        recognizer.decode_streams(streams)
+    finish_and_check_against_singles(recognizer, streams, singles)
+    assert sum(len(s.token_ids) for s in singles) > 10 * len(singles)
+    for stream, single in zip(streams, singles):
+        assert stream.result().token_confidences == single.token_confidences
+
+
 def test_transducer_recognizer_shared_by_threads():
     recognizer = nemo_fast.Recognizer(MODELS_DIR / "hybrid_bpe_d48_80mel_70_1")
     assert recognizer.decoder == "rnnt"

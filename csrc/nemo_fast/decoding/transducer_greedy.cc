@@ -35,6 +35,8 @@ void TransducerGreedyDecoder::Reset() {
   decoder_output_valid_ = false;
   num_frames_ = 0;
   last_dropped_frame_ = -1;
+  chunk_ = nullptr;
+  chunk_frames_ = t_ = symbols_ = 0;
   tokens_.clear();
   token_frames_.clear();
   token_durations_.clear();
@@ -49,7 +51,8 @@ void TransducerGreedyDecoder::DropTokens(size_t count) {
   token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
 }
 
-const float* TransducerGreedyDecoder::DecoderOutput() {
+const float* TransducerGreedyDecoder::JointDecoderRow() {
+  // The prediction network's output for the current label and state, computed once per emitted token.
   if (!decoder_output_valid_) {
     head_.Predict(1, &last_label_, state_h_.data(), state_c_.data(), decoder_output_.data(), next_h_.data(),
                   next_c_.data());
@@ -58,11 +61,11 @@ const float* TransducerGreedyDecoder::DecoderOutput() {
   return decoder_output_.data();
 }
 
-void TransducerGreedyDecoder::Emit(int token, int64_t frame, int duration) {
+void TransducerGreedyDecoder::Emit(int token, int64_t frame, int duration, const float* log_probs) {
   tokens_.push_back(token);
   token_frames_.push_back(frame);
   token_durations_.push_back(duration);
-  token_confidences_.push_back(confidence_(log_probs_.data(), static_cast<int>(log_probs_.size())));
+  token_confidences_.push_back(confidence_(log_probs, vocab_size()));
   // The state after this token is the one the step for the previous label produced.
   std::swap(state_h_, next_h_);
   std::swap(state_c_, next_c_);
@@ -70,37 +73,82 @@ void TransducerGreedyDecoder::Emit(int token, int64_t frame, int duration) {
   decoder_output_valid_ = false;
 }
 
-void TransducerGreedyDecoder::Accept(const float* encoder_frames, int num_frames) {
-  const int hidden = head_.joint_hidden();
-  const int vocab = static_cast<int>(log_probs_.size());
+void TransducerGreedyDecoder::BeginChunk(const float* encoder_frames, int num_frames) {
+  chunk_ = encoder_frames;
+  chunk_frames_ = num_frames;
+  t_ = 0;
+  symbols_ = 0;
+}
+
+const float* TransducerGreedyDecoder::JointEncoderRow() const {
+  return chunk_ + static_cast<int64_t>(t_) * head_.joint_hidden();
+}
+
+// One joint step of NeMo's greedy loop: at each frame, emit the argmax token until blank (RNN-T) or a
+// non-zero duration (TDT, which moves the frame index by it), at most max_symbols_ times.
+void TransducerGreedyDecoder::TakeJoint(const float* log_probs, const float* duration_log_probs) {
   const auto& durations = head_.spec().durations;
   const bool tdt = !durations.empty();
-  int t = 0;
-  while (t < num_frames) {
-    const float* frame = encoder_frames + static_cast<int64_t>(t) * hidden;
-    int symbols = 0;
-    int skip = 1;
-    for (bool again = true; again && symbols < max_symbols_;) {
-      head_.Joint(1, frame, DecoderOutput(), log_probs_.data(), duration_log_probs_.data());
-      const int token = ArgMax(log_probs_.data(), vocab);
-      if (tdt) skip = durations[ArgMax(duration_log_probs_.data(), static_cast<int>(durations.size()))];
-      if (token != blank_id_) Emit(token, num_frames_ + t, tdt ? skip : 1);
-      ++symbols;
-      if (tdt) {
-        t += skip;
-        again = skip == 0;
-      } else {
-        again = token != blank_id_;
-      }
-    }
-    // RNN-T moves one frame per outer step; TDT already moved by its durations, and one more frame when
+  const int token = ArgMax(log_probs, vocab_size());
+  const int skip = tdt ? durations[ArgMax(duration_log_probs, static_cast<int>(durations.size()))] : 1;
+  if (token != blank_id_) Emit(token, num_frames_ + t_, skip, log_probs);
+  ++symbols_;
+  const bool again = tdt ? skip == 0 : token != blank_id_;
+  if (tdt) t_ += skip;
+  if (!again || symbols_ >= max_symbols_) {
+    // RNN-T moves one frame per frame's steps; TDT already moved by its durations, and one more frame when
     // it stopped on the symbol limit (NeMo's guard against endless zero-duration steps).
-    if (!tdt)
-      ++t;
-    else if (symbols == max_symbols_)
-      ++t;
+    if (!tdt || symbols_ == max_symbols_) ++t_;
+    symbols_ = 0;
   }
-  num_frames_ += num_frames;
+}
+
+void TransducerGreedyDecoder::EndChunk() {
+  num_frames_ += chunk_frames_;
+  chunk_ = nullptr;
+  chunk_frames_ = t_ = 0;
+}
+
+void TransducerGreedyDecoder::Accept(const float* encoder_frames, int num_frames) {
+  BeginChunk(encoder_frames, num_frames);
+  while (WantsJoint()) {
+    head_.Joint(1, JointEncoderRow(), JointDecoderRow(), log_probs_.data(), duration_log_probs_.data());
+    TakeJoint(log_probs_.data(), duration_log_probs_.data());
+  }
+  EndChunk();
+}
+
+void DecodeTransducerGreedyBatch(const NeMoTransducerHead& head, const std::vector<TransducerGreedyDecoder*>& decoders,
+                                 const std::vector<const float*>& frames, const std::vector<int>& counts) {
+  if (decoders.empty()) return;
+  const int hidden = head.joint_hidden();
+  const int vocab = decoders[0]->vocab_size();
+  const int durations = head.num_durations();
+  for (size_t i = 0; i < decoders.size(); ++i) decoders[i]->BeginChunk(frames[i], counts[i]);
+  std::vector<TransducerGreedyDecoder*> active;
+  std::vector<float> encoder_rows, decoder_rows, log_probs, duration_log_probs;
+  for (;;) {
+    active.clear();
+    for (auto* decoder : decoders) {
+      if (decoder->WantsJoint()) active.push_back(decoder);
+    }
+    if (active.empty()) break;
+    const size_t batch = active.size();
+    encoder_rows.resize(batch * hidden);
+    decoder_rows.resize(batch * hidden);
+    for (size_t b = 0; b < batch; ++b) {
+      std::copy_n(active[b]->JointEncoderRow(), hidden, encoder_rows.data() + b * hidden);
+      std::copy_n(active[b]->JointDecoderRow(), hidden, decoder_rows.data() + b * hidden);
+    }
+    log_probs.resize(batch * vocab);
+    duration_log_probs.resize(batch * durations);
+    head.Joint(static_cast<int>(batch), encoder_rows.data(), decoder_rows.data(), log_probs.data(),
+               duration_log_probs.data());
+    for (size_t b = 0; b < batch; ++b) {
+      active[b]->TakeJoint(log_probs.data() + b * vocab, duration_log_probs.data() + b * durations);
+    }
+  }
+  for (auto* decoder : decoders) decoder->EndChunk();
 }
 
 }  // namespace nemo_fast

@@ -26,6 +26,17 @@ class TransducerGreedyDecoder : public StreamDecoder {
   void Accept(const float* encoder_frames, int num_frames) override;
   void Reset() override;
 
+  // Accept in steps, for decoding many streams with one joint call per step (DecodeTransducerGreedyBatch):
+  // BeginChunk, then while WantsJoint(), the joint of JointEncoderRow() and JointDecoderRow() given to
+  // TakeJoint, then EndChunk. Accept is exactly this with a joint of one row.
+  void BeginChunk(const float* encoder_frames, int num_frames);
+  bool WantsJoint() const { return max_symbols_ > 0 && t_ < chunk_frames_; }
+  const float* JointEncoderRow() const;
+  const float* JointDecoderRow();  // runs the prediction network after a new token
+  void TakeJoint(const float* log_probs, const float* duration_log_probs);
+  void EndChunk();
+  int vocab_size() const { return static_cast<int>(log_probs_.size()); }
+
   const std::vector<int>& tokens() const override { return tokens_; }
   const std::vector<int64_t>& token_frames() const override { return token_frames_; }  // output frame of each token
   // Frames each token spans in NeMo's timestamps: TDT's predicted duration of its step; 1 for RNN-T.
@@ -41,9 +52,7 @@ class TransducerGreedyDecoder : public StreamDecoder {
   void DropTokens(size_t count) override;
 
  private:
-  // The prediction network's output for the current label and state (computed once per emitted token).
-  const float* DecoderOutput();
-  void Emit(int token, int64_t frame, int duration);
+  void Emit(int token, int64_t frame, int duration, const float* log_probs);
 
   const NeMoTransducerHead& head_;
   int blank_id_;
@@ -52,6 +61,11 @@ class TransducerGreedyDecoder : public StreamDecoder {
   bool decoder_output_valid_ = false;
   int64_t num_frames_ = 0;
   int64_t last_dropped_frame_ = -1;  // the frame of the last token DropTokens forgot
+  // The chunk being decoded: its frames, the frame index and the symbols emitted at it so far.
+  const float* chunk_ = nullptr;
+  int chunk_frames_ = 0;
+  int t_ = 0;
+  int symbols_ = 0;
   TsallisConfidence confidence_;
   std::vector<int> tokens_;
   std::vector<int64_t> token_frames_;
@@ -61,5 +75,12 @@ class TransducerGreedyDecoder : public StreamDecoder {
   std::vector<float> state_h_, state_c_, next_h_, next_c_;
   std::vector<float> decoder_output_, log_probs_, duration_log_probs_;
 };
+
+// Greedy decoding of one chunk for each of many streams (decoders[i] consumes counts[i] rows at frames[i]):
+// each step runs the joint once for every stream that still has frames, as one batched call; each stream
+// gets exactly the tokens its own Accept would give (a batched joint computes every row as a single-row
+// joint does). The prediction network still runs per stream, after that stream's tokens.
+void DecodeTransducerGreedyBatch(const NeMoTransducerHead& head, const std::vector<TransducerGreedyDecoder*>& decoders,
+                                 const std::vector<const float*>& frames, const std::vector<int>& counts);
 
 }  // namespace nemo_fast

@@ -366,15 +366,20 @@ void RecognizerStream::FillChunk(const ChunkPlan& plan, float* dst, int stride) 
   }
 }
 
-void RecognizerStream::CompleteChunk(const ChunkPlan& plan, const float* head_output, int64_t encoded_len) {
+int RecognizerStream::BeginDecodingChunk(const ChunkPlan& plan, int64_t encoded_len) {
   const ModelSpec& s = recognizer_.spec();
   int64_t keep = encoded_len;
   if (s.streaming && !plan.last) keep = std::min<int64_t>(keep, s.geometry.valid_out_len);
-  const size_t known_tokens = tokens().size();
-  decoder_->Accept(head_output, static_cast<int>(keep));
+  tokens_before_chunk_ = tokens().size();
+  return static_cast<int>(keep);
+}
+
+void RecognizerStream::FinishDecodingChunk(const ChunkPlan& plan, const float* head_output, int keep) {
+  const ModelSpec& s = recognizer_.spec();
+  const size_t known_tokens = tokens_before_chunk_;
   if (plan.last) decoder_->Finish();
   if (!recognizer_.transducer() && recognizer_.config().keep_log_probs) {
-    log_probs_.insert(log_probs_.end(), head_output, head_output + keep * s.vocab_size);
+    log_probs_.insert(log_probs_.end(), head_output, head_output + static_cast<int64_t>(keep) * s.vocab_size);
   }
   if (recognizer_.config().decoding.method == "beam") {
     text_.Reset();  // the best hypothesis may have changed its earlier tokens
@@ -518,10 +523,26 @@ void Recognizer::DecodeBatch(const std::vector<RecognizerStream*>& streams, cons
     for (RecognizerStream* stream : streams) lengths.push_back(stream->valid_frames());
     out = encoder_->RunUtterances(batch, frames, features.data(), lengths.data());
   }
+  std::vector<const float*> rows(batch);
+  std::vector<int> keep(batch);
   for (int b = 0; b < batch; ++b) {
-    const float* rows = out.frames_data.data() + static_cast<size_t>(b) * out.frames * out.dim;
-    streams[b]->CompleteChunk(plans[b], rows, out.lengths[b]);
+    rows[b] = out.frames_data.data() + static_cast<size_t>(b) * out.frames * out.dim;
+    keep[b] = streams[b]->BeginDecodingChunk(plans[b], out.lengths[b]);
   }
+  // Greedy transducer streams share each joint step: one call of B rows rather than B calls of one (the large
+  // model's joint, 256 rows: 3.5x faster on the CPU). On a GPU this host work is what grows with the streams.
+  std::vector<TransducerGreedyDecoder*> greedy;
+  for (int b = 0; batch > 1 && b < batch; ++b) {
+    auto* decoder = dynamic_cast<TransducerGreedyDecoder*>(&streams[b]->decoder());
+    if (decoder == nullptr) break;
+    greedy.push_back(decoder);
+  }
+  if (static_cast<int>(greedy.size()) == batch) {
+    DecodeTransducerGreedyBatch(*transducer_, greedy, rows, keep);
+  } else {
+    for (int b = 0; b < batch; ++b) streams[b]->decoder().Accept(rows[b], keep[b]);
+  }
+  for (int b = 0; b < batch; ++b) streams[b]->FinishDecodingChunk(plans[b], rows[b], keep[b]);
 }
 
 }  // namespace nemo_fast

@@ -181,8 +181,12 @@ class RecognizerStream {
   void FillChunk(const ChunkPlan& plan, float* dst, int stride) const;
   int64_t valid_frames() const { return valid_frames_; }  // NeMo's valid feature frames (after InputFinished)
   StreamCaches& caches() { return caches_; }
-  // Decodes the chunk's kept output frames (rows of the encoder's head output) and moves the schedule on.
-  void CompleteChunk(const ChunkPlan& plan, const float* head_output, int64_t encoded_len);
+  // A chunk's output in three steps, so that a batch's streams can be decoded together: BeginDecodingChunk
+  // gives the number of kept output frames (rows of the encoder's head output), decoder() consumes them, and
+  // FinishDecodingChunk updates the text and segments and moves the schedule on.
+  int BeginDecodingChunk(const ChunkPlan& plan, int64_t encoded_len);
+  StreamDecoder& decoder() { return *decoder_; }
+  void FinishDecodingChunk(const ChunkPlan& plan, const float* head_output, int keep);
 
  private:
   void ResetUnlocked();
@@ -216,6 +220,7 @@ class RecognizerStream {
   StreamCaches caches_;
   BeamSearchOptions beam_options_;  // the stream's own (its decoder refers to it)
   std::unique_ptr<StreamDecoder> decoder_;
+  size_t tokens_before_chunk_ = 0;  // tokens().size() when the chunk being decoded began
   std::vector<float> log_probs_;
   IncrementalText text_;                    // the text of the tokens so far, extended as chunks are decoded
   std::vector<Segment> finished_segments_;  // ended by an endpoint, not yet popped
