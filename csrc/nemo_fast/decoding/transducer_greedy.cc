@@ -125,14 +125,51 @@ void DecodeTransducerGreedyBatch(const NeMoTransducerHead& head, const std::vect
   const int vocab = decoders[0]->vocab_size();
   const int durations = head.num_durations();
   for (size_t i = 0; i < decoders.size(); ++i) decoders[i]->BeginChunk(frames[i], counts[i]);
-  std::vector<TransducerGreedyDecoder*> active;
+  std::vector<TransducerGreedyDecoder*> active, predicting;
   std::vector<float> encoder_rows, decoder_rows, log_probs, duration_log_probs;
+  std::vector<int64_t> labels;
+  std::vector<float> states_h, states_c, next_h, next_c;
+  const int layers = head.spec().pred_rnn_layers;
+  const int state_hidden = head.spec().pred_hidden;
   for (;;) {
     active.clear();
+    predicting.clear();
     for (auto* decoder : decoders) {
-      if (decoder->WantsJoint()) active.push_back(decoder);
+      if (!decoder->WantsJoint()) continue;
+      active.push_back(decoder);
+      if (!decoder->decoder_output_valid_) predicting.push_back(decoder);
     }
     if (active.empty()) break;
+    if (predicting.size() > 1) {
+      // The prediction step of every stream after its last token, as one batch: states (layers, B, hidden).
+      const size_t rows = predicting.size();
+      labels.resize(rows);
+      states_h.resize(layers * rows * state_hidden);
+      states_c.resize(states_h.size());
+      next_h.resize(states_h.size());
+      next_c.resize(states_h.size());
+      decoder_rows.resize(rows * hidden);
+      for (size_t b = 0; b < rows; ++b) {
+        labels[b] = predicting[b]->last_label_;
+        for (int l = 0; l < layers; ++l) {
+          const size_t at = (l * rows + b) * state_hidden;
+          std::copy_n(predicting[b]->state_h_.data() + l * state_hidden, state_hidden, states_h.data() + at);
+          std::copy_n(predicting[b]->state_c_.data() + l * state_hidden, state_hidden, states_c.data() + at);
+        }
+      }
+      head.Predict(static_cast<int>(rows), labels.data(), states_h.data(), states_c.data(), decoder_rows.data(),
+                   next_h.data(), next_c.data());
+      for (size_t b = 0; b < rows; ++b) {
+        TransducerGreedyDecoder& d = *predicting[b];
+        std::copy_n(decoder_rows.data() + b * hidden, hidden, d.decoder_output_.data());
+        for (int l = 0; l < layers; ++l) {
+          const size_t at = (l * rows + b) * state_hidden;
+          std::copy_n(next_h.data() + at, state_hidden, d.next_h_.data() + l * state_hidden);
+          std::copy_n(next_c.data() + at, state_hidden, d.next_c_.data() + l * state_hidden);
+        }
+        d.decoder_output_valid_ = true;
+      }
+    }
     const size_t batch = active.size();
     encoder_rows.resize(batch * hidden);
     decoder_rows.resize(batch * hidden);

@@ -52,6 +52,8 @@ class TransducerGreedyDecoder : public StreamDecoder {
   void DropTokens(size_t count) override;
 
  private:
+  friend void DecodeTransducerGreedyBatch(const NeMoTransducerHead&, const std::vector<TransducerGreedyDecoder*>&,
+                                          const std::vector<const float*>&, const std::vector<int>&);
   void Emit(int token, int64_t frame, int duration, const float* log_probs);
 
   const NeMoTransducerHead& head_;
@@ -77,9 +79,9 @@ class TransducerGreedyDecoder : public StreamDecoder {
 };
 
 // Greedy decoding of one chunk for each of many streams (decoders[i] consumes counts[i] rows at frames[i]):
-// each step runs the joint once for every stream that still has frames, as one batched call; each stream
-// gets exactly the tokens its own Accept would give (a batched joint computes every row as a single-row
-// joint does). The prediction network still runs per stream, after that stream's tokens.
+// each step runs the joint once for every stream that still has frames, and the prediction network once for
+// every stream that emitted a token, each as one batched call. Each stream gets exactly the tokens its own
+// Accept would give: ONNX Runtime computes every row of a batched joint or LSTM step as it does a single row.
 void DecodeTransducerGreedyBatch(const NeMoTransducerHead& head, const std::vector<TransducerGreedyDecoder*>& decoders,
                                  const std::vector<const float*>& frames, const std::vector<int>& counts);
 
