@@ -69,6 +69,23 @@ def test_the_bulk_transcription_benchmark_runs(tmp_path):
     assert len(runs) == 6 and all(r["audio_s_per_wall_s"] > 0 for r in runs.values())  # 4 local, Ray 1 and 2
 
 
+def test_the_batch_decoding_benchmark_compares_two_builds(tmp_path):
+    """A bounded run of benchmarks/batch_decoding.py with this install as its own baseline: both timed in
+    alternating processes, their ratio written."""
+    import json
+
+    import nemo_fast
+
+    output = tmp_path / "batch.json"
+    site = Path(nemo_fast.__file__).resolve().parents[1]
+    model = BENCHMARKS.parent / "tests" / "models" / "exported" / "rnnt_bpe_d48_80mel_70_6"
+    out = run_script("batch_decoding.py", model, "--baseline", site, "--streams", "4", "--seconds", "2", "--rounds",
+                     "1", "--output", output)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    result = json.loads(output.read_text())
+    assert set(result["seconds"]) == {"this", "baseline"} and result["this_over_baseline"] > 0
+
+
 @pytest.mark.nemo
 def test_the_gpu_capacity_benchmark_runs_on_the_cpu(tmp_path, nemo_available):
     """benchmarks/gpu_capacity.py is measured only where a GPU is lent; its CPU smoke run on a toy replica keeps

@@ -37,9 +37,10 @@ NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const Model
   SessionConfig head_config = config;
   head_config.intra_op_threads = 1;
   head_config.inter_op_threads = 1;
-  // They stay on the CPU when the encoder runs on a GPU: a decoding loop calls them once per frame and
-  // symbol for one stream, and on a GPU each call would be a kernel launch plus a copy each way for a
-  // product of a few hundred thousand multiply-adds, which the CPU finishes sooner.
+  // They stay on the CPU when the encoder runs on a GPU: each call is one decoding step, one row per stream
+  // (a decode_streams batch shares its steps), and on a GPU each call would be a kernel launch plus a copy
+  // each way for rows of a few hundred thousand multiply-adds. (For batches of hundreds of streams the GPU
+  // may well be faster; not measured.)
   head_config.providers.clear();
   head_config.provider_options.clear();
   decoder_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.decoder_file, head_config);
