@@ -140,7 +140,7 @@ void DecodeTransducerGreedyBatch(const NeMoTransducerHead& head, const std::vect
       if (!decoder->decoder_output_valid_) predicting.push_back(decoder);
     }
     if (active.empty()) break;
-    if (predicting.size() > 1) {
+    if (!predicting.empty()) {
       // The prediction step of every stream after its last token, as one batch: states (layers, B, hidden).
       const size_t rows = predicting.size();
       labels.resize(rows);

@@ -529,10 +529,11 @@ void Recognizer::DecodeBatch(const std::vector<RecognizerStream*>& streams, cons
     rows[b] = out.frames_data.data() + static_cast<size_t>(b) * out.frames * out.dim;
     keep[b] = streams[b]->BeginDecodingChunk(plans[b], out.lengths[b]);
   }
-  // Greedy transducer streams share each joint step: one call of B rows rather than B calls of one (the large
-  // model's joint, 256 rows: 3.5x faster on the CPU). On a GPU this host work is what grows with the streams.
+  // Greedy transducer streams share each decoding step: one joint call of B rows and one prediction call for
+  // the streams that emitted, rather than calls per stream (the large model's joint, 256 rows: 3.5x faster on
+  // the CPU). On a GPU this host work is what grows with the streams.
   std::vector<TransducerGreedyDecoder*> greedy;
-  for (int b = 0; batch > 1 && b < batch; ++b) {
+  for (int b = 0; b < batch; ++b) {
     auto* decoder = dynamic_cast<TransducerGreedyDecoder*>(&streams[b]->decoder());
     if (decoder == nullptr) break;
     greedy.push_back(decoder);
