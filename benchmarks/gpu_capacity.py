@@ -94,16 +94,20 @@ def convert_float16(src: str, dst: str) -> None:
     onnx.save(half, str(target / "model.onnx"), save_as_external_data=half.ByteSize() > 2_000_000_000)
 
 
-def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool, device: str):
+def nemo_fast_recognizer(model_dir: Path, fp32: bool, device: str, profile: Path | None = None):
     import nemo_fast
 
     if device == "cuda":
         options = {"device_id": "0", "use_tf32": "0"} if fp32 else {"device_id": "0"}
         recognizer = nemo_fast.Recognizer(model_dir, providers=["cuda"], provider_options={"cuda": options},
-                                          max_batch_size=4096, decoding="greedy")  # fmt: skip
+                                          max_batch_size=4096, decoding="greedy", profile=profile)  # fmt: skip
         assert recognizer.providers[0] == "CUDAExecutionProvider", recognizer.providers
-    else:
-        recognizer = nemo_fast.Recognizer(model_dir, max_batch_size=4096, decoding="greedy")
+        return recognizer
+    return nemo_fast.Recognizer(model_dir, max_batch_size=4096, decoding="greedy", profile=profile)
+
+
+def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool, device: str):
+    recognizer = nemo_fast_recognizer(model_dir, fp32, device)
     spec = recognizer.spec
     first, later = (n * spec.features.hop_length_samples for n in spec.geometry.shift_size)
 
@@ -111,6 +115,26 @@ def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool,
         return lockstep_p95_tick(recognizer, audio, first, later, n, warmup, ticks)
 
     return p95_tick, later / 16000
+
+
+def nemo_fast_profile(model_dir: Path, audio, streams: int, ticks: int, warmup: int, fp32: bool, device: str,
+                      prefix: Path) -> dict:  # fmt: skip
+    """ONNX Runtime's profile of the encoder over lock-step ticks of `streams` streams, summed up: run time
+    against the nodes' own time, nodes per provider, host-device copies, the costliest op types."""
+    import gc
+
+    from ort_profile_summary import summarize
+
+    for old in prefix.parent.glob(prefix.name + "_*.json"):
+        old.unlink()
+    recognizer = nemo_fast_recognizer(model_dir, fp32, device, profile=prefix)
+    first, later = (n * recognizer.spec.features.hop_length_samples for n in recognizer.spec.geometry.shift_size)
+    p95 = lockstep_p95_tick(recognizer, audio, first, later, streams, warmup, ticks)
+    del recognizer
+    gc.collect()  # the profile is written when the session ends
+    (trace,) = prefix.parent.glob(prefix.name + "_*.json")
+    summary = summarize(json.loads(trace.read_text()))
+    return {"streams": streams, "p95_tick_ms_profiled": 1000 * p95, **summary}
 
 
 def nemo_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp16: bool, device: str):
@@ -170,6 +194,8 @@ def main() -> None:
     parser.add_argument("--bisections", type=int, default=3, help="steps between the last good and first bad count")
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: a smoke run of the script")
     parser.add_argument("--output", type=Path, help="result file (default: benchmarks/results/gpu_capacity.json)")
+    parser.add_argument("--profile-streams", type=int, default=0,
+                        help="nemo_fast systems: also profile the encoder's ticks at this many streams")
     parser.add_argument("--deadline-s", type=float, default=1e9, help="skip what would start after this")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
@@ -220,6 +246,12 @@ def main() -> None:
                 results["rows"].append({"model": name, "system": system, "chunk_ms": round(1000 * chunk_s, 1),
                                         "streams": streams, "p95_tick_ms": ticks})  # fmt: skip
                 log(f"{name} {system}: {streams} real-time streams")
+                if system.startswith("nemo_fast") and args.profile_streams:
+                    prefix = args.workdir / f"profile_{name}_{system}"
+                    results["rows"][-1]["encoder_profile"] = nemo_fast_profile(
+                        out / ("fp32" if fp32 else "fp16"), audio, args.profile_streams, args.ticks, args.warmup,
+                        fp32, args.device, prefix)  # fmt: skip
+                    log(f"{name} {system} profile: {results['rows'][-1]['encoder_profile']}")
             except Exception:  # noqa: BLE001
                 results["skipped"].append(f"{name} {system}: failed: {traceback.format_exc(limit=4)}")
                 log(results["skipped"][-1])

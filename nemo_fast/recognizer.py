@@ -267,6 +267,9 @@ class Recognizer:
         provider_options: ONNX Runtime's options per provider, e.g. ``{"cuda": {"device_id": "1"},
             "tensorrt": {"trt_fp16_enable": "1", "trt_engine_cache_enable": "1", "trt_engine_cache_path":
             "/cache"}}``.
+        profile: a path prefix: ONNX Runtime profiles the encoder session (each node's time and execution
+            provider, Chrome trace JSON) into ``<profile>_<date>.json``, complete when the recognizer is
+            deleted; ``python benchmarks/ort_profile_summary.py FILE`` sums it up.
         decoding: ``"greedy"`` (NeMo's greedy decoding, exactly) or ``"beam"`` (prefix beam search, CTC head);
             None: the model's default, its ``decoding.json`` if it has one (the shipped model's: beam search with
             its language model), else greedy. The options below left at None take the model's values too.
@@ -287,7 +290,7 @@ class Recognizer:
                  keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
                  session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None,
                  providers: list[str] | None = None, provider_options: dict[str, dict[str, str]] | None = None,
-                 decoding: str | None = None, beam_size: int | None = None, lm: str | os.PathLike | None = None,
+                 profile: str | os.PathLike | None = None, decoding: str | None = None, beam_size: int | None = None, lm: str | os.PathLike | None = None,
                  lm_weight: float | None = None, word_bonus: float | None = None,
                  hotwords: str | os.PathLike | Sequence[str | tuple[str, float]] | None = None,
                  hotword_boost: float | None = None, token_min_log_prob: float | None = None,
@@ -306,6 +309,7 @@ class Recognizer:
         session.providers = list(providers or [])
         session.provider_options = {name: {k: str(v) for k, v in opts.items()}
                                     for name, opts in (provider_options or {}).items()}
+        session.profile_prefix = os.fspath(profile) if profile is not None else ""
         config.session = session
         config.decoder = decoder or ""
         config.streaming_mode = modes[streaming_mode]

@@ -94,7 +94,8 @@ def test_the_gpu_capacity_benchmark_runs_on_the_cpu(tmp_path, nemo_available):
 
     output = tmp_path / "gpu.json"
     out = run_script("gpu_capacity.py", tmp_path / "work", "--device", "cpu", "--models", "tiny", "--ticks", "2",
-                     "--warmup", "1", "--max-streams", "8", "--output", output, timeout=600)  # fmt: skip
+                     "--warmup", "1", "--max-streams", "8", "--profile-streams", "2", "--output", output,
+                     timeout=600)  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(output.read_text())
     assert not result["skipped"], result["skipped"]
@@ -102,3 +103,7 @@ def test_the_gpu_capacity_benchmark_runs_on_the_cpu(tmp_path, nemo_available):
     assert set(rows) == {"nemo_fast_fp32", "nemo_fast_fp16", "nemo_fp32", "nemo_fp16"}
     # Timings on a shared CPU are not asserted: each system measured its first level and read the chunk.
     assert all("8" in row["p95_tick_ms"] and row["chunk_ms"] == 160 for row in rows.values())
+    # nemo_fast rows carry ONNX Runtime's profile of their encoder: every node ran on the CPU here.
+    for system in ("nemo_fast_fp32", "nemo_fast_fp16"):
+        profile = rows[system]["encoder_profile"]
+        assert profile["streams"] == 2 and set(profile["nodes_per_run_by_provider"]) == {"CPUExecutionProvider"}

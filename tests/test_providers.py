@@ -141,3 +141,29 @@ def test_recognizers_made_and_deleted_in_turn_decode_batches_alike(provider):
         del recognizer, streams
         gc.collect()
     assert results[0][0] and results[1] == results[0] and results[2] == results[0]
+
+
+@pytest.mark.parametrize("provider", ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    CPU_WHEEL, reason="needs ONNX Runtime with CUDA (onnxruntime-gpu) and a GPU")])])  # fmt: skip
+def test_a_profiled_recognizer_writes_each_encoder_node_with_its_provider(tmp_path, provider):
+    """profile= makes ONNX Runtime time every node of the encoder session: the trace names the provider each
+    node ran on (what shows where a GPU session waits on the host) and sums to no more than the runs."""
+    import gc
+    import json
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from ort_profile_summary import summarize
+
+    recognizer = nemo_fast.Recognizer(default_model_dir(), providers=[provider], profile=tmp_path / "encoder")
+    text = recognizer.transcribe(str(EXAMPLE)).text
+    assert "landscape" in text
+    del recognizer
+    gc.collect()  # the trace is complete when the session ends
+    (trace,) = tmp_path.glob("encoder_*.json")
+    events = json.loads(trace.read_text())
+    ran_on = {e["args"]["provider"] for e in events if e.get("cat") == "Node" and "provider" in e.get("args", {})}
+    expected = "CUDAExecutionProvider" if provider == "cuda" else "CPUExecutionProvider"
+    assert expected in ran_on
+    summary = summarize(events)
+    assert summary["runs"] > 1 and summary["nodes_per_run"] > 100
+    assert 0 < summary["node_ms_per_run"] <= summary["run_ms_median"] * 1.05

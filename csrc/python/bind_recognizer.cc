@@ -74,6 +74,7 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("config_entries", &SessionConfig::config_entries)
       .def_readwrite("providers", &SessionConfig::providers)
       .def_readwrite("provider_options", &SessionConfig::provider_options)
+      .def_readwrite("profile_prefix", &SessionConfig::profile_prefix)
       .def("__repr__", &SessionConfig::ToString);
 
   py::class_<EndpointRule>(m, "EndpointRule", "One endpoint rule: a segment ends when all its conditions hold.")

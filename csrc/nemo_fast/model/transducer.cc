@@ -43,6 +43,7 @@ NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const Model
   // may well be faster; not measured.)
   head_config.providers.clear();
   head_config.provider_options.clear();
+  head_config.profile_prefix.clear();  // the encoder's profile only
   decoder_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.decoder_file, head_config);
   joiner_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.joiner_file, head_config);
   CheckNames(*decoder_, kDecoderInputNames, kDecoderOutputNames, 3);

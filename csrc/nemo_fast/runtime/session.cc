@@ -21,6 +21,7 @@ std::string SessionConfig::ToString() const {
   os << "SessionConfig(intra_op_threads=" << intra_op_threads << ", inter_op_threads=" << inter_op_threads
      << ", graph_optimization_level=" << graph_optimization_level;
   for (const auto& [k, v] : config_entries) os << ", " << k << "=" << v;
+  if (!profile_prefix.empty()) os << ", profile_prefix=" << profile_prefix;
   if (!providers.empty()) {
     os << ", providers=";
     for (size_t i = 0; i < providers.size(); ++i) os << (i ? "," : "") << providers[i];
@@ -156,6 +157,7 @@ OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& con
     options.SetInterOpNumThreads(config.inter_op_threads);
     options.SetGraphOptimizationLevel(ToOrtLevel(config.graph_optimization_level));
     for (const auto& [key, value] : config.config_entries) options.AddConfigEntry(key.c_str(), value.c_str());
+    if (!config.profile_prefix.empty()) options.EnableProfiling(config.profile_prefix.c_str());
     try {
       providers_ = AppendProviders(config, &options);
     } catch (const Ort::Exception& e) {

@@ -21,6 +21,9 @@ struct SessionConfig {
   // ONNX Runtime's options per provider, e.g. {"cuda": {{"device_id", "1"}}, "tensorrt": {{"trt_fp16_enable",
   // "1"}, {"trt_engine_cache_enable", "1"}, {"trt_engine_cache_path", "/cache"}}}.
   std::map<std::string, std::map<std::string, std::string>> provider_options;
+  // Non-empty: ONNX Runtime profiles the session (each node's time and provider, Chrome trace JSON) into
+  // "<profile_prefix>_<date>.json", complete when the session ends.
+  std::string profile_prefix;
 
   std::string ToString() const;
 };
