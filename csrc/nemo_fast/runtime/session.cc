@@ -121,6 +121,16 @@ std::vector<std::string> AppendProviders(const SessionConfig& config, Ort::Sessi
         values.push_back(value.c_str());
       }
     }
+    // cuDNN's convolution algorithm by heuristics unless the user chooses: ONNX Runtime's default benchmarks
+    // every algorithm for each new input shape, and a streaming batch takes a new shape whenever streams come
+    // or go (measured on an H200, large model, 32 streams at [70,1]: p95 tick 233 -> 28 ms in fp16, 45 -> 28 ms
+    // in fp32).
+    const bool conv_search_given =
+        found != config.provider_options.end() && found->second.count("cudnn_conv_algo_search") > 0;
+    if (name == "cuda" && !conv_search_given) {
+      keys.push_back("cudnn_conv_algo_search");
+      values.push_back("HEURISTIC");
+    }
     const OrtApi& api = Ort::GetApi();
     if (name == "cuda") {
       AppendWithOptions<OrtCUDAProviderOptionsV2>(api.CreateCUDAProviderOptions, api.UpdateCUDAProviderOptions,
