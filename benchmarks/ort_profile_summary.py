@@ -39,6 +39,7 @@ def summarize(events: list[dict], top: int = 15) -> dict:
     return {
         "runs": n,
         "run_ms_median": statistics.median(r["dur"] for r in runs) / 1000,
+        "run_ms_mean": statistics.mean(r["dur"] for r in runs) / 1000,
         "node_ms_per_run": total_node_us / n / 1000,
         "nodes_per_run": len(nodes) / n,
         "nodes_per_run_by_provider": {p: c / n for p, c in by_provider.most_common()},

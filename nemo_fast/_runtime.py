@@ -10,7 +10,9 @@ nemo_fast does not link ONNX Runtime at build time. At first use it loads one li
    CPU provider too.
 
 Any release that offers the C API version of nemo_fast's headers (21, ONNX Runtime 1.21) or newer works.
-Loading the wheel's own file means that ``import onnxruntime`` in the same process shares one copy.
+The ``onnxruntime`` Python module carries its own copy of ONNX Runtime, so ``import onnxruntime`` in the same
+process loads a second one next to nemo_fast's; on the CPU they keep apart, but the GPU providers' shared
+library binds to whichever loaded first (see ``other_onnxruntime_module``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -92,3 +95,23 @@ def runtime_info() -> dict:
     Loads the library first if nothing has needed it yet.
     """
     return dict(ensure_loaded())
+
+
+def other_onnxruntime_module() -> str | None:
+    """The ``onnxruntime`` Python module imported in this process, when it comes from another directory than the
+    library nemo_fast loaded (another build: ``ONNXRUNTIME_ROOT``, or another wheel); else None.
+
+    ONNX Runtime's GPU providers find their host through ``libonnxruntime_providers_shared.so``, and the
+    dynamic linker gives them the copy loaded first: with another build's module imported before, nemo_fast's
+    CUDA provider called into that build and crashed (measured: segmentation fault in the first batched step,
+    the module of onnxruntime 1.30 next to the library of 1.31.1; NeMo imports ``onnxruntime``).
+    """
+    module = sys.modules.get("onnxruntime")
+    location = getattr(module, "__file__", None)
+    if not location:
+        return None
+    package = Path(location).resolve().parent
+    library = Path(ensure_loaded()["library_path"]).resolve()
+    if package in library.parents:
+        return None
+    return f"{package} (onnxruntime {getattr(module, '__version__', 'of unknown version')})"

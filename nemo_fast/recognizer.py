@@ -266,7 +266,8 @@ class Recognizer:
             CPU the fall-back. ``runtime_info()["providers"]`` lists what the library offers.
         provider_options: ONNX Runtime's options per provider, e.g. ``{"cuda": {"device_id": "1"},
             "tensorrt": {"trt_fp16_enable": "1", "trt_engine_cache_enable": "1", "trt_engine_cache_path":
-            "/cache"}}``.
+            "/cache"}}``. CUDA's ``cudnn_conv_algo_search`` defaults to ``"HEURISTIC"`` here (ONNX Runtime's
+            own default, ``"EXHAUSTIVE"``, times every algorithm again for each new batch size).
         profile: a path prefix: ONNX Runtime profiles the encoder session (each node's time and execution
             provider, Chrome trace JSON) into ``<profile>_<date>.json``, complete when the recognizer is
             deleted; ``python benchmarks/ort_profile_summary.py FILE`` sums it up.
@@ -301,6 +302,17 @@ class Recognizer:
         if streaming_mode not in modes:
             raise ConfigError(f"streaming_mode must be 'default', 'pad_and_drop_preencoded' or None, got "
                               f"{streaming_mode!r}")
+        offered = _runtime.runtime_info()["providers"]
+        gpu = [name for name, full in (("cuda", "CUDAExecutionProvider"), ("tensorrt", "TensorrtExecutionProvider"))
+               if name in (providers or []) and full in offered]  # fmt: skip
+        other = _runtime.other_onnxruntime_module() if gpu else None
+        if other:
+            raise ConfigError(
+                f"the Python module onnxruntime from {other} is imported in this process next to the ONNX Runtime "
+                f"library nemo_fast loaded ({_runtime.runtime_info()['library_path']}): two builds in one process "
+                f"make the {gpu[0]} provider call into the other one and crash. Use one build: install "
+                f"onnxruntime-gpu as the only onnxruntime and leave ONNXRUNTIME_ROOT unset, or do not import "
+                f"onnxruntime (NeMo does) in the process that runs the GPU")
         config = _core.RecognizerConfig()
         session = _core.SessionConfig()
         session.intra_op_threads = num_threads

@@ -166,4 +166,31 @@ def test_a_profiled_recognizer_writes_each_encoder_node_with_its_provider(tmp_pa
     assert expected in ran_on
     summary = summarize(events)
     assert summary["runs"] > 1 and summary["nodes_per_run"] > 100
-    assert 0 < summary["node_ms_per_run"] <= summary["run_ms_median"] * 1.05
+    assert 0 < summary["node_ms_per_run"] <= summary["run_ms_mean"] * 1.05
+
+
+def test_another_onnxruntime_build_in_the_process_is_refused_for_the_gpu(monkeypatch, tmp_path):
+    """With another build's onnxruntime module imported first (NeMo imports one), ONNX Runtime's CUDA provider
+    called into that build and crashed: a GPU recognizer is refused naming both, a CPU one is not affected."""
+    import types
+
+    from nemo_fast import _runtime
+
+    library = nemo_fast.runtime_info()["library_path"]
+    if "onnxruntime/capi" in library:  # nemo_fast loaded the wheel's library: its own module is no other build
+        import onnxruntime  # noqa: F401
+
+        assert _runtime.other_onnxruntime_module() is None
+    other = types.ModuleType("onnxruntime")
+    other.__file__ = str(tmp_path / "onnxruntime" / "__init__.py")
+    other.__version__ = "1.30.0"
+    monkeypatch.setitem(sys.modules, "onnxruntime", other)
+    assert _runtime.other_onnxruntime_module() == f"{tmp_path / 'onnxruntime'} (onnxruntime 1.30.0)"
+    info = dict(nemo_fast.runtime_info())
+    info["providers"] = ["CUDAExecutionProvider", *info["providers"]]  # as the onnxruntime-gpu library offers
+    monkeypatch.setattr(_runtime, "runtime_info", lambda: info)
+    with pytest.raises(ConfigError) as error:
+        nemo_fast.Recognizer(default_model_dir(), providers=["cuda", "cpu"])
+    message = str(error.value)
+    assert str(tmp_path / "onnxruntime") in message and library in message and "onnxruntime-gpu" in message
+    assert nemo_fast.Recognizer(default_model_dir(), providers=["cpu"]).providers == ["CPUExecutionProvider"]
