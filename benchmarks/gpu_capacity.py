@@ -11,19 +11,22 @@ every tick each stream receives one chunk of audio and all are decoded together,
 tick's duration. nemo_fast's tick includes the features of the new audio; NeMo's does not (its streaming
 buffer computes every stream's features before the first chunk), which favours NeMo. Systems: nemo_fast fp32
 (TF32 off, as PyTorch's matrix products by default), nemo_fast fp16, NeMo fp32, NeMo under fp16 autocast.
-Results: benchmarks/results/gpu_capacity.json. Stages that would start after --deadline-s are skipped and
-say so.
+Each build and each system runs in a process of its own (NeMo imports the Python module onnxruntime, a second
+ONNX Runtime next to nemo_fast's). Results: benchmarks/results/gpu_capacity.json; what failed or would start
+after --deadline-s is listed under "skipped" with the reason.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.metadata
 import json
+import signal
 import subprocess
 import sys
+import threading
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,7 +58,7 @@ def prepare(workdir: Path, name: str) -> Path:
         model = build_model(recipe, workdir)
         log(f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters")
         model.save_to(str(nemo_path))
-    out = workdir / f"{name}_{LOOKAHEAD[0]}_{LOOKAHEAD[1]}"
+    out = export_dir(workdir, name)
     if not (out / "fp32" / "model.onnx").exists():
         export_model(nemo_path, out / "fp32", att_context_size=LOOKAHEAD, parity_check=False)
         log(f"{name}: exported")
@@ -197,19 +200,20 @@ def main() -> None:
     parser.add_argument("--profile-streams", type=int, default=0,
                         help="nemo_fast systems: also profile the encoder's ticks at this many streams")
     parser.add_argument("--deadline-s", type=float, default=1e9, help="skip what would start after this")
+    parser.add_argument("--worker", nargs="+", metavar="STEP", help=argparse.SUPPRESS)  # prepare NAME | measure NAME SYSTEM
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
     args.workdir.mkdir(parents=True, exist_ok=True)
-    audio = tiled_speech(60)
+    if args.worker:
+        worker(args)
+        return
     results = {"stamp": stamp(), "lookahead": LOOKAHEAD, "ticks": args.ticks, "warmup_ticks": args.warmup,
-               "rows": [], "skipped": []}  # fmt: skip
+               "gpu": gpu_name(args.device), "rows": [], "skipped": []}  # fmt: skip
     try:
-        import torch
-
-        results["gpu"] = torch.cuda.get_device_name(0)
-        results["torch"] = torch.__version__
-    except Exception as error:  # noqa: BLE001 - recorded, the rest still runs
-        results["gpu"] = f"unknown ({error})"
+        results["torch"] = importlib.metadata.version("torch")
+        results["nemo"] = importlib.metadata.version("nemo-toolkit")
+    except importlib.metadata.PackageNotFoundError:
+        pass
 
     def save() -> None:
         if args.output:
@@ -217,46 +221,99 @@ def main() -> None:
         else:
             write_json("gpu_capacity", results)
 
+    # Each step in its own process: NeMo imports the Python module onnxruntime, another copy of ONNX Runtime
+    # than nemo_fast's, and with both in one process the CUDA provider crashed (nemo_fast now refuses that).
+    # A crash of one system also leaves the others measured.
+    common = [sys.executable, __file__, str(args.workdir), "--ticks", str(args.ticks), "--warmup", str(args.warmup),
+              "--start-streams", str(args.start_streams), "--max-streams", str(args.max_streams),
+              "--bisections", str(args.bisections), "--device", args.device,
+              "--profile-streams", str(args.profile_streams)]  # fmt: skip
     for name in args.models:
-        if time.monotonic() - START > args.deadline_s:
+        left = args.deadline_s - (time.monotonic() - START)
+        if left <= 0:
             results["skipped"].append(f"{name}: past the deadline before it was built")
             continue
-        try:
-            out = prepare(args.workdir, name)
-        except Exception:  # noqa: BLE001
-            results["skipped"].append(f"{name}: preparing failed: {traceback.format_exc(limit=3)}")
-            log(results["skipped"][-1])
-            save()
-            continue
+        if not (export_dir(args.workdir, name) / "fp32" / "model.onnx").exists():
+            ok, tail, _ = run_step([*common, "--worker", "prepare", name], left)
+            if not ok:
+                results["skipped"].append(f"{name}: preparing failed: {tail}")
+                save()
+                continue
         for system in args.systems:
-            if time.monotonic() - START > args.deadline_s:
+            left = args.deadline_s - (time.monotonic() - START)
+            if left <= 0:
                 results["skipped"].append(f"{name} {system}: past the deadline")
                 continue
-            try:
-                if system.startswith("nemo_fast"):
-                    fp32 = system.endswith("fp32")
-                    if not fp32:
-                        to_float16(out / "fp32", out / "fp16")
-                    p95, chunk_s = nemo_fast_ticks(out / ("fp32" if fp32 else "fp16"), audio, args.ticks,
-                                                   args.warmup, fp32, args.device)  # fmt: skip
-                else:
-                    p95, chunk_s = nemo_ticks(out, audio, args.ticks, args.warmup, system.endswith("fp16"), args.device)
-                streams, ticks = most_streams(p95, chunk_s, f"{name} {system}", start=args.start_streams,
-                                              limit=args.max_streams, bisections=args.bisections)  # fmt: skip
-                results["rows"].append({"model": name, "system": system, "chunk_ms": round(1000 * chunk_s, 1),
-                                        "streams": streams, "p95_tick_ms": ticks})  # fmt: skip
-                log(f"{name} {system}: {streams} real-time streams")
-                if system.startswith("nemo_fast") and args.profile_streams:
-                    prefix = args.workdir / f"profile_{name}_{system}"
-                    results["rows"][-1]["encoder_profile"] = nemo_fast_profile(
-                        out / ("fp32" if fp32 else "fp16"), audio, args.profile_streams, args.ticks, args.warmup,
-                        fp32, args.device, prefix)  # fmt: skip
-                    log(f"{name} {system} profile: {results['rows'][-1]['encoder_profile']}")
-            except Exception:  # noqa: BLE001
-                results["skipped"].append(f"{name} {system}: failed: {traceback.format_exc(limit=4)}")
-                log(results["skipped"][-1])
+            ok, tail, row = run_step([*common, "--worker", "measure", name, system], left)
+            if ok and row:
+                results["rows"].append(row)
+            else:
+                results["skipped"].append(f"{name} {system}: {tail}")
             save()
     save()
+
+
+def export_dir(workdir: Path, name: str) -> Path:
+    return workdir / f"{name}_{LOOKAHEAD[0]}_{LOOKAHEAD[1]}"
+
+
+def gpu_name(device: str) -> str:
+    if device != "cuda":
+        return "none (a CPU smoke run)"
+    try:
+        query = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]
+        return subprocess.run(query, capture_output=True, text=True, check=True).stdout.splitlines()[0]
+    except (OSError, subprocess.CalledProcessError, IndexError) as error:
+        return f"unknown ({error})"
+
+
+def run_step(command: list[str], timeout_s: float) -> tuple[bool, str, dict | None]:
+    """Runs one worker step, echoing its output. Returns whether it succeeded, why not (exit status or signal,
+    last lines), and the result row it printed."""
+    lines: list[str] = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        timer = threading.Timer(timeout_s, process.kill)  # past the deadline
+        timer.start()
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            lines.append(line.rstrip())
+        code = process.wait()
+        timer.cancel()
+    row = next((json.loads(line[4:]) for line in reversed(lines) if line.startswith("ROW ")), None)
+    if code == 0:
+        return True, "", row
+    how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+    tail = " | ".join(line for line in lines[-6:] if line.strip())
+    return False, f"the process ended with {how}: {tail}", row
+
+
+def worker(args: argparse.Namespace) -> None:
+    step, name = args.worker[0], args.worker[1]
+    if step == "prepare":
+        prepare(args.workdir, name)
+        return
+    system = args.worker[2]
+    out = export_dir(args.workdir, name)
+    audio = tiled_speech(60)
+    fp32 = system.endswith("fp32")
+    if system.startswith("nemo_fast"):
+        if not fp32:
+            to_float16(out / "fp32", out / "fp16")
+        p95, chunk_s = nemo_fast_ticks(out / ("fp32" if fp32 else "fp16"), audio, args.ticks, args.warmup, fp32,
+                                       args.device)  # fmt: skip
+    else:
+        p95, chunk_s = nemo_ticks(out, audio, args.ticks, args.warmup, not fp32, args.device)
+    streams, ticks = most_streams(p95, chunk_s, f"{name} {system}", start=args.start_streams,
+                                  limit=args.max_streams, bisections=args.bisections)  # fmt: skip
+    row = {"model": name, "system": system, "chunk_ms": round(1000 * chunk_s, 1), "streams": streams,
+           "p95_tick_ms": ticks}  # fmt: skip
+    log(f"{name} {system}: {streams} real-time streams")
+    if system.startswith("nemo_fast") and args.profile_streams:
+        row["encoder_profile"] = nemo_fast_profile(out / ("fp32" if fp32 else "fp16"), audio, args.profile_streams,
+                                                   args.ticks, args.warmup, fp32, args.device,
+                                                   args.workdir / f"profile_{name}_{system}")  # fmt: skip
+        log(f"{name} {system} encoder profile at {args.profile_streams} streams: {row['encoder_profile']}")
+    print("ROW " + json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
