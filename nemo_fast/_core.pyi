@@ -242,6 +242,7 @@ class StreamingMode:
     def value(self) -> int:
         ...
 class SessionConfig:
+    profile_prefix: str
     def __init__(self) -> None:
         ...
     def __repr__(self) -> str:
