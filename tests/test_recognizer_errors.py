@@ -114,6 +114,31 @@ def test_missing_transducer_graph(tmp_path):
         nemo_fast.Recognizer(target)
 
 
+# Not the prediction network: ONNX Runtime 1.32's CPU provider crashes creating a session for a float16 LSTM.
+@pytest.mark.parametrize("graph", ["model.onnx", "joiner.onnx"])
+def test_a_graph_with_float16_inputs_is_refused_on_loading(tmp_path, graph):
+    """A float16 conversion that also converts the graph's inputs and outputs (the converter's default) is named
+    at load time, with the fix; one that keeps them float32 loads and decodes."""
+    require_module("onnx")
+    require_module("onnxruntime")
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    source = MODELS_DIR / "rnnt_bpe_d48_80mel_70_6"
+    for keep_io_types in (False, True):
+        target = tmp_path / f"keep_{keep_io_types}"
+        shutil.copytree(source, target)
+        half = convert_float_to_float16(onnx.load(str(source / graph)), keep_io_types=keep_io_types)
+        onnx.save(half, str(target / graph))
+        if keep_io_types:
+            text = nemo_fast.Recognizer(target).transcribe(audio_cases()["speech"], sample_rate=16000).text
+            assert text
+        else:
+            name = "audio_signal" if graph == "model.onnx" else "encoder_output"
+            with pytest.raises(errors.ModelError, match=f"input '{name}' is a float16 tensor.*keep_io_types=True"):
+                nemo_fast.Recognizer(target)
+
+
 def test_not_an_onnx_file(tmp_path):
     model = copy_model(tmp_path)
     (model / "model.onnx").write_bytes(b"garbage")

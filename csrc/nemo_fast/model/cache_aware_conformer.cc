@@ -37,6 +37,18 @@ void CheckNames(const std::vector<std::string>& actual, const std::vector<std::s
   }
 }
 
+// The element types nemo_fast exchanges with the encoder (OnnxSession::CheckElementTypes): int64 lengths,
+// float32 everything else.
+std::string ElementTypeLetters(const std::vector<std::string>& names) {
+  std::string letters;
+  for (const auto& name : names) {
+    const bool length = name == "length" || name == "encoded_lengths" || name == "drop_extra_pre_encoded" ||
+                        (name.size() > 4 && name.compare(name.size() - 4, 4, "_len") == 0);
+    letters += length ? 'l' : 'f';
+  }
+  return letters;
+}
+
 }  // namespace
 
 NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, const SessionConfig& config,
@@ -61,6 +73,8 @@ NeMoCacheAwareConformer::NeMoCacheAwareConformer(const std::string& onnx_path, c
   if (spec_.streaming && !spec_.geometry.drop_is_input) inputs.pop_back();
   CheckNames(session_->input_names(), inputs, "inputs", onnx_path);
   CheckNames(session_->output_names(), ExpectedOutputs(spec_), "outputs", onnx_path);
+  session_->CheckElementTypes(ElementTypeLetters(session_->input_names()),
+                              ElementTypeLetters(session_->output_names()));
   for (const auto& n : session_->input_names()) input_names_.push_back(n.c_str());
   // Only the chosen head's output is copied out.
   const bool ctc = decoder_ == "ctc";

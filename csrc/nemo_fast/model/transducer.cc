@@ -48,6 +48,8 @@ NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const Model
   joiner_ = std::make_unique<OnnxSession>(model_dir + "/" + spec_.joiner_file, head_config);
   CheckNames(*decoder_, kDecoderInputNames, kDecoderOutputNames, 3);
   CheckNames(*joiner_, kJoinerInputNames, kJoinerOutputNames, num_durations() > 0 ? 2 : 1);
+  decoder_->CheckElementTypes("lff", "fff");
+  joiner_->CheckElementTypes("ff", "ff");
 }
 
 int NeMoTransducerHead::state_size() const { return spec_.pred_rnn_layers * spec_.pred_hidden; }

@@ -197,3 +197,48 @@ std::vector<int64_t> OnnxSession::InputShape(size_t i) const {
 }
 
 }  // namespace nemo_fast
+
+namespace nemo_fast {
+namespace {
+
+ONNXTensorElementDataType ElementTypeOf(char letter) {
+  return letter == 'l' ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+const char* ElementTypeName(ONNXTensorElementDataType type) {
+  switch (type) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return "bfloat16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "float64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return "int8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return "uint8";
+    default: return "another type";
+  }
+}
+
+}  // namespace
+
+void OnnxSession::CheckElementTypes(const std::string& inputs, const std::string& outputs) const {
+  const auto check = [&](const char* kind, const std::string& name, Ort::TypeInfo info, char letter) {
+    const ONNXTensorElementDataType expected = ElementTypeOf(letter);
+    const ONNXTensorElementDataType actual = info.GetONNXType() == ONNX_TYPE_TENSOR
+                                                 ? info.GetTensorTypeAndShapeInfo().GetElementType()
+                                                 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    if (actual != expected) {
+      Fail(ErrorCode::kInvalidModel, path_, ": ", kind, " '", name, "' is a ", ElementTypeName(actual),
+           " tensor but nemo_fast exchanges ", ElementTypeName(expected),
+           " there (a float16 conversion must keep float32 inputs and outputs, e.g. keep_io_types=True)");
+    }
+  };
+  for (size_t i = 0; i < inputs.size() && i < input_names_.size(); ++i) {
+    check("input", input_names_[i], session_->GetInputTypeInfo(i), inputs[i]);
+  }
+  for (size_t i = 0; i < outputs.size() && i < output_names_.size(); ++i) {
+    check("output", output_names_[i], session_->GetOutputTypeInfo(i), outputs[i]);
+  }
+}
+
+}  // namespace nemo_fast

@@ -45,6 +45,10 @@ class OnnxSession {
   const std::vector<std::string>& providers() const { return providers_; }
   // Shape of input i as the model declares it (-1 for dynamic dimensions).
   std::vector<int64_t> InputShape(size_t i) const;
+  // Throws kInvalidModel naming the first input or output whose element type is not the one nemo_fast feeds
+  // or reads ('f': float32, 'l': int64), one letter per input and output in order (outputs beyond the
+  // string are not checked). A graph converted to float16 with float16 inputs fails here, not at its first run.
+  void CheckElementTypes(const std::string& inputs, const std::string& outputs) const;
 
  private:
   std::string path_;
