@@ -124,19 +124,12 @@ def nemo_fast_profile(model_dir: Path, audio, streams: int, ticks: int, warmup: 
                       prefix: Path) -> dict:  # fmt: skip
     """ONNX Runtime's profile of the encoder over lock-step ticks of `streams` streams, summed up: run time
     against the nodes' own time, nodes per provider, host-device copies, the costliest op types."""
-    import gc
-
     from ort_profile_summary import summarize
 
-    for old in prefix.parent.glob(prefix.name + "_*.json"):
-        old.unlink()
     recognizer = nemo_fast_recognizer(model_dir, fp32, device, profile=prefix)
     first, later = (n * recognizer.spec.features.hop_length_samples for n in recognizer.spec.geometry.shift_size)
     p95 = lockstep_p95_tick(recognizer, audio, first, later, streams, warmup, ticks)
-    del recognizer
-    gc.collect()  # the profile is written when the session ends
-    (trace,) = prefix.parent.glob(prefix.name + "_*.json")
-    summary = summarize(json.loads(trace.read_text()))
+    summary = summarize(json.loads(recognizer.end_profile().read_text()))
     return {"streams": streams, "p95_tick_ms_profiled": 1000 * p95, **summary}
 
 

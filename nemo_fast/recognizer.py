@@ -269,8 +269,8 @@ class Recognizer:
             "/cache"}}``. CUDA's ``cudnn_conv_algo_search`` defaults to ``"HEURISTIC"`` here (ONNX Runtime's
             own default, ``"EXHAUSTIVE"``, times every algorithm again for each new batch size).
         profile: a path prefix: ONNX Runtime profiles the encoder session (each node's time and execution
-            provider, Chrome trace JSON) into ``<profile>_<date>.json``, complete when the recognizer is
-            deleted; ``python benchmarks/ort_profile_summary.py FILE`` sums it up.
+            provider, Chrome trace JSON) into ``<profile>_<date>.json``, complete when ``end_profile()`` is
+            called or the recognizer deleted; ``python benchmarks/ort_profile_summary.py FILE`` sums it up.
         decoding: ``"greedy"`` (NeMo's greedy decoding, exactly) or ``"beam"`` (prefix beam search, CTC head);
             None: the model's default, its ``decoding.json`` if it has one (the shipped model's: beam search with
             its language model), else greedy. The options below left at None take the model's values too.
@@ -351,6 +351,12 @@ class Recognizer:
         binding, no host round trip per step), or ``"host (...)"`` with the reason a GPU session could not keep
         them on its device (a warning says so when the recognizer is made)."""
         return self._core.cache_memory
+
+    def end_profile(self) -> Path:
+        """Ends the encoder's ONNX Runtime profile (``profile=``) and returns the file it completed. Call it when
+        no ``decode_streams`` is running. ConfigError for a recognizer made without ``profile`` or a second
+        call."""
+        return Path(self._core.end_profile())
 
     @property
     def providers(self) -> list[str]:

@@ -147,19 +147,18 @@ def test_recognizers_made_and_deleted_in_turn_decode_batches_alike(provider):
     CPU_WHEEL, reason="needs ONNX Runtime with CUDA (onnxruntime-gpu) and a GPU")])])  # fmt: skip
 def test_a_profiled_recognizer_writes_each_encoder_node_with_its_provider(tmp_path, provider):
     """profile= makes ONNX Runtime time every node of the encoder session: the trace names the provider each
-    node ran on (what shows where a GPU session waits on the host) and sums to no more than the runs."""
-    import gc
+    node ran on (what shows where a GPU session waits on the host) and sums to no more than the runs.
+    end_profile() completes it while streams still hold the recognizer."""
     import json
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from ort_profile_summary import summarize
 
     recognizer = nemo_fast.Recognizer(default_model_dir(), providers=[provider], profile=tmp_path / "encoder")
-    text = recognizer.transcribe(str(EXAMPLE)).text
-    assert "landscape" in text
-    del recognizer
-    gc.collect()  # the trace is complete when the session ends
-    (trace,) = tmp_path.glob("encoder_*.json")
+    stream = recognizer.create_stream()
+    assert "landscape" in recognizer.transcribe(str(EXAMPLE)).text
+    trace = recognizer.end_profile()
+    assert trace.parent == tmp_path and trace.name.startswith("encoder_") and list(tmp_path.iterdir()) == [trace]
     events = json.loads(trace.read_text())
     ran_on = {e["args"]["provider"] for e in events if e.get("cat") == "Node" and "provider" in e.get("args", {})}
     expected = "CUDAExecutionProvider" if provider == "cuda" else "CPUExecutionProvider"
@@ -167,6 +166,11 @@ def test_a_profiled_recognizer_writes_each_encoder_node_with_its_provider(tmp_pa
     summary = summarize(events)
     assert summary["runs"] > 1 and summary["nodes_per_run"] > 100
     assert 0 < summary["node_ms_per_run"] <= summary["run_ms_mean"] * 1.05
+    with pytest.raises(ConfigError, match="not being profiled"):
+        recognizer.end_profile()
+    stream.accept_waveform(np.zeros(16000, np.float32), 16000)  # the recognizer goes on decoding
+    with pytest.raises(ConfigError, match="not being profiled"):
+        nemo_fast.Recognizer(default_model_dir()).end_profile()
 
 
 def test_another_onnxruntime_build_in_the_process_is_refused_for_the_gpu(monkeypatch, tmp_path):

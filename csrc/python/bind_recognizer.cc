@@ -165,6 +165,7 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("decoder", &Recognizer::decoder)
       .def_property_readonly("providers", &Recognizer::providers)
       .def_property_readonly("cache_memory", &Recognizer::cache_memory)
+      .def("end_profile", &Recognizer::EndProfile, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("tokens",
                              [](const Recognizer& r) {
                                std::vector<std::string> t;

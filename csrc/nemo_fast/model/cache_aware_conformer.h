@@ -74,6 +74,7 @@ class NeMoCacheAwareConformer {
   const std::vector<std::string>& providers() const { return session_->providers(); }
   const std::string& decoder() const { return decoder_; }
   const OnnxSession& session() const { return *session_; }
+  std::string EndProfiling() const { return session_->EndProfiling(); }  // see OnnxSession::EndProfiling
   // The GPU memory the caches stay in between chunks (IO binding: no host round trip per step), or nullptr
   // when the encoder runs on the CPU.
   const CudaMemory* device() const { return device_.get(); }

@@ -97,6 +97,9 @@ class Recognizer {
   // The encoder session's execution providers (ONNX Runtime's names, the CPU last).
   const std::vector<std::string>& providers() const { return encoder_->providers(); }
   std::string cache_memory() const { return encoder_->cache_memory(); }  // see NeMoCacheAwareConformer
+  // Ends the encoder's profile (SessionConfig::profile_prefix) and returns its file. Not while DecodeStreams
+  // runs.
+  std::string EndProfile() const { return encoder_->EndProfiling(); }
   const RecognizerConfig& config() const { return config_; }
   const ImprovedFbank& fbank() const { return *fbank_; }
   const Vocabulary& vocabulary() const { return *vocabulary_; }

@@ -175,6 +175,7 @@ OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& con
            " could not start: ", e.what());
     }
     session_ = std::make_unique<Ort::Session>(env, model_path.c_str(), options);
+    profiling_ = !config.profile_prefix.empty();
     ReturnFreedHeapToSystem();
     Ort::AllocatorWithDefaultOptions allocator;
     for (size_t i = 0; i < session_->GetInputCount(); ++i) {
@@ -190,6 +191,15 @@ OnnxSession::OnnxSession(const std::string& model_path, const SessionConfig& con
   } catch (const Ort::Exception& e) {
     Fail(ErrorCode::kInvalidModel, "ONNX Runtime cannot load ", model_path, ": ", e.what());
   }
+}
+
+std::string OnnxSession::EndProfiling() {
+  if (!profiling_) {
+    Fail(ErrorCode::kInvalidConfig, path_, " is not being profiled (made without a profile prefix, or ended)");
+  }
+  profiling_ = false;
+  Ort::AllocatorWithDefaultOptions allocator;
+  return session_->EndProfilingAllocated(allocator).get();
 }
 
 std::vector<int64_t> OnnxSession::InputShape(size_t i) const {

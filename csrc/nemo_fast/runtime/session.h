@@ -22,7 +22,7 @@ struct SessionConfig {
   // "1"}, {"trt_engine_cache_enable", "1"}, {"trt_engine_cache_path", "/cache"}}}.
   std::map<std::string, std::map<std::string, std::string>> provider_options;
   // Non-empty: ONNX Runtime profiles the session (each node's time and provider, Chrome trace JSON) into
-  // "<profile_prefix>_<date>.json", complete when the session ends.
+  // "<profile_prefix>_<date>.json", complete when the session ends or EndProfiling is called.
   std::string profile_prefix;
 
   std::string ToString() const;
@@ -43,6 +43,9 @@ class OnnxSession {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // The execution providers this session was given, in order (ONNX Runtime's names; the CPU always last).
   const std::vector<std::string>& providers() const { return providers_; }
+  // Ends the profile of a session made with profile_prefix and returns the file it completed; kInvalidConfig
+  // when the session is not being profiled (never, or ended already).
+  std::string EndProfiling();
   // Shape of input i as the model declares it (-1 for dynamic dimensions).
   std::vector<int64_t> InputShape(size_t i) const;
   // Throws kInvalidModel naming the first input or output whose element type is not the one nemo_fast feeds
@@ -57,6 +60,7 @@ class OnnxSession {
   std::vector<std::string> output_names_;
   std::map<std::string, std::string> metadata_;
   std::vector<std::string> providers_;
+  bool profiling_ = false;
 };
 
 // The execution providers the loaded ONNX Runtime offers (its names, e.g. "CUDAExecutionProvider").
