@@ -58,6 +58,25 @@ void ReturnFreedHeapToSystem() {
   malloc_trim(0);
 #endif
 }
+
+ONNXTensorElementDataType ElementTypeOf(char letter) {
+  return letter == 'l' ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+const char* ElementTypeName(ONNXTensorElementDataType type) {
+  switch (type) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return "bfloat16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "float64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return "int8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return "uint8";
+    default: return "another type";
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> AvailableProviders() { return Ort::GetAvailableProviders(); }
@@ -205,31 +224,6 @@ std::string OnnxSession::EndProfiling() {
 std::vector<int64_t> OnnxSession::InputShape(size_t i) const {
   return session_->GetInputTypeInfo(i).GetTensorTypeAndShapeInfo().GetShape();
 }
-
-}  // namespace nemo_fast
-
-namespace nemo_fast {
-namespace {
-
-ONNXTensorElementDataType ElementTypeOf(char letter) {
-  return letter == 'l' ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-}
-
-const char* ElementTypeName(ONNXTensorElementDataType type) {
-  switch (type) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float32";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return "bfloat16";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "float64";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return "int8";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return "uint8";
-    default: return "another type";
-  }
-}
-
-}  // namespace
 
 void OnnxSession::CheckElementTypes(const std::string& inputs, const std::string& outputs) const {
   const auto check = [&](const char* kind, const std::string& name, Ort::TypeInfo info, char letter) {
