@@ -3,6 +3,7 @@ measurements themselves are scripts run by hand, not timed tests)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,12 +62,15 @@ def test_the_bulk_transcription_benchmark_runs(tmp_path):
     configuration timed, a result written."""
     import json
 
+    # Ray's worker processes do not run under the sanitizer runtime (a CI run waited past the bound): local rows only.
+    sanitized = os.environ.get("NEMO_FAST_SANITIZED") == "1"
     output = tmp_path / "bulk.json"
     out = run_script("bulk_transcribe.py", BENCHMARKS.parent / "models" / "default", "--entries", "3", "--seconds", "1",
-                     "--repeats", "1", "--output", output)  # fmt: skip
+                     "--repeats", "1", "--output", output, *(["--no-ray"] if sanitized else []))  # fmt: skip
     assert out.returncode == 0, out.stderr
     runs = json.loads(output.read_text())["runs"]
-    assert len(runs) == 6 and all(r["audio_s_per_wall_s"] > 0 for r in runs.values())  # 4 local, Ray 1 and 2
+    assert len(runs) == (4 if sanitized else 6)  # 4 local, Ray with 1 and 2 actors
+    assert all(r["audio_s_per_wall_s"] > 0 for r in runs.values())
 
 
 def test_the_batch_decoding_benchmark_compares_two_builds(tmp_path):
