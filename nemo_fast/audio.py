@@ -55,6 +55,8 @@ def _read_any(source: AudioSource) -> tuple[np.ndarray, int]:
 
 
 def _read(file: BinaryIO, name: str, data: bytes) -> tuple[np.ndarray, int]:
+    if not data:
+        raise AudioError(f"{name}: the file is empty (0 bytes), not audio")
     try:
         with wave.open(file, "rb") as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
@@ -103,7 +105,8 @@ def _read_with_ffmpeg(data: bytes, name: str) -> tuple[np.ndarray, int]:
         run = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", source.name, "-vn", "-f", "wav",
                               "-acodec", "pcm_s16le", "pipe:1"], capture_output=True)
     if run.returncode != 0 or not run.stdout:
-        message = run.stderr.decode(errors="replace").strip().splitlines()
+        # ffmpeg names the temporary copy; the user knows the file by its own name.
+        message = run.stderr.decode(errors="replace").replace(source.name, name).strip().splitlines()
         raise AudioError(f"{name}: cannot read audio: ffmpeg: {message[-1] if message else 'no audio'}")
     with wave.open(io.BytesIO(run.stdout), "rb") as w:
         channels, rate = w.getnchannels(), w.getframerate()

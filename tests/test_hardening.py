@@ -576,6 +576,22 @@ def test_without_a_decoder_for_the_format_the_message_names_what_to_install(tmp_
         audio.read_audio(path)
 
 
+def test_an_empty_or_damaged_file_is_named_in_the_error(tmp_path):
+    from nemo_fast.audio import read_audio
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(errors.AudioError, match="empty.wav: the file is empty"):
+        read_audio(empty)
+    require(shutil.which("ffmpeg") is not None, "ffmpeg")
+    damaged = tmp_path / "damaged.mp3"
+    damaged.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(errors.AudioError) as failure:
+        read_audio(damaged)
+    message = str(failure.value)
+    assert message.startswith(f"{damaged}: cannot read audio") and "tmp" not in message.replace(str(tmp_path), "")
+
+
 def test_float_audio_far_outside_the_unit_range_gets_a_warning():
     recognizer = nemo_fast.Recognizer(CTC_MODEL)
     speech = audio_cases()["speech"]
