@@ -115,6 +115,10 @@ def _transcribe_manifest(args) -> int:
         print("nemo-fast: error: --manifest writes pred_text (--format txt) or also words (--format json)",
               file=sys.stderr)
         return 2
+    if args.ray is not None and args.provider not in (None, ["cpu"]):
+        print("nemo-fast: error: --ray runs its actors on the CPU; --provider is for transcription in this process",
+              file=sys.stderr)
+        return 2
     if not args.manifest.is_file():
         print(f"nemo-fast: error: no manifest {args.manifest}", file=sys.stderr)
         return 2
@@ -193,7 +197,7 @@ def cmd_serve(args) -> int:
 
     logs.configure(args.log_format)
     serve(ServerConfig(model_dir=args.model or default_model_dir(), host=args.host, port=args.port,
-                       threads=args.threads, workers=args.workers, decoder=args.decoder,
+                       threads=args.threads, providers=args.provider, workers=args.workers, decoder=args.decoder,
                        token=args.token or os.environ.get("NEMO_FAST_TOKEN"), max_connections=args.max_connections,
                        idle_timeout=args.idle_timeout, max_message_bytes=args.max_message_bytes,
                        max_buffered_seconds=args.max_buffered_seconds, shutdown_timeout=args.shutdown_timeout,
@@ -307,6 +311,15 @@ def _providers(text: str) -> list[str]:
     return names
 
 
+def _add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the recognizer runs: the options every recognizing command shares."""
+    parser.add_argument("--threads", type=_positive, default=1,
+                        help="ONNX Runtime intra-op threads of one encoder call (default 1)")
+    parser.add_argument("--provider", type=_providers, metavar="LIST",
+                        help="ONNX Runtime execution providers in order, e.g. cuda,cpu (cuda and tensorrt need the "
+                             "onnxruntime-gpu wheel; cpu last: fall back to the CPU)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-fast", description="NeMo FastConformer speech recognition on ONNX Runtime")
     parser.add_argument("--version", action="version", version=f"nemo-fast {_version()}")
@@ -327,10 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     t.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"],
                    help="the decoder to use (default: the model's default, the transducer of a hybrid)")
-    t.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
-    t.add_argument("--provider", type=_providers, metavar="LIST",
-                   help="ONNX Runtime execution providers in order, e.g. cuda,cpu (cuda and tensorrt need the "
-                        "onnxruntime-gpu wheel; cpu last: fall back to the CPU)")
+    _add_runtime_arguments(t)
     t.add_argument("--streaming-mode", choices=["default", "pad_and_drop_preencoded"],
                    help="NeMo's streaming mode (default: the model's own; imported NeMo exports stream only in "
                         "pad_and_drop_preencoded)")
@@ -361,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "json: one event per line, 'partial' as the text grows and 'final' with words and times")
     s.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     s.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
-    s.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+    _add_runtime_arguments(s)
     _add_decoding_arguments(s)
     s.set_defaults(func=cmd_stream)
 
@@ -389,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     v.add_argument("--port", type=int, default=6006, help="port (0: any free port, printed at start)")
-    v.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads per encoder call")
+    _add_runtime_arguments(v)
     v.add_argument("--workers", type=int, default=2, help="requests recognized at once")
     v.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
     _add_decoding_arguments(v)

@@ -135,7 +135,7 @@ def stream_command(args, out: TextIO | None = None) -> int:
     from nemo_fast.cli import _decoding_options
 
     recognizer = Recognizer(args.model or default_model_dir(), decoder=args.decoder, num_threads=args.threads,
-                            **_decoding_options(args))
+                            providers=args.provider, **_decoding_options(args))
     if args.mic:
         blocks = microphone_blocks(args.sample_rate, args.device)
     else:

@@ -4,6 +4,7 @@ run everywhere, and on the CPU wheel they check the missing-provider paths."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,32 @@ def test_provider_flag_of_the_command_line():
     if CPU_WHEEL:
         missing = subprocess.run([*cli, "cuda"], capture_output=True, text=True)
         assert missing.returncode == 2 and "onnxruntime-gpu" in missing.stderr
+
+
+def test_every_recognizing_command_takes_the_provider_flag(tmp_path):
+    """stream and serve choose providers as transcribe does; --ray, whose actors run on the CPU, refuses one."""
+    from nemo_fast.audio import read_audio
+
+    samples, rate = read_audio(EXAMPLE)
+    assert samples.dtype == np.int16 and rate == 16000
+    pcm = samples.astype("<i2").tobytes()
+    stream = [sys.executable, "-m", "nemo_fast.cli", "stream", "-", "--provider"]
+    ok = subprocess.run([*stream, "cuda,cpu"], input=pcm, capture_output=True)
+    assert ok.returncode == 0 and b"landscape" in ok.stdout, ok.stderr
+    serve = [sys.executable, "-m", "nemo_fast.cli", "serve", "--port", "0", "--log-format", "text", "--provider"]
+    if CPU_WHEEL:
+        missing = subprocess.run([*stream, "cuda"], input=pcm, capture_output=True)
+        assert missing.returncode == 2 and b"onnxruntime-gpu" in missing.stderr
+        missing = subprocess.run([*serve, "cuda"], capture_output=True, text=True, timeout=120)
+        assert missing.returncode == 2 and "onnxruntime-gpu" in missing.stderr
+    bad = subprocess.run([*serve, "cpu,gpu"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "providers are cpu, cuda and tensorrt" in bad.stderr
+    manifest = tmp_path / "in.json"
+    manifest.write_text(json.dumps({"audio_filepath": str(EXAMPLE), "duration": 3.7}) + "\n")
+    ray = subprocess.run([sys.executable, "-m", "nemo_fast.cli", "transcribe", "--manifest", manifest,
+                          "--output-manifest", tmp_path / "out.json", "--ray", "--provider", "cuda"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert ray.returncode == 2 and "--ray runs its actors on the CPU" in ray.stderr
 
 
 @pytest.mark.gpu

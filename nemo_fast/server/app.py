@@ -48,6 +48,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 6006
     threads: int = 1              # ONNX Runtime intra-op threads of one encoder call
+    providers: list[str] | None = None  # ONNX Runtime execution providers in order (Recognizer's providers)
     workers: int = 2              # requests recognized at once
     decoder: str | None = None
     decoding: dict = field(default_factory=dict)  # Recognizer's beam/LM/hotword options
@@ -63,7 +64,7 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     from aiohttp import WSCloseCode, web
 
     recognizer = recognizer or Recognizer(config.model_dir, decoder=config.decoder, num_threads=config.threads,
-                                          **config.decoding)
+                                          providers=config.providers, **config.decoding)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nemo_fast-decode")
     model_name = Path(config.model_dir).name
     metrics = ServerMetrics()
