@@ -1,7 +1,7 @@
 """Concurrent real-time streams on one GPU: nemo_fast (ONNX Runtime's CUDA provider, caches kept on the device)
 against NeMo's own batched cache-aware streaming (`conformer_stream_step`) on the same GPU and the same replica.
 
-    python benchmarks/gpu_capacity.py WORK [--models large nemotron] [--deadline-s 420]
+    python benchmarks/gpu_capacity.py WORK [--models large nemotron] [--threads 8] [--deadline-s 420]
 
 For each model (random weights; the joint's blank logit is biased so that it never emits, so every system does
 one joint per frame and stream and the encoder's cost is compared) it builds the NeMo checkpoint, exports it
@@ -97,20 +97,22 @@ def convert_float16(src: str, dst: str) -> None:
     onnx.save(half, str(target / "model.onnx"), save_as_external_data=half.ByteSize() > 2_000_000_000)
 
 
-def nemo_fast_recognizer(model_dir: Path, fp32: bool, device: str, profile: Path | None = None):
+def nemo_fast_recognizer(model_dir: Path, fp32: bool, device: str, threads: int, profile: Path | None = None):
+    """threads: on a GPU, the CPU threads of the transducer's joint (the encoder's, on the CPU)."""
     import nemo_fast
 
+    settings = {"max_batch_size": 4096, "decoding": "greedy", "num_threads": threads, "profile": profile}
     if device == "cuda":
         options = {"device_id": "0", "use_tf32": "0"} if fp32 else {"device_id": "0"}
         recognizer = nemo_fast.Recognizer(model_dir, providers=["cuda"], provider_options={"cuda": options},
-                                          max_batch_size=4096, decoding="greedy", profile=profile)  # fmt: skip
+                                          **settings)  # fmt: skip
         assert recognizer.providers[0] == "CUDAExecutionProvider", recognizer.providers
         return recognizer
-    return nemo_fast.Recognizer(model_dir, max_batch_size=4096, decoding="greedy", profile=profile)
+    return nemo_fast.Recognizer(model_dir, **settings)
 
 
-def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool, device: str):
-    recognizer = nemo_fast_recognizer(model_dir, fp32, device)
+def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool, device: str, threads: int):
+    recognizer = nemo_fast_recognizer(model_dir, fp32, device, threads)
     spec = recognizer.spec
     first, later = (n * spec.features.hop_length_samples for n in spec.geometry.shift_size)
 
@@ -121,12 +123,12 @@ def nemo_fast_ticks(model_dir: Path, audio, ticks: int, warmup: int, fp32: bool,
 
 
 def nemo_fast_profile(model_dir: Path, audio, streams: int, ticks: int, warmup: int, fp32: bool, device: str,
-                      prefix: Path) -> dict:  # fmt: skip
+                      threads: int, prefix: Path) -> dict:  # fmt: skip
     """ONNX Runtime's profile of the encoder over lock-step ticks of `streams` streams, summed up: run time
     against the nodes' own time, nodes per provider, host-device copies, the costliest op types."""
     from ort_profile_summary import summarize
 
-    recognizer = nemo_fast_recognizer(model_dir, fp32, device, profile=prefix)
+    recognizer = nemo_fast_recognizer(model_dir, fp32, device, threads, profile=prefix)
     first, later = (n * recognizer.spec.features.hop_length_samples for n in recognizer.spec.geometry.shift_size)
     p95 = lockstep_p95_tick(recognizer, audio, first, later, streams, warmup, ticks)
     summary = summarize(json.loads(recognizer.end_profile().read_text()))
@@ -192,6 +194,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="result file (default: benchmarks/results/gpu_capacity.json)")
     parser.add_argument("--profile-streams", type=int, default=0,
                         help="nemo_fast systems: also profile the encoder's ticks at this many streams")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="nemo_fast systems: num_threads (on a GPU: the transducer joint's CPU threads)")
     parser.add_argument("--deadline-s", type=float, default=1e9, help="skip what would start after this")
     parser.add_argument("--worker", nargs="+", metavar="STEP", help=argparse.SUPPRESS)  # prepare NAME | measure NAME SYSTEM
     args = parser.parse_args()
@@ -220,7 +224,7 @@ def main() -> None:
     common = [sys.executable, __file__, str(args.workdir), "--ticks", str(args.ticks), "--warmup", str(args.warmup),
               "--start-streams", str(args.start_streams), "--max-streams", str(args.max_streams),
               "--bisections", str(args.bisections), "--device", args.device,
-              "--profile-streams", str(args.profile_streams)]  # fmt: skip
+              "--profile-streams", str(args.profile_streams), "--threads", str(args.threads)]  # fmt: skip
     for name in args.models:
         left = args.deadline_s - (time.monotonic() - START)
         if left <= 0:
@@ -293,17 +297,19 @@ def worker(args: argparse.Namespace) -> None:
         if not fp32:
             to_float16(out / "fp32", out / "fp16")
         p95, chunk_s = nemo_fast_ticks(out / ("fp32" if fp32 else "fp16"), audio, args.ticks, args.warmup, fp32,
-                                       args.device)  # fmt: skip
+                                       args.device, args.threads)  # fmt: skip
     else:
         p95, chunk_s = nemo_ticks(out, audio, args.ticks, args.warmup, not fp32, args.device)
     streams, ticks = most_streams(p95, chunk_s, f"{name} {system}", start=args.start_streams,
                                   limit=args.max_streams, bisections=args.bisections)  # fmt: skip
     row = {"model": name, "system": system, "chunk_ms": round(1000 * chunk_s, 1), "streams": streams,
            "p95_tick_ms": ticks}  # fmt: skip
+    if system.startswith("nemo_fast"):
+        row["threads"] = args.threads
     log(f"{name} {system}: {streams} real-time streams")
     if system.startswith("nemo_fast") and args.profile_streams:
         row["encoder_profile"] = nemo_fast_profile(out / ("fp32" if fp32 else "fp16"), audio, args.profile_streams,
-                                                   args.ticks, args.warmup, fp32, args.device,
+                                                   args.ticks, args.warmup, fp32, args.device, args.threads,
                                                    args.workdir / f"profile_{name}_{system}")  # fmt: skip
         log(f"{name} {system} encoder profile at {args.profile_streams} streams: {row['encoder_profile']}")
     print("ROW " + json.dumps(row), flush=True)

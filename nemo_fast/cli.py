@@ -314,7 +314,8 @@ def _providers(text: str) -> list[str]:
 def _add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the recognizer runs: the options every recognizing command shares."""
     parser.add_argument("--threads", type=_positive, default=1,
-                        help="ONNX Runtime intra-op threads of one encoder call (default 1)")
+                        help="ONNX Runtime intra-op threads of one encoder call; on a GPU, of the transducer's "
+                             "joint on the CPU (default 1)")
     parser.add_argument("--provider", type=_providers, metavar="LIST",
                         help="ONNX Runtime execution providers in order, e.g. cuda,cpu (cuda and tensorrt need the "
                              "onnxruntime-gpu wheel; cpu last: fall back to the CPU)")

@@ -250,7 +250,8 @@ class Recognizer:
             graphs of transducer and hybrid models).
         decoder: the decoder to use: ``"ctc"``, ``"rnnt"`` or ``"tdt"`` (as the model has them);
             None takes the model's default (NeMo's: the transducer of a hybrid).
-        num_threads: ONNX Runtime intra-op threads for one encoder call.
+        num_threads: ONNX Runtime intra-op threads for one encoder call; with the encoder on a GPU, the CPU
+            threads of the transducer's joint and prediction network (one beside an encoder on the CPU).
         streaming_mode: ``"default"`` (NeMo's default first chunk) or ``"pad_and_drop_preencoded"``; None: the
             model's own (``"default"``, or ``"pad_and_drop_preencoded"`` for a model imported from NeMo's
             own ONNX export, whose graph serves only that mode).

@@ -90,6 +90,19 @@ def test_the_batch_decoding_benchmark_compares_two_builds(tmp_path):
     assert set(result["seconds"]) == {"this", "baseline"} and result["this_over_baseline"] > 0
 
 
+def test_the_joint_threads_benchmark_runs(tmp_path):
+    """A bounded run of benchmarks/joint_threads.py on a test model's joint: both thread counts timed, and their
+    outputs bitwise equal (what lets nemo_fast give the heads more threads beside a GPU encoder)."""
+    import json
+
+    output = tmp_path / "joint.json"
+    model = BENCHMARKS.parent / "tests" / "models" / "exported" / "rnnt_bpe_d48_80mel_70_6"
+    out = run_script("joint_threads.py", model, "--rows", "4", "64", "--calls", "3", "--output", output)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(output.read_text())
+    assert len(result["median_ms"]) == 4 and all(result["bitwise_equal"].values())
+
+
 @pytest.mark.nemo
 def test_the_gpu_capacity_benchmark_runs_on_the_cpu(tmp_path, nemo_available):
     """benchmarks/gpu_capacity.py is measured only where a GPU is lent; its CPU smoke run on a toy replica keeps
@@ -98,8 +111,8 @@ def test_the_gpu_capacity_benchmark_runs_on_the_cpu(tmp_path, nemo_available):
 
     output = tmp_path / "gpu.json"
     out = run_script("gpu_capacity.py", tmp_path / "work", "--device", "cpu", "--models", "tiny", "--ticks", "2",
-                     "--warmup", "1", "--max-streams", "8", "--profile-streams", "2", "--output", output,
-                     timeout=600)  # fmt: skip
+                     "--warmup", "1", "--max-streams", "8", "--profile-streams", "2", "--threads", "2", "--output",
+                     output, timeout=600)  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(output.read_text())
     assert not result["skipped"], result["skipped"]
@@ -111,3 +124,4 @@ def test_the_gpu_capacity_benchmark_runs_on_the_cpu(tmp_path, nemo_available):
     for system in ("nemo_fast_fp32", "nemo_fast_fp16"):
         profile = rows[system]["encoder_profile"]
         assert profile["streams"] == 2 and set(profile["nodes_per_run_by_provider"]) == {"CPUExecutionProvider"}
+        assert rows[system]["threads"] == 2

@@ -108,13 +108,14 @@ def test_cuda_gives_the_cpu_transcript():
 def test_cuda_streams_in_changing_batches_equal_the_cpu(model, decoder):
     """The caches stay on the GPU between chunks and are stacked and unstacked there when the batch changes
     (a stream ends, the order changes, one stream is decoded alone): every stream still gives the CPU's
-    tokens, and CTC log-probs within float32 rounding of cuDNN against the CPU's kernels."""
+    tokens, and CTC log-probs within float32 rounding of cuDNN against the CPU's kernels. The transducer heads
+    run on the CPU with the recognizer's two threads there, the CPU recognizer's on one."""
     from recognizer_cases import MODELS_DIR, audio_cases
 
     speech = audio_cases()["speech"]
     settings = {"decoder": decoder, "keep_log_probs": decoder == "ctc", "decoding": "greedy"}
     cpu = nemo_fast.Recognizer(MODELS_DIR / model, **settings)
-    gpu = nemo_fast.Recognizer(MODELS_DIR / model, **settings, providers=["cuda"],
+    gpu = nemo_fast.Recognizer(MODELS_DIR / model, **settings, providers=["cuda"], num_threads=2,
                                provider_options={"cuda": {"use_tf32": "0"}})  # fmt: skip
     assert gpu.providers[0] == "CUDAExecutionProvider" and gpu.cache_memory == "cuda:0"
     audios = [speech, speech[3000:], speech[7000:20000]]

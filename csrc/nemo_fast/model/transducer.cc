@@ -28,15 +28,19 @@ Ort::MemoryInfo& CpuMemory() {
 
 }  // namespace
 
-NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const ModelSpec& spec, const SessionConfig& config)
+NeMoTransducerHead::NeMoTransducerHead(const std::string& model_dir, const ModelSpec& spec, const SessionConfig& config,
+                                       bool encoder_on_cpu)
     : spec_(spec.transducer), vocab_size_(spec.vocab_size) {
   if (!spec.has_transducer()) Fail(ErrorCode::kInvalidModel, model_dir, ": the model has no transducer head");
-  // The prediction network and joint run a few small products per call: a thread pool of their own gains
-  // nothing there, and its threads spin between calls, taking the cores from the encoder's (measured on a
-  // 114 M RNN-T at [70,1], 2 threads on 2 cores: 0.148 -> 0.107 real-time factor).
+  // Beside an encoder on the CPU, one thread: the heads' small products gain little from a pool whose threads
+  // spin between calls, taking the encoder's cores (114 M RNN-T, [70,1], 2 threads on 2 cores: real-time
+  // factor 0.148 -> 0.107). Beside an encoder on a GPU the cores are free and hundreds of streams make the
+  // joint a large product: the user's threads, not spinning (large model's joint, 896 rows, 2 threads: 0.64x
+  // the time, every row bitwise the same; benchmarks/joint_threads.py).
   SessionConfig head_config = config;
-  head_config.intra_op_threads = 1;
+  head_config.intra_op_threads = encoder_on_cpu ? 1 : config.intra_op_threads;
   head_config.inter_op_threads = 1;
+  if (head_config.intra_op_threads != 1) head_config.config_entries["session.intra_op.allow_spinning"] = "0";
   // They stay on the CPU when the encoder runs on a GPU: each call is one decoding step, one row per stream
   // (a decode_streams batch shares its steps), and on a GPU each call would be a kernel launch plus a copy
   // each way for rows of a few hundred thousand multiply-adds. (For batches of hundreds of streams the GPU

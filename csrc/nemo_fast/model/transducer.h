@@ -15,8 +15,10 @@ namespace nemo_fast {
 
 class NeMoTransducerHead {
  public:
-  // model_dir holds the graphs named in spec.transducer.
-  NeMoTransducerHead(const std::string& model_dir, const ModelSpec& spec, const SessionConfig& config);
+  // model_dir holds the graphs named in spec.transducer. encoder_on_cpu: whether the encoder's session runs
+  // on the CPU provider, which decides the heads' threads (see the constructor).
+  NeMoTransducerHead(const std::string& model_dir, const ModelSpec& spec, const SessionConfig& config,
+                     bool encoder_on_cpu);
 
   int state_size() const;  // floats in one of the LSTM states (h or c) of one batch row: layers * hidden
   int joint_hidden() const { return spec_.joint_hidden; }

@@ -100,7 +100,8 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
       Fail(ErrorCode::kInvalidConfig, "keep_log_probs applies to the CTC head; the ", encoder_->decoder(),
            " head is in use");
     }
-    transducer_ = std::make_unique<NeMoTransducerHead>(dir, s, config.session);
+    const bool encoder_on_cpu = encoder_->providers().front() == "CPUExecutionProvider";
+    transducer_ = std::make_unique<NeMoTransducerHead>(dir, s, config.session, encoder_on_cpu);
   }
   fbank_ = std::make_unique<ImprovedFbank>(s.features);
   const auto type = s.vocabulary_type == "char" ? Vocabulary::Type::kCharacters : Vocabulary::Type::kSentencePiece;
