@@ -199,6 +199,7 @@ def cmd_serve(args) -> int:
     serve(ServerConfig(model_dir=args.model or default_model_dir(), host=args.host, port=args.port,
                        threads=args.threads, providers=args.provider, workers=args.workers, decoder=args.decoder,
                        token=args.token or os.environ.get("NEMO_FAST_TOKEN"), max_connections=args.max_connections,
+                       max_batch_size=args.max_batch_size,
                        idle_timeout=args.idle_timeout, max_message_bytes=args.max_message_bytes,
                        max_buffered_seconds=args.max_buffered_seconds, shutdown_timeout=args.shutdown_timeout,
                        decoding=_decoding_options(args)))
@@ -408,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "clients may pass ?token=TOKEN)")
     v.add_argument("--max-connections", type=_positive, default=64,
                    help="WebSocket streams at once; more are refused with close code 1013 (default 64)")
+    v.add_argument("--max-batch-size", type=_positive, default=32,
+                   help="streams decoded in one encoder call (default 32; on a GPU, as many as --max-connections)")
     v.add_argument("--idle-timeout", type=float, default=30.0,
                    help="seconds a WebSocket client may stay silent before it is closed (default 30)")
     v.add_argument("--max-message-bytes", type=_positive, default=2**20,

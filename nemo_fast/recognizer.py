@@ -367,6 +367,11 @@ class Recognizer:
         return list(self._core.providers)
 
     @property
+    def max_batch_size(self) -> int:
+        """The most streams one batched encoder call of ``decode_streams`` takes (more are split)."""
+        return self._core.config.max_batch_size
+
+    @property
     def decoder(self) -> str:
         """The decoder this recognizer uses ("ctc", "rnnt" or "tdt")."""
         return self._core.decoder

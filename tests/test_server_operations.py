@@ -134,3 +134,20 @@ def test_the_serve_logs_are_plain_text_on_request(tmp_path):
         assert server.stop() == 0
     text = Path(server.log_path).read_text()
     assert " info listening host=127.0.0.1 port=" in text and not text.lstrip().startswith("{")
+
+
+def test_the_listening_log_says_where_the_server_recognizes(tmp_path):
+    """Operators see what the server got: its providers (here cuda,cpu fell back to the CPU, or runs on CUDA
+    where the wheel has it), where the caches live and the batch size --max-batch-size set."""
+    require_module("aiohttp")
+    import nemo_fast
+
+    server = start_server(tmp_path, "--provider", "cuda,cpu", "--max-batch-size", "3")
+    try:
+        time.sleep(0.2)
+    finally:
+        assert server.stop() == 0
+    listening = next(e for e in server.logs() if e["event"] == "listening")
+    on_cuda = "CUDAExecutionProvider" in nemo_fast.runtime_info()["providers"]
+    assert listening["providers"][0] == ("CUDAExecutionProvider" if on_cuda else "CPUExecutionProvider")
+    assert listening["cache_memory"] == ("cuda:0" if on_cuda else "host") and listening["max_batch_size"] == 3

@@ -49,6 +49,7 @@ class ServerConfig:
     port: int = 6006
     threads: int = 1              # ONNX Runtime intra-op threads of one encoder call
     providers: list[str] | None = None  # ONNX Runtime execution providers in order (Recognizer's providers)
+    max_batch_size: int = 32      # streams decoded in one encoder call; on a GPU, as many as max_connections
     workers: int = 2              # requests recognized at once
     decoder: str | None = None
     decoding: dict = field(default_factory=dict)  # Recognizer's beam/LM/hotword options
@@ -64,7 +65,8 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     from aiohttp import WSCloseCode, web
 
     recognizer = recognizer or Recognizer(config.model_dir, decoder=config.decoder, num_threads=config.threads,
-                                          providers=config.providers, **config.decoding)
+                                          providers=config.providers, max_batch_size=config.max_batch_size,
+                                          **config.decoding)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nemo_fast-decode")
     model_name = Path(config.model_dir).name
     metrics = ServerMetrics()
@@ -278,6 +280,7 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     app.on_shutdown.append(finish_streams)
     app.on_cleanup.append(close_pool)
     app["metrics"] = metrics
+    app["recognizer"] = recognizer
     return app
 
 
@@ -351,7 +354,10 @@ def serve(config: ServerConfig) -> None:
         await site.start()
         port = runner.addresses[0][1]  # the bound port: with --port 0 the system picks one
         print(f"nemo-fast serve: listening on http://{config.host}:{port}", flush=True)
-        event(log, "listening", host=config.host, port=port, model=str(config.model_dir))
+        recognizer = app["recognizer"]  # where it runs: a provider list ending in cpu may have fallen back to it
+        event(log, "listening", host=config.host, port=port, model=str(config.model_dir),
+              providers=recognizer.providers, cache_memory=recognizer.cache_memory,
+              max_batch_size=recognizer.max_batch_size)
         try:
             await stop.wait()
         finally:
