@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -190,8 +191,6 @@ def cmd_stream(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import os
-
     from nemo_fast.models import default_model_dir
     from nemo_fast.server import ServerConfig, logs, serve
 
@@ -457,6 +456,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # The reader went away (`nemo-fast ... | head`): stop quietly, as other command-line tools do. Output
+        # still buffered would fail again at exit, so standard output now goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
     except (NemoFastError, OSError) as e:
         print(f"nemo-fast: error: {e}", file=sys.stderr)
         return 2

@@ -106,6 +106,17 @@ def test_errors_are_one_clear_line(tmp_path):
     assert out.returncode == 2 and ".nemo file not found" in out.stderr
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """`nemo-fast inspect MODEL | head -1`: the pipe closes before the command writes; it stops with the status
+    of a tool the closed pipe ended (141), with nothing on standard error."""
+    require_module("onnxruntime")
+    process = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "inspect", str(MODEL)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    process.stdout.close()  # long before the model is loaded and the first line written
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 141 and stderr == b"", stderr
+
+
 def test_exporter_rejects_unsupported_model_classes(tmp_path):
     from nemo_fast.errors import ModelError
     from nemo_fast.export import export_model
