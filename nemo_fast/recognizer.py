@@ -525,6 +525,7 @@ class Recognizer:
         elif sample_rate is None:
             raise ConfigError("transcribe(array) needs sample_rate")
         stream = self.create_stream()
+        stream.accept_waveform(audio[:0], sample_rate)  # the core checks the audio and its rate before any use
         # Fed in pieces, so that features of a long recording are never all held at once and Ctrl-C is
         # honoured between pieces as well as between chunks.
         piece = _TRANSCRIBE_PIECE_SECONDS * sample_rate

@@ -311,6 +311,20 @@ def test_bad_arguments_to_a_stream_are_typed_errors(samples, rate, error, words)
     stream.accept_waveform(np.zeros(1600, np.float32), np.int32(16000))  # numpy integers are rates too
 
 
+@pytest.mark.parametrize("rate, words", [
+    (0, "sample rate 0 Hz is out of range"),
+    (-16000, "sample rate -16000 Hz is out of range"),  # once fed nothing and returned an empty transcript
+    (16000.0, "integer number of Hz, got 16000.0"),
+    (True, "integer number of Hz, got True"),
+])
+def test_transcribe_checks_the_rate_of_an_array_before_cutting_it(rate, words):
+    recognizer = nemo_fast.Recognizer(CTC_MODEL)
+    with pytest.raises(errors.ConfigError, match=words):
+        recognizer.transcribe(audio_cases()["speech"], sample_rate=rate)
+    with pytest.raises(errors.ConfigError, match=words):  # empty audio too: the rate is wrong all the same
+        recognizer.transcribe(np.zeros(0, np.float32), sample_rate=rate)
+
+
 # --- 7. CLI and exporter messages --------------------------------------------------------------------------------
 
 def cli(*args, cwd, env=None):
