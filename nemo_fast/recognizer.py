@@ -13,7 +13,7 @@ import numpy as np
 
 from nemo_fast import _core, _runtime
 from nemo_fast.audio import read_audio
-from nemo_fast.errors import AudioError, ConfigError, NemoFastError
+from nemo_fast.errors import ArgumentError, AudioError, ConfigError, NemoFastError
 from nemo_fast.model_spec import ModelSpec
 
 StreamingMode = _core.StreamingMode
@@ -236,7 +236,11 @@ def _hotword_list(hotwords) -> list:
         if isinstance(item, str):
             listed.append(_core.Hotword(item))
         elif isinstance(item, tuple) and len(item) == 2:
-            listed.append(_core.Hotword(str(item[0]), float(item[1])))
+            try:
+                boost = float(item[1])
+            except (TypeError, ValueError):
+                raise ConfigError(f"hotword {item[0]!r}: its boost must be a number, not {item[1]!r}") from None
+            listed.append(_core.Hotword(str(item[0]), boost))
         else:
             raise ConfigError(f"a hotword is a phrase or a (phrase, boost) pair, not {item!r}")
     return listed
@@ -403,6 +407,10 @@ class Recognizer:
 
     def decode_streams(self, streams: Sequence[Stream]) -> None:
         """Decode every ready chunk of these streams, batching chunks of equal shape in one encoder call."""
+        for i, stream in enumerate(streams):
+            if not isinstance(stream, Stream):
+                raise ArgumentError(f"decode_streams(): item {i} is a {type(stream).__name__}, not a Stream of "
+                                    "create_stream()")
         self._core.decode_streams([s._core for s in streams])
 
     def transcribe(self, audio: np.ndarray | str | os.PathLike | BinaryIO, sample_rate: int | None = None,

@@ -217,6 +217,7 @@ def test_hotwords_file(tmp_path):
     (dict(decoding="greedy", hotwords=["cat"]), ConfigError, "set decoding='beam'"),
     (dict(decoding="beam", hotwords=["caf\u00e9"]), ConfigError, "no token of the model spells"),
     (dict(decoding="beam", hotwords=["   "]), ConfigError, "is empty"),
+    (dict(decoding="beam", hotwords=[("cat", "lots")]), ConfigError, "hotword 'cat': its boost must be a number"),
     (dict(decoding="beam", lm="/no/such/lm.arpa"), ModelFileNotFoundError, "language model not found"),
 ])
 def test_bad_decoding_options_are_refused(options, error, match):

@@ -63,6 +63,12 @@ def test_a_stream_of_another_recognizer_is_refused_and_unchanged(shipped):
     assert stream.result().text == shipped.transcribe(audio, rate).text
 
 
+def test_what_is_not_a_stream_is_named(shipped):
+    stream = shipped.create_stream()
+    with pytest.raises(errors.ArgumentError, match="item 1 is a Result, not a Stream"):
+        shipped.decode_streams([stream, stream.result()])
+
+
 @pytest.mark.parametrize("second_user", ["feeds", "decodes"])
 def test_a_stream_in_use_by_another_thread_refuses_a_second_user(second_user):
     recognizer = nemo_fast.Recognizer(STREAMING_MODEL)
