@@ -45,17 +45,16 @@ def parse_line(number: int, text: str, folder: Path) -> ManifestEntry:
     try:
         fields = json.loads(text)
     except ValueError as e:
-        return ManifestEntry(number, {}, None, error=f"line {number} is not JSON: {e}")
+        return ManifestEntry(number, {}, None, error=f"not JSON: {e}")
     if not isinstance(fields, dict):
-        return ManifestEntry(number, {}, None, error=f"line {number} is not a JSON object")
+        return ManifestEntry(number, {}, None, error="not a JSON object")
     audio = fields.get("audio_filepath")
     if not isinstance(audio, str) or not audio:
-        return ManifestEntry(number, fields, None, error=f"line {number} has no audio_filepath")
+        return ManifestEntry(number, fields, None, error="no audio_filepath")
     offset, duration = fields.get("offset", 0.0), fields.get("duration")
     for name, value in (("offset", offset), ("duration", duration)):
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
-            return ManifestEntry(number, fields, None, error=f"line {number}: {name} must be seconds >= 0, "
-                                                            f"got {value!r}")
+            return ManifestEntry(number, fields, None, error=f"{name} must be seconds >= 0, got {value!r}")
     return ManifestEntry(number, fields, folder / audio, float(offset),
                          None if duration is None else float(duration))
 
