@@ -533,7 +533,9 @@ class Recognizer:
         elif sample_rate is None:
             raise ConfigError("transcribe(array) needs sample_rate")
         stream = self.create_stream()
-        stream.accept_waveform(audio[:0], sample_rate)  # the core checks the audio and its rate before any use
+        # The core checks the rate, and an array that is not 1-D, before they cut pieces (an empty piece when
+        # the array is fine).
+        stream.accept_waveform(audio[:0] if audio.ndim == 1 else audio, sample_rate)
         # Fed in pieces, so that features of a long recording are never all held at once and Ctrl-C is
         # honoured between pieces as well as between chunks.
         piece = _TRANSCRIBE_PIECE_SECONDS * sample_rate

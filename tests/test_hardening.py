@@ -325,6 +325,15 @@ def test_transcribe_checks_the_rate_of_an_array_before_cutting_it(rate, words):
         recognizer.transcribe(np.zeros(0, np.float32), sample_rate=rate)
 
 
+@pytest.mark.parametrize("audio, words", [
+    (np.array(0.5, np.float32), r"1-D mono array.*shape \(\)"),
+    (np.zeros((48000, 2), np.float32), r"1-D mono array.*shape \(48000, 2\)"),
+])
+def test_transcribe_names_the_shape_of_an_array_that_is_not_mono(audio, words):
+    with pytest.raises(errors.AudioError, match=words):
+        nemo_fast.Recognizer(CTC_MODEL).transcribe(audio, sample_rate=16000)
+
+
 # --- 7. CLI and exporter messages --------------------------------------------------------------------------------
 
 def cli(*args, cwd, env=None):
