@@ -175,6 +175,7 @@ class DecodingConfig:
     def word_bonus(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class ArpaLm:
+    max_order: typing.ClassVar[int] = 8
     def __contains__(self, arg0: str) -> bool:
         ...
     def __init__(self, path: str) -> None:

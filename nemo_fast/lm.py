@@ -15,6 +15,7 @@ import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from nemo_fast import _core
 from nemo_fast.errors import ConfigError
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
@@ -37,8 +38,10 @@ def build_arpa(lines, order: int = 3, prune_singletons_above: int = 0) -> str:
 
     prune_singletons_above: n-grams above this order seen once in the text are left out (0: keep all); their
     probability comes from the back-off instead, as KenLM's ``--prune``."""
-    if order < 1:
-        raise ConfigError(f"order must be >= 1, got {order}")
+    if not 1 <= order <= _core.ArpaLm.max_order:
+        raise ConfigError(f"order must lie in 1..{_core.ArpaLm.max_order} (what the beam search reads), got {order}")
+    if prune_singletons_above < 0:
+        raise ConfigError(f"prune_singletons_above must be >= 0 (0: keep all), got {prune_singletons_above}")
     raw = [Counter() for _ in range(order)]  # raw[n-1]: counts of n-grams
     for line in lines:
         words = line.split()

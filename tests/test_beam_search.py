@@ -89,6 +89,17 @@ def test_lm_build_refuses_an_empty_text(tmp_path):
     assert run.returncode == 2 and "no words" in run.stderr
 
 
+@pytest.mark.parametrize("options, words", [
+    (["--order", "9"], "order must lie in 1..8 (what the beam search reads), got 9"),  # once written, then refused
+    (["--prune-singletons-above", "-1"], "prune_singletons_above must be >= 0"),  # once pruned the unigrams
+])
+def test_lm_build_refuses_what_the_search_would_not_read(tmp_path, options, words):
+    (tmp_path / "text.txt").write_text("hello world\nhello there\n")
+    run = subprocess.run([sys.executable, "-m", "nemo_fast.cli", "lm", "build", tmp_path / "text.txt",
+                          tmp_path / "lm.arpa", *options], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 2 and words in run.stderr and not (tmp_path / "lm.arpa").exists()
+
+
 def test_pruning_options_reach_the_search(greedy):
     """token_min_log_prob and beam_prune_log_prob are the search's; a wider search is never worse in score."""
     wide = nemo_fast.Recognizer(SHIPPED, decoding="beam", token_min_log_prob=-12.0, beam_prune_log_prob=-30.0)

@@ -42,6 +42,9 @@ void BindDecoding(py::module_& m) {
            }),
            py::arg("path"))
       .def_property_readonly("order", &ArpaLm::order)
+      .def_property_readonly_static(
+          "max_order", [](const py::object&) { return ArpaLm::kMaxOrder; },
+          "The highest n-gram order the beam search reads.")
       .def("__contains__", &ArpaLm::Contains)
       .def(
           "score",
