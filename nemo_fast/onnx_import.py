@@ -94,6 +94,9 @@ def _onnx():
 def _find_source(folder: Path, tokens, int8: bool) -> _Source:
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
+    if (folder / "model.onnx").is_file() and "nemo_fast.schema_version" in _metadata(folder / "model.onnx"):
+        raise ConfigError(f"{folder} is a nemo_fast model folder already (exported or imported): use it as it is, "
+                          f"e.g. nemo-fast transcribe --model {folder}")
     suffix = ".int8.onnx" if int8 else ".onnx"
 
     def pick(*names: str) -> Path | None:

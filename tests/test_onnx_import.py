@@ -147,6 +147,8 @@ def test_import_refuses_what_it_cannot_run(models, tmp_path):
     out = import_model(tmp_path / "ok", tmp_path / "imported")
     with pytest.raises(ConfigError, match="pad_and_drop_preencoded"):
         nemo_fast.Recognizer(out, streaming_mode="default")
+    with pytest.raises(ConfigError, match="is a nemo_fast model folder already"):
+        import_model(out, tmp_path / "again")
 
 
 def test_imported_int8_package_runs_quantized(models, tmp_path):
