@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from nemo_fast.errors import NemoFastError
@@ -454,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Warnings as a command-line tool words them, not with the library's source line (restored after: main
+    # may run inside another program).
+    library_format, warnings.formatwarning = warnings.formatwarning, _format_warning
     try:
         return args.func(args)
     except BrokenPipeError:
@@ -464,6 +468,12 @@ def main(argv: list[str] | None = None) -> int:
     except (NemoFastError, OSError) as e:
         print(f"nemo-fast: error: {e}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = library_format
+
+
+def _format_warning(message, *_args, **_kwargs) -> str:
+    return f"nemo-fast: warning: {message}\n"
 
 
 if __name__ == "__main__":

@@ -127,7 +127,7 @@ def stream_command(args, out: TextIO | None = None) -> int:
     from nemo_fast.recognizer import Recognizer
 
     if args.mic == (args.input is not None):
-        raise ConfigError("give '-' to read raw PCM from standard input, or --mic")
+        raise ConfigError("give '-' to read raw PCM from standard input, or --mic (one of them)")
     if args.input not in (None, "-"):
         raise ConfigError(f"nemo-fast stream reads standard input ('-') or a microphone (--mic), not {args.input!r}; "
                           "use nemo-fast transcribe for files")

@@ -130,6 +130,15 @@ def test_the_input_must_be_a_pipe_or_the_microphone(args, message):
     assert process.returncode == 2 and message in err.decode()
 
 
+def test_warnings_are_worded_for_the_command_line():
+    """int16 values sent as f32le: the warning says what is wrong, as the tool's own line, no source line."""
+    loud = (_clip().astype(np.float32)).astype("<f4").tobytes()
+    process = _stream_command("-", "--encoding", "f32le")
+    _, err = process.communicate(loud, timeout=120)
+    assert process.returncode == 0
+    assert err.decode().startswith("nemo-fast: warning: float audio reaches") and ".py:" not in err.decode()
+
+
 def test_the_microphone_path_records_until_ctrl_c_and_prints_the_last_words(monkeypatch, capsys):
     """A stand-in for sounddevice plays the clip through the callback in 0.1 s blocks, then presses Ctrl-C: the
     stream is flushed and the whole sentence printed."""
