@@ -7,7 +7,16 @@ from nemo_fast._runtime import runtime_info
 from nemo_fast.config import FbankOptions, fbank_options_from_nemo
 from nemo_fast.features import FbankStream, ImprovedFbank
 from nemo_fast.model_spec import ModelSpec, StreamingGeometry, TransducerSpec
-from nemo_fast.recognizer import EndpointConfig, EndpointRule, Recognizer, Result, Segment, Stream
+from nemo_fast.recognizer import (
+    EndpointConfig,
+    EndpointRule,
+    LongAudioConfig,
+    Recognizer,
+    Result,
+    Segment,
+    Stream,
+    Word,
+)
 
 try:
     __version__ = _metadata.version("nemo_fast")  # the file VERSION, through the package's metadata
@@ -26,9 +35,11 @@ __all__ = [
     "TransducerSpec",
     "EndpointConfig",
     "EndpointRule",
+    "LongAudioConfig",
     "Recognizer",
     "Segment",
     "Result",
     "Stream",
+    "Word",
     "__version__",
 ]

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'StreamingMode', 'Word', 'load_onnxruntime', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info']
+__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'StreamingMode', 'Word', 'load_onnxruntime', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info']
 class FbankOptions:
     """
     Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
@@ -321,6 +321,40 @@ class EndpointConfig:
         """
         Raises ConfigError for negative durations or a rule that would end every segment at once.
         """
+class LongAudioConfig:
+    """
+    How offline models cut a long input into windows at pauses (see docs/usage.md).
+    """
+    def __getstate__(self) -> tuple[float, float, float]:
+        ...
+    def __init__(self, max_window_seconds: typing.SupportsFloat | typing.SupportsIndex = 0.0, cut_search_seconds: typing.SupportsFloat | typing.SupportsIndex = 10.0, quiet_seconds: typing.SupportsFloat | typing.SupportsIndex = 0.1) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
+        ...
+    def validate(self) -> None:
+        """
+        Raises ConfigError for values out of range.
+        """
+    @property
+    def cut_search_seconds(self) -> float:
+        ...
+    @cut_search_seconds.setter
+    def cut_search_seconds(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_window_seconds(self) -> float:
+        ...
+    @max_window_seconds.setter
+    def max_window_seconds(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def quiet_seconds(self) -> float:
+        ...
+    @quiet_seconds.setter
+    def quiet_seconds(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class Word:
     @property
     def confidence(self) -> float:
@@ -370,6 +404,7 @@ class RecognizerConfig:
     decoding: DecodingConfig
     endpoint: EndpointConfig
     keep_log_probs: bool
+    long_audio: LongAudioConfig
     session: SessionConfig
     streaming_mode: StreamingMode
     def __init__(self) -> None:
@@ -445,6 +480,9 @@ class Recognizer:
         ...
     @property
     def decoder(self) -> str:
+        ...
+    @property
+    def max_window_samples(self) -> int:
         ...
     @property
     def providers(self) -> list[str]:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -26,6 +27,33 @@ def read_audio(source: AudioSource, channel: int | None = None) -> tuple[np.ndar
     neither reads (m4a, mp4, webm, mp3, ...) through ffmpeg when it is on PATH."""
     samples, rate = _read_any(source)
     return _mono(samples, channel, _name(source)), rate
+
+
+def iter_audio(source: AudioSource, channel: int | None = None, block_seconds: float = 10.0
+               ) -> Iterator[tuple[np.ndarray, int]]:
+    """read_audio in blocks of about block_seconds (mono samples and the rate, as read_audio gives them): a PCM
+    WAV file is read block by block, so an hours-long recording is never all in memory; other formats are
+    decoded whole and then cut."""
+    if not hasattr(source, "read") and Path(source).is_file():
+        try:
+            w = wave.open(str(source), "rb")
+        except (wave.Error, EOFError):
+            w = None
+        except OSError as e:
+            raise AudioError(f"{source}: cannot read the file: {e.strerror or e}") from e
+        if w is not None:
+            with w:
+                channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+                block = max(1, int(block_seconds * rate))
+                while True:
+                    frames = w.readframes(block)
+                    if not frames:
+                        return
+                    yield _mono(_pcm_samples(frames, width, channels), channel, str(source)), rate
+    samples, rate = read_audio(source, channel)
+    block = max(1, int(block_seconds * rate))
+    for start in range(0, max(len(samples), 1), block):
+        yield samples[start:start + block], rate
 
 
 def _name(source: AudioSource) -> str:
@@ -63,6 +91,11 @@ def _read(file: BinaryIO, name: str, data: bytes) -> tuple[np.ndarray, int]:
             frames = w.readframes(w.getnframes())
     except (wave.Error, EOFError):
         return _read_with_soundfile(data, name)
+    return _pcm_samples(frames, width, channels), rate
+
+
+def _pcm_samples(frames: bytes, width: int, channels: int) -> np.ndarray:
+    """(frames, channels) samples of PCM bytes: int16 as they are, other widths as float32 in [-1, 1]."""
     # A data chunk that ends inside a sample frame (odd byte count, stereo with a sample missing): the partial
     # frame is dropped, as libsndfile does.
     frames = frames[: len(frames) - len(frames) % (width * channels)]
@@ -76,7 +109,7 @@ def _read(file: BinaryIO, name: str, data: bytes) -> tuple[np.ndarray, int]:
         samples = (np.frombuffer(frames, dtype="<i4").astype(np.float64) / 2**31).astype(np.float32)
     else:  # 8-bit unsigned
         samples = ((np.frombuffer(frames, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0).astype(np.float32)
-    return samples.reshape(-1, channels), rate
+    return samples.reshape(-1, channels)
 
 
 def _read_with_soundfile(data: bytes, name: str) -> tuple[np.ndarray, int]:

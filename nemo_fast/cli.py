@@ -49,7 +49,8 @@ def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _decoding_options(args) -> dict:
-    """The Recognizer keyword arguments the decoding flags set (the unset ones keep the model's defaults)."""
+    """The Recognizer keyword arguments the decoding flags (and --max-window-seconds) set (the unset ones keep
+    the model's defaults)."""
     names = {"decoding": "decoding", "beam_size": "beam_size", "lm": "lm", "lm_weight": "lm_weight",
              "word_bonus": "word_bonus", "hotwords": "hotwords", "hotword_boost": "hotword_boost",
              "token_min_log_prob": "token_min_log_prob", "beam_prune_log_prob": "beam_prune_log_prob"}
@@ -57,6 +58,10 @@ def _decoding_options(args) -> dict:
     for key in ("lm", "hotwords"):  # absolute: Ray actors and servers may run elsewhere than the current folder
         if key in options:
             options[key] = str(Path(options[key]).resolve())
+    if getattr(args, "max_window_seconds", None) is not None:
+        from nemo_fast.recognizer import LongAudioConfig
+
+        options["long_audio"] = LongAudioConfig(max_window_seconds=args.max_window_seconds)
     return options
 
 
@@ -359,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal)")
     t.add_argument("--channel", type=int, help="the channel of multi-channel files to recognize, 0-based "
                                                 "(default: the average of the channels, as NeMo)")
+    t.add_argument("--max-window-seconds", type=float,
+                   help="offline models: cut longer audio into windows of at most this, at pauses (default 30, or "
+                        "the model's position limit if shorter)")
     t.set_defaults(func=cmd_transcribe)
 
     s = sub.add_parser("stream", help="transcribe live audio: raw PCM from standard input ('-') or a microphone")

@@ -57,6 +57,8 @@ class ModelSpec:
     cache_last_channel_shape: tuple[int, int, int] | None = None  # per stream: layers, frames, width
     cache_last_time_shape: tuple[int, int, int] | None = None     # per stream: layers, d_model, kernel - 1
     transducer: TransducerSpec | None = None               # models with an RNN-T or TDT head
+    # Offline models: the longest input the graph's position table covers, in encoder frames (None: not recorded).
+    max_encoder_frames: int | None = None
 
     @classmethod
     def _from_core(cls, d: dict) -> ModelSpec:
@@ -74,4 +76,5 @@ class ModelSpec:
             cache_last_time_shape=d.get("cache_last_time_shape"),
             transducer=TransducerSpec(**{**transducer, "durations": tuple(transducer["durations"])})
             if transducer else None,
+            max_encoder_frames=d.get("max_encoder_frames"),
         )

@@ -12,13 +12,14 @@ from typing import BinaryIO
 import numpy as np
 
 from nemo_fast import _core, _runtime
-from nemo_fast.audio import read_audio
+from nemo_fast.audio import iter_audio
 from nemo_fast.errors import ArgumentError, AudioError, ConfigError, NemoFastError
 from nemo_fast.model_spec import ModelSpec
 
 StreamingMode = _core.StreamingMode
 EndpointConfig = _core.EndpointConfig
 EndpointRule = _core.EndpointRule
+LongAudioConfig = _core.LongAudioConfig
 _TRANSCRIBE_PIECE_SECONDS = 10
 _LOUD_FLOAT_SAMPLE = 1.5  # above this, float samples are almost surely not scaled to [-1, 1]
 
@@ -263,6 +264,10 @@ class Recognizer:
         endpoint: where streams cut their transcripts into segments (EndpointConfig; default: sherpa-onnx's
             rules: 2.4 s of silence with nothing decoded, 1.2 s after speech, or 20 s of segment).
         max_batch_size: most streams decoded in one batched encoder call.
+        long_audio: how an offline model cuts a long input into windows decoded one after another
+            (LongAudioConfig: windows of at most ``max_window_seconds``, default 30 s or the model's position
+            limit if shorter, each cut at the quietest ``quiet_seconds`` of its last ``cut_search_seconds``).
+            Streaming models ignore it.
         graph_optimization_level: ONNX Runtime's 0, 1, 2 or 99 (all).
         session_config_entries: extra ONNX Runtime session config keys.
         providers: ONNX Runtime execution providers in order of preference: ``"cuda"``, ``"tensorrt"``,
@@ -301,7 +306,7 @@ class Recognizer:
                  lm_weight: float | None = None, word_bonus: float | None = None,
                  hotwords: str | os.PathLike | Sequence[str | tuple[str, float]] | None = None,
                  hotword_boost: float | None = None, token_min_log_prob: float | None = None,
-                 beam_prune_log_prob: float | None = None):
+                 beam_prune_log_prob: float | None = None, long_audio: LongAudioConfig | None = None):
         _runtime.ensure_loaded()
         modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
         modes[None] = StreamingMode.AUTO
@@ -334,6 +339,7 @@ class Recognizer:
         config.keep_log_probs = keep_log_probs
         config.max_batch_size = max_batch_size
         config.endpoint = endpoint if endpoint is not None else EndpointConfig()
+        config.long_audio = long_audio if long_audio is not None else LongAudioConfig()
         config.decoding = _decoding_config(Path(model_dir), decoding=decoding, beam_size=beam_size, lm=lm,
                                            lm_weight=lm_weight, word_bonus=word_bonus, hotwords=hotwords,
                                            hotword_boost=hotword_boost, token_min_log_prob=token_min_log_prob,
@@ -374,6 +380,12 @@ class Recognizer:
     def max_batch_size(self) -> int:
         """The most streams one batched encoder call of ``decode_streams`` takes (more are split)."""
         return self._core.config.max_batch_size
+
+    @property
+    def max_window_seconds(self) -> float | None:
+        """Offline models: the longest window a long input is cut into (None for streaming models)."""
+        samples = self._core.max_window_samples
+        return samples / self.sample_rate if samples else None
 
     @property
     def decoder(self) -> str:
@@ -439,7 +451,13 @@ class Recognizer:
         if workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
         numbered = enumerate(sources)
-        read = reader if reader is not None else (lambda source: read_audio(source, channel))
+        if reader is None:  # files block by block: an hours-long WAV file is never all in memory
+            def read(source):
+                return iter_audio(source, channel, 1.0)
+        else:
+            def read(source):
+                samples, rate = reader(source)
+                return ((samples[at:at + rate], rate) for at in range(0, len(samples), rate))
         finished: dict[int, tuple] = {}
         next_out = 0
         if workers == 1:
@@ -492,8 +510,9 @@ class Recognizer:
             stop.set()
 
     def _decode_batches(self, numbered: Iterator, batch: int, read, on_audio) -> Iterator[tuple]:
-        """(order, source, segments or error) for each (order, source), `batch` decoded at once, as they end."""
-        active: list[list] = []  # [order, source, stream, audio, rate, next sample]
+        """(order, source, segments or error) for each (order, source), `batch` decoded at once, as they end.
+        read(source) gives the source's audio as (samples, rate) blocks of about a second."""
+        active: list[list] = []  # [order, source, stream, blocks, the next block or None at the end]
         exhausted = False
         while active or not exhausted:
             while not exhausted and len(active) < batch:
@@ -503,31 +522,42 @@ class Recognizer:
                     break
                 order, source = item
                 try:
-                    audio, rate = read(source)
-                    active.append([order, source, self.create_stream(), audio, rate, 0])
+                    blocks = read(source)
+                    active.append([order, source, self.create_stream(), blocks, next(blocks, None)])
                 except (NemoFastError, OSError) as e:
                     yield order, source, e
-            for entry in active:  # one second of each file's audio per step
-                _, _, stream, audio, rate, at = entry
-                stream.accept_waveform_only(audio[at:at + rate], rate)
-                entry[5] = at + rate
-                if on_audio is not None:
-                    on_audio(min(rate, len(audio) - at) / rate)
-                if entry[5] >= len(audio):
-                    stream.input_finished_only()
+            ended = []
+            for entry in list(active):  # one block of each file's audio per step
+                _, _, stream, blocks, block = entry
+                try:
+                    if block is not None:
+                        stream.accept_waveform_only(block[0], block[1])
+                        if on_audio is not None:
+                            on_audio(len(block[0]) / block[1])
+                        entry[4] = block = next(blocks, None)
+                    if block is None:
+                        stream.input_finished_only()
+                        ended.append(entry)
+                except (NemoFastError, OSError) as e:  # a file damaged past its start
+                    active.remove(entry)
+                    yield entry[0], entry[1], e
             if active:
                 self.decode_streams([entry[2] for entry in active])
-            for entry in [e for e in active if e[5] >= len(e[3])]:
+            for entry in ended:
                 active.remove(entry)
                 yield entry[0], entry[1], entry[2].pop_segments()
 
     def _decode_whole(self, audio, sample_rate: int | None, channel: int | None) -> Stream:
         if isinstance(audio, (str, os.PathLike)) or hasattr(audio, "read"):
-            audio, file_rate = read_audio(audio, channel)
-            if sample_rate is not None and sample_rate != file_rate:
-                raise ConfigError(f"sample_rate={sample_rate} given for a {file_rate} Hz file")
-            sample_rate = file_rate
-        elif not isinstance(audio, np.ndarray):
+            # Block by block (a WAV file is read so too): an hours-long file is never all in memory.
+            stream = self.create_stream()
+            for block, file_rate in iter_audio(audio, channel, _TRANSCRIBE_PIECE_SECONDS):
+                if sample_rate is not None and sample_rate != file_rate:
+                    raise ConfigError(f"sample_rate={sample_rate} given for a {file_rate} Hz file")
+                stream.accept_waveform(block, file_rate)
+            stream.input_finished()
+            return stream
+        if not isinstance(audio, np.ndarray):
             raise AudioError(f"transcribe() takes a numpy array of samples, an audio file path or a binary file "
                              f"object, got {type(audio).__name__}")
         elif sample_rate is None:

@@ -44,6 +44,8 @@ py::dict SpecToDict(const ModelSpec& s) {
     const auto& t = s.cache_last_time_shape;
     d["cache_last_channel_shape"] = py::make_tuple(c[0], c[1], c[2]);
     d["cache_last_time_shape"] = py::make_tuple(t[0], t[1], t[2]);
+  } else if (s.max_encoder_frames > 0) {
+    d["max_encoder_frames"] = s.max_encoder_frames;
   }
   if (s.has_transducer()) {
     const auto& t = s.transducer;
@@ -111,6 +113,33 @@ void BindRecognizer(py::module_& m) {
       .def("validate", &EndpointConfig::Validate,
            "Raises ConfigError for negative durations or a rule that would end every segment at once.");
 
+  py::class_<LongAudioConfig>(m, "LongAudioConfig",
+                              "How offline models cut a long input into windows at pauses (see docs/usage.md).")
+      .def(py::init([](double max_window_seconds, double cut_search_seconds, double quiet_seconds) {
+             LongAudioConfig c;
+             c.max_window_seconds = max_window_seconds;
+             c.cut_search_seconds = cut_search_seconds;
+             c.quiet_seconds = quiet_seconds;
+             return c;
+           }),
+           py::arg("max_window_seconds") = 0.0, py::arg("cut_search_seconds") = 10.0, py::arg("quiet_seconds") = 0.1)
+      .def_readwrite("max_window_seconds", &LongAudioConfig::max_window_seconds)
+      .def_readwrite("cut_search_seconds", &LongAudioConfig::cut_search_seconds)
+      .def_readwrite("quiet_seconds", &LongAudioConfig::quiet_seconds)
+      .def("validate", &LongAudioConfig::Validate, "Raises ConfigError for values out of range.")
+      .def("__repr__", &LongAudioConfig::ToString)
+      .def(py::pickle(  // Ray actors take their recognizer's options pickled
+          [](const LongAudioConfig& c) {
+            return py::make_tuple(c.max_window_seconds, c.cut_search_seconds, c.quiet_seconds);
+          },
+          [](const py::tuple& t) {
+            LongAudioConfig c;
+            c.max_window_seconds = t[0].cast<double>();
+            c.cut_search_seconds = t[1].cast<double>();
+            c.quiet_seconds = t[2].cast<double>();
+            return c;
+          }));
+
   py::class_<Word>(m, "Word")
       .def_readonly("text", &Word::text)
       .def_readonly("start_frame", &Word::start_frame)
@@ -138,6 +167,7 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("max_batch_size", &RecognizerConfig::max_batch_size)
       .def_readwrite("endpoint", &RecognizerConfig::endpoint)
       .def_readwrite("decoding", &RecognizerConfig::decoding)
+      .def_readwrite("long_audio", &RecognizerConfig::long_audio)
       .def("__repr__", &RecognizerConfig::ToString);
 
   py::class_<RecognitionResult>(m, "RecognitionResult")
@@ -165,6 +195,7 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("decoder", &Recognizer::decoder)
       .def_property_readonly("providers", &Recognizer::providers)
       .def_property_readonly("cache_memory", &Recognizer::cache_memory)
+      .def_property_readonly("max_window_samples", &Recognizer::max_window_samples)
       .def("end_profile", &Recognizer::EndProfile, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("tokens",
                              [](const Recognizer& r) {

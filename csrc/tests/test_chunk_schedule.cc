@@ -115,16 +115,6 @@ TEST(ChunkSchedule, KeepsOnlyFramesLaterChunksRead) {
   EXPECT_EQ(schedule.first_frame_still_needed(218), 217 - 9);  // the next chunk's pre-encode cache
 }
 
-TEST(ChunkSchedule, OfflineModelsRunTheWholeUtteranceOnce) {
-  ModelSpec offline;
-  ChunkSchedule schedule(offline, StreamingMode::kDefault);
-  EXPECT_TRUE(RunAll(schedule, 500, false).empty());
-  const auto chunks = RunAll(schedule, 501, true);
-  ASSERT_EQ(chunks.size(), 1u);
-  EXPECT_TRUE(chunks[0].start == 0 && chunks[0].frames == 501 && chunks[0].last);
-  EXPECT_EQ(schedule.first_frame_still_needed(501), 501);
-}
-
 TEST(ChunkSchedule, StopAndReset) {
   ChunkSchedule schedule(Streaming70x13(), StreamingMode::kDefault);
   schedule.Stop();

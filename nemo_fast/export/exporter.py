@@ -136,6 +136,7 @@ def _write_model(model, out: Path, meta: dict[str, str], tokens: list[str], enco
                 if att_context_size is not None:
                     select_lookahead(encoder, att_context_size)
                 _export_offline(model, OfflineEncoderExport(model, encoder_heads), tmp_onnx)
+                meta.update(md.offline_metadata(encoder))
             if is_transducer(model):
                 _export_transducer(model, Path(tmp))
         external = md.write_metadata(tmp_onnx, meta, external_data)

@@ -32,6 +32,10 @@ streaming.last_channel_cache_size  attention cache frames
 streaming.modes                    optional: "pad_and_drop_preencoded" when the graph drops
                                    drop_extra_pre_encoded frames on every chunk and has no such input
                                    (NeMo's own export, by `nemo-fast import`); absent: both modes
+offline.max_encoder_frames         (offline graphs of relative- or absolute-position attention) the longest
+                                   input in encoder frames the graph's position table covers (NeMo's
+                                   pos_emb_max_len, or longer when the table was extended); longer inputs
+                                   are cut into windows
 import.source, import.assumptions  (`nemo-fast import`) the layout imported and what was taken from
                                    NeMo's defaults, " | "-separated
 cache.last_channel_shape           "layers,frames,width" per batch row (batch-first layout); width is
@@ -190,6 +194,17 @@ def streaming_metadata(encoder, lookahead, channel, time, key_value_attentions: 
         "cache.last_time_shape": f"{time.shape[0]},{time.shape[2]},{time.shape[3]}",
         "cache.last_channel_content": "keys_values" if key_value_attentions else "inputs",
     }  # fmt: skip
+
+
+def offline_metadata(encoder) -> dict[str, str]:
+    """The position limit of an offline graph, read from the encoder's sinusoid table as exported (local
+    attention has none)."""
+    table = encoder.pos_enc.pe.size(1)
+    if encoder.self_attention_model == "rel_pos":
+        return {"offline.max_encoder_frames": str(table // 2 + 1)}  # NeMo's centre: inputs of up to this length
+    if encoder.self_attention_model == "abs_pos":
+        return {"offline.max_encoder_frames": str(table)}
+    return {}
 
 
 def feature_metadata(model) -> dict[str, str]:

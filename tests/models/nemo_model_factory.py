@@ -37,6 +37,7 @@ class ModelRecipe:
     transducer_noise: float = 0.3  # extra weight noise of the prediction network and joint
     joint_dropout: float = 0.0     # NVIDIA's checkpoints train with 0.2, which puts a Dropout in joint_net
     cased: bool = False            # a vocabulary with capitals and punctuation (as Nemotron's)
+    pos_emb_max_len: int = 512     # the relative-position table: offline graphs cover inputs up to this (frames)
 
 
 def preprocessor_config(spec: ModelRecipe) -> dict:
@@ -56,7 +57,7 @@ def encoder_config(spec: ModelRecipe) -> dict:
         "feat_in": spec.features, "feat_out": -1, "n_layers": spec.n_layers, "d_model": spec.d_model,
         "subsampling": "dw_striding", "subsampling_factor": spec.subsampling_factor,
         "subsampling_conv_channels": spec.subsampling_channels or spec.d_model, "ff_expansion_factor": 4, "self_attention_model": "rel_pos",
-        "n_heads": spec.n_heads, "xscaling": True, "untie_biases": True, "pos_emb_max_len": 512,
+        "n_heads": spec.n_heads, "xscaling": True, "untie_biases": True, "pos_emb_max_len": spec.pos_emb_max_len,
         "conv_kernel_size": spec.conv_kernel_size, "conv_norm_type": "layer_norm" if spec.streaming else "batch_norm",
         "dropout": 0.0, "dropout_pre_encoder": 0.0, "dropout_emb": 0.0, "dropout_att": 0.0,
     }  # fmt: skip

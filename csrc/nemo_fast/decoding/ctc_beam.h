@@ -36,6 +36,7 @@ class CtcBeamDecoder : public StreamDecoder {
   // A token's confidence: NeMo's frame confidence at the frame that emitted it.
   const std::vector<float>& token_confidences() const override { return token_confidences_; }
   int64_t num_frames() const override { return num_frames_; }
+  void SetNextFrame(int64_t frame) override { num_frames_ = frame; }
   int64_t last_speech_frame() const override;
 
   // The beam, best first, as (text of its tokens, score); for tests and diagnostics.

@@ -25,6 +25,7 @@ class CtcGreedyDecoder : public StreamDecoder {
   // NeMo's token confidence: the least frame confidence over the frames where the token's argmax held.
   const std::vector<float>& token_confidences() const override { return token_confidences_; }
   int64_t num_frames() const override { return num_frames_; }
+  void SetNextFrame(int64_t frame) override { num_frames_ = frame; }
   // The last output frame whose argmax was not blank (a token or its repetition); -1 before any.
   int64_t last_speech_frame() const override { return last_speech_frame_; }
   // Forgets the first `count` tokens (taken away as finished segments); decoding goes on unchanged.

@@ -20,6 +20,9 @@ class StreamDecoder {
   // An endpoint: the tokens so far stay as they are (a beam search keeps only its best hypothesis).
   virtual void Commit() {}
   virtual void Reset() = 0;
+  // The next rows are output frames from `frame` on (a window of a long input of an offline model starts
+  // there); the decoding state carries on.
+  virtual void SetNextFrame(int64_t frame) = 0;
   // Forgets the first `count` tokens (taken away as finished segments, after Commit); decoding goes on unchanged.
   virtual void DropTokens(size_t count) = 0;
 

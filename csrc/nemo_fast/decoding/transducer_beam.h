@@ -43,6 +43,7 @@ class TransducerBeamDecoder : public StreamDecoder {
   const int* token_durations() const override { return tdt_ ? token_durations_.data() : nullptr; }
   const std::vector<float>& token_confidences() const override { return token_confidences_; }
   int64_t num_frames() const override { return num_frames_; }
+  void SetNextFrame(int64_t frame) override { num_frames_ = frame; }
   int64_t last_speech_frame() const override;
 
  private:

@@ -44,6 +44,7 @@ class TransducerGreedyDecoder : public StreamDecoder {
   // NeMo's token confidence: the frame confidence of the joint's token distribution at the emitting step.
   const std::vector<float>& token_confidences() const override { return token_confidences_; }
   int64_t num_frames() const override { return num_frames_; }
+  void SetNextFrame(int64_t frame) override { num_frames_ = frame; }
   // The last output frame that emitted a token; -1 before any.
   int64_t last_speech_frame() const override {
     return token_frames_.empty() ? last_dropped_frame_ : token_frames_.back();

@@ -237,6 +237,10 @@ ModelSpec ModelSpec::FromMetadata(const std::map<std::string, std::string>& meta
                 std::to_string(d_model) + ")");
     }
   }
+  if (!s.streaming && metadata.count("offline.max_encoder_frames")) {
+    s.max_encoder_frames = r.Int("offline.max_encoder_frames");
+    if (s.max_encoder_frames < 8) r.Problem("offline.max_encoder_frames must be at least 8");
+  }
   if (!r.problems().empty() || feature_kv.empty()) {
     std::string message = source + " has incomplete nemo_fast metadata:";
     for (const auto& p : r.problems()) message += "\n  - " + p;
@@ -281,6 +285,8 @@ std::string ModelSpec::ToString() const {
        << g.pre_encode_cache_size_frames[1] << "], drop_extra_pre_encoded=" << g.drop_extra_pre_encoded
        << ", valid_out_len=" << g.valid_out_len;
     if (!g.drop_is_input) os << ", modes=pad_and_drop_preencoded";
+  } else if (max_encoder_frames > 0) {
+    os << ", max_encoder_frames=" << max_encoder_frames;
   }
   os << ")";
   return os.str();

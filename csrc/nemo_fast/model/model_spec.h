@@ -67,6 +67,8 @@ struct ModelSpec {
   std::array<int64_t, 3> cache_last_channel_shape{};  // per batch row: layers, cache frames, width
   std::array<int64_t, 3> cache_last_time_shape{};     // per batch row: layers, d_model, kernel - 1
   TransducerSpec transducer;                          // when decoders holds "rnnt" or "tdt"
+  // Offline graphs: the longest input the graph's position table covers, in encoder frames (0: not recorded).
+  int max_encoder_frames = 0;
 
   bool has_decoder(const std::string& name) const;
   bool has_transducer() const { return has_decoder("rnnt") || has_decoder("tdt"); }

@@ -5,9 +5,7 @@
 namespace nemo_fast {
 
 ChunkSchedule::ChunkSchedule(const ModelSpec& spec, StreamingMode mode)
-    : streaming_(spec.streaming),
-      geometry_(spec.geometry),
-      first_index_(mode == StreamingMode::kPadAndDropPreencoded ? 1 : 0) {}
+    : geometry_(spec.geometry), first_index_(mode == StreamingMode::kPadAndDropPreencoded ? 1 : 0) {}
 
 void ChunkSchedule::Reset() {
   next_start_ = 0;
@@ -17,13 +15,6 @@ void ChunkSchedule::Reset() {
 
 bool ChunkSchedule::Next(int64_t num_frames, bool input_finished, ChunkPlan* plan) const {
   if (done_) return false;
-  if (!streaming_) {
-    if (!input_finished) return false;
-    *plan = ChunkPlan{};
-    plan->frames = static_cast<int>(num_frames);
-    plan->last = true;
-    return true;
-  }
   const StreamingGeometry& g = geometry_;
   const bool first = step_ == 0;
   const int index = first ? first_index_ : 1;
@@ -52,11 +43,10 @@ bool ChunkSchedule::Next(int64_t num_frames, bool input_finished, ChunkPlan* pla
 void ChunkSchedule::Advance(const ChunkPlan& plan) {
   ++step_;
   next_start_ = plan.start + plan.shift;
-  if (plan.last || !streaming_) done_ = true;
+  if (plan.last) done_ = true;
 }
 
 int64_t ChunkSchedule::first_frame_still_needed(int64_t num_frames) const {
-  if (!streaming_) return done_ ? num_frames : 0;
   return std::min(num_frames, next_start_ - geometry_.pre_encode_cache_size_frames[1]);
 }
 

@@ -1,5 +1,5 @@
-// NeMo's cut of a stream's feature frames into encoder chunks, as CacheAwareStreamingAudioBuffer does it
-// (or one whole utterance for offline models). Pure arithmetic on frame counts: no audio, no ONNX Runtime.
+// NeMo's cut of a streaming model's feature frames into encoder chunks, as CacheAwareStreamingAudioBuffer does
+// it (offline models: pipeline/offline_windows.h). Pure arithmetic on frame counts: no audio, no ONNX Runtime.
 //
 // Streaming, per chunk (index 0: the first chunk, 1: later ones; see StreamingGeometry):
 //   - the first chunk has its own size and shift, no pre-encode cache and drops nothing (mode kDefault), or
@@ -37,7 +37,7 @@ struct ChunkPlan {
 
 class ChunkSchedule {
  public:
-  // The schedule of a streaming model (spec.streaming) or of an offline one (one chunk per utterance).
+  // The schedule of a streaming model (spec.streaming).
   ChunkSchedule(const ModelSpec& spec, StreamingMode mode);
 
   // The next chunk, given the feature frames produced so far and whether the input has ended; false while
@@ -53,7 +53,6 @@ class ChunkSchedule {
   void Reset();
 
  private:
-  const bool streaming_;
   const StreamingGeometry geometry_;
   const int first_index_;  // geometry index of the first chunk: 0 (kDefault) or 1 (kPadAndDropPreencoded)
   int64_t next_start_ = 0;

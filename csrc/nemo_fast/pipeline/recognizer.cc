@@ -29,6 +29,34 @@ std::string DirectoryOf(const std::string& file) {
   return slash == std::string::npos ? std::string(".") : file.substr(0, slash);
 }
 
+constexpr double kDefaultMaxWindowSeconds = 30.0;
+// Encoder frames the padding of a window may add beyond its samples' frames (the STFT frame, pad_to).
+constexpr int64_t kWindowPaddingFrames = 4;
+
+// The longest window of an offline model's long input: the config's, within what the graph's position table
+// covers (when the model says so), on the grid of encoder frames.
+int64_t MaxWindowSamples(const ModelSpec& s, const LongAudioConfig& config, const std::string& source) {
+  config.Validate();
+  const int rate = s.features.sample_rate;
+  const int64_t frame = static_cast<int64_t>(s.features.hop_length_samples) * s.subsampling_factor;
+  const int64_t limit = s.max_encoder_frames > 0 ? (s.max_encoder_frames - kWindowPaddingFrames) * frame : 0;
+  const double seconds = config.max_window_seconds > 0.0 ? config.max_window_seconds : kDefaultMaxWindowSeconds;
+  int64_t samples = static_cast<int64_t>(seconds * rate) / frame * frame;
+  if (limit > 0 && samples > limit) {
+    if (config.max_window_seconds > 0.0) {
+      Fail(ErrorCode::kInvalidConfig, "max_window_seconds=", config.max_window_seconds, " is longer than ", source,
+           " covers: its position table holds ", s.max_encoder_frames, " encoder frames, windows of at most ",
+           static_cast<double>(limit) / rate, " s");
+    }
+    samples = limit;
+  }
+  if (samples < 2 * frame) {
+    Fail(ErrorCode::kInvalidConfig, "max_window_seconds=", seconds, " is shorter than two encoder frames (",
+         2.0 * frame / rate, " s)");
+  }
+  return samples;
+}
+
 }  // namespace
 
 std::string RecognizerConfig::ToString() const {
@@ -39,7 +67,7 @@ std::string RecognizerConfig::ToString() const {
          : streaming_mode == StreamingMode::kAuto  ? "auto"
                                                    : "pad_and_drop_preencoded")
      << ", keep_log_probs=" << (keep_log_probs ? "true" : "false") << ", max_batch_size=" << max_batch_size
-     << ", decoding=" << decoding.ToString() << ")";
+     << ", decoding=" << decoding.ToString() << ", long_audio=" << long_audio.ToString() << ")";
   return os.str();
 }
 
@@ -119,6 +147,7 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
     Fail(ErrorCode::kInvalidConfig, "a language model and hotwords apply to beam search: set decoding='beam'");
   }
   if (d.method == "beam") beam_options_ = MakeBeamSearchOptions(d, *token_words_);
+  if (!s.streaming) max_window_samples_ = MaxWindowSamples(s, config.long_audio, onnx_path);
 }
 
 std::unique_ptr<StreamDecoder> Recognizer::CreateDecoder(const BeamSearchOptions& options) const {
@@ -164,6 +193,12 @@ RecognizerStream::RecognizerStream(const Recognizer& recognizer, const EndpointC
       beam_options_(options ? *options : recognizer.beam_options()),
       decoder_(recognizer.CreateDecoder(beam_options_)),
       text_(recognizer.vocabulary()) {
+  const ModelSpec& s = recognizer.spec();
+  if (!s.streaming) {
+    windows_ = std::make_unique<WindowedUtterances>(recognizer.fbank(), recognizer.config().long_audio,
+                                                    s.features.hop_length_samples * s.subsampling_factor,
+                                                    recognizer.max_window_samples());
+  }
   ResetUnlocked();
 }
 
@@ -186,10 +221,11 @@ void RecognizerStream::ResetUnlocked() {
   if (resampler_) resampler_->Reset();  // kept: a stream reused at the same rate needs no new filter
   input_rate_ = 0;
   frames_.clear();
-  frames_begin_ = num_frames_ = valid_frames_ = 0;
+  frames_begin_ = num_frames_ = 0;
   finished_ = false;
   peak_abs_sample_ = 0.0f;
   schedule_.Reset();
+  if (windows_) windows_->Reset();
   caches_.Reset(recognizer_.encoder());
   decoder_->Reset();
   log_probs_.clear();
@@ -213,6 +249,15 @@ DecodedTokens RecognizerStream::decoded_tokens() const {
 int64_t RecognizerStream::last_speech_frame() const { return decoder_->last_speech_frame(); }
 
 int64_t RecognizerStream::decoded_frames() const { return decoder_->num_frames(); }
+
+bool RecognizerStream::NextChunk(ChunkPlan* plan) const {
+  if (!windows_) return schedule_.Next(num_frames_, finished_, plan);
+  if (windows_->empty()) return false;
+  *plan = ChunkPlan{};
+  plan->frames = windows_->front().width;
+  plan->last = finished_ && windows_->size() == 1;
+  return true;
+}
 
 bool RecognizerStream::Done() const {
   ChunkPlan more;
@@ -302,20 +347,33 @@ void RecognizerStream::AcceptWaveform(const SampleView& samples, int sample_rate
   }
   pending_.clear();
   if (sample_rate == this->sample_rate()) {
-    fbank_->AcceptWaveform(samples, &pending_);
+    AcceptSamples(samples);
   } else {
     if (!resampler_ || resampler_->input_rate() != sample_rate) {
       resampler_ = std::make_unique<StreamingResampler>(recognizer_.ResamplingFilterFrom(sample_rate));
     }
     resampled_.clear();
     resampler_->Accept(samples, &resampled_);
-    fbank_->AcceptWaveform(SampleView::Float32(resampled_.data(), resampled_.size()), &pending_);
+    AcceptSamples(SampleView::Float32(resampled_.data(), resampled_.size()));
   }
   input_rate_ = sample_rate;
-  AppendFrames(pending_);
   if (samples.type != SampleType::kInt16) {
     for (size_t i = 0; i < samples.size; ++i) peak_abs_sample_ = std::max(peak_abs_sample_, std::fabs(samples.At(i)));
   }
+}
+
+void RecognizerStream::AcceptSamples(const SampleView& samples) {
+  if (!windows_) {
+    pending_.clear();
+    fbank_->AcceptWaveform(samples, &pending_);
+    AppendFrames(pending_);
+    pending_.clear();
+    return;
+  }
+  CheckFinite(samples);  // before any state changes, as the features check
+  window_samples_.resize(samples.size);
+  for (size_t i = 0; i < samples.size; ++i) window_samples_[i] = samples.At(i);
+  windows_->Accept(window_samples_.data(), window_samples_.size());
 }
 
 void RecognizerStream::InputFinished() {
@@ -325,26 +383,23 @@ void RecognizerStream::InputFinished() {
   if (resampler_ && input_rate_ == resampler_->input_rate()) {
     resampled_.clear();
     resampler_->Flush(&resampled_);
-    fbank_->AcceptWaveform(SampleView::Float32(resampled_.data(), resampled_.size()), &pending_);
+    AcceptSamples(SampleView::Float32(resampled_.data(), resampled_.size()));
+  }
+  if (windows_) {
+    windows_->InputFinished();
+    finished_ = true;
+    return;
   }
   fbank_->InputFinished(&pending_);
   AppendFrames(pending_);
-  valid_frames_ = num_frames_;
   if (fbank_->num_samples() > 0) {
     // NeMo's preprocessor output is one STFT frame longer than its valid frames (that frame masked to
-    // pad_value), offline models pad further to a multiple of pad_to; both reach the encoder.
+    // pad_value), and it reaches the encoder.
     const FbankOptions& o = recognizer_.spec().features;
-    int64_t width = num_frames_ + 1;
-    if (!recognizer_.spec().streaming && o.pad_to > 0) width = (width + o.pad_to - 1) / o.pad_to * o.pad_to;
-    frames_.resize(frames_.size() + static_cast<size_t>(width - num_frames_) * o.num_mel_bins, o.pad_value);
-    num_frames_ = width;
+    frames_.resize(frames_.size() + o.num_mel_bins, o.pad_value);
+    num_frames_ += 1;
   } else {
     schedule_.Stop();  // no audio: nothing to decode
-  }
-  if (!recognizer_.spec().streaming && valid_frames_ == 0) {
-    // No valid feature frame: NeMo's encoder gives no output. (The exported graph's length arithmetic
-    // truncates toward zero where NeMo floors, so it would claim one frame.)
-    schedule_.Stop();
   }
   finished_ = true;
 }
@@ -357,6 +412,14 @@ bool RecognizerStream::IsReady() const {
 
 void RecognizerStream::FillChunk(const ChunkPlan& plan, float* dst, int stride) const {
   const int dim = recognizer_.spec().feat_in;
+  if (windows_) {
+    const std::vector<float>& frames = windows_->front().frames;
+    for (int t = 0; t < plan.frames; ++t) {
+      for (int f = 0; f < dim; ++f)
+        dst[static_cast<int64_t>(f) * stride + t] = frames[static_cast<size_t>(t) * dim + f];
+    }
+    return;
+  }
   const int64_t first_frame = plan.start - plan.cache_frames;
   for (int t = 0; t < plan.input_frames(); ++t) {
     const int64_t frame = first_frame + t;
@@ -371,6 +434,9 @@ int RecognizerStream::BeginDecodingChunk(const ChunkPlan& plan, int64_t encoded_
   const ModelSpec& s = recognizer_.spec();
   int64_t keep = encoded_len;
   if (s.streaming && !plan.last) keep = std::min<int64_t>(keep, s.geometry.valid_out_len);
+  // A window's output frames begin at its place in the stream (the window before may have had one frame more:
+  // its padding's).
+  if (windows_) decoder_->SetNextFrame(windows_->front().start_frame);
   tokens_before_chunk_ = tokens().size();
   return static_cast<int>(keep);
 }
@@ -389,6 +455,10 @@ void RecognizerStream::FinishDecodingChunk(const ChunkPlan& plan, const float* h
     text_.Append(tokens().data() + known_tokens, tokens().size() - known_tokens);
   }
   CutSegments();
+  if (windows_) {
+    windows_->Pop();
+    return;
+  }
   schedule_.Advance(plan);
   // Keep only the frames a later chunk (or its pre-encode cache) can still read.
   const int64_t drop = schedule_.first_frame_still_needed(num_frames_) - frames_begin_;
@@ -522,7 +592,18 @@ void Recognizer::DecodeBatch(const std::vector<RecognizerStream*>& streams, cons
     // The encoder's length input counts only valid frames (NeMo's seq_len), not the padding.
     std::vector<int64_t> lengths;
     for (RecognizerStream* stream : streams) lengths.push_back(stream->valid_frames());
-    out = encoder_->RunUtterances(batch, frames, features.data(), lengths.data());
+    try {
+      out = encoder_->RunUtterances(batch, frames, features.data(), lengths.data());
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kOnnxRuntime || spec().max_encoder_frames > 0) throw;
+      // A graph that does not record its position limit (an older export, an import) fails on windows longer
+      // than its table: say what to do, then ONNX Runtime's words.
+      Fail(ErrorCode::kOnnxRuntime, "the encoder failed on a window of ",
+           frames * spec().features.hop_length_samples / static_cast<double>(spec().features.sample_rate),
+           " s; its graph may cover shorter inputs (the position ",
+           "table of a full-attention model): set a shorter max_window_seconds (--max-window-seconds) or re-export ",
+           "the model, which records its limit. ", e.what());
+    }
   }
   std::vector<const float*> rows(batch);
   std::vector<int> keep(batch);

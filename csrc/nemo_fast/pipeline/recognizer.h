@@ -27,6 +27,7 @@
 #include "nemo_fast/model/stream_caches.h"
 #include "nemo_fast/model/transducer.h"
 #include "nemo_fast/pipeline/chunk_schedule.h"
+#include "nemo_fast/pipeline/offline_windows.h"
 
 namespace nemo_fast {
 
@@ -59,6 +60,7 @@ struct RecognizerConfig {
   int max_batch_size = 32;      // most chunks per batched encoder call
   EndpointConfig endpoint;      // where transcripts are cut into segments
   DecodingConfig decoding;
+  LongAudioConfig long_audio;  // offline models: the windows a long input is cut into
 
   std::string ToString() const;
 };
@@ -106,6 +108,8 @@ class Recognizer {
   const NeMoCacheAwareConformer& encoder() const { return *encoder_; }
   const std::string& decoder() const { return encoder_->decoder(); }  // the head in use
   bool uses_transducer() const { return transducer_ != nullptr; }
+  // Offline models: the longest window of a long input, in samples at the model's rate (0 for streaming models).
+  int64_t max_window_samples() const { return max_window_samples_; }
 
   std::unique_ptr<RecognizerStream> CreateStream() const;
   // A stream that cuts segments by its own endpoint rules instead of the recognizer's (kInvalidConfig if bad).
@@ -141,6 +145,7 @@ class Recognizer {
   std::unique_ptr<WordBuilder> word_builder_;
   std::unique_ptr<TokenWords> token_words_;
   BeamSearchOptions beam_options_;  // with the LM and the recognizer's hotwords
+  int64_t max_window_samples_ = 0;
   mutable std::mutex resampling_mutex_;
   mutable std::map<int, std::shared_ptr<const ResamplingFilter>> resampling_filters_;  // by input rate
 };
@@ -178,11 +183,12 @@ class RecognizerStream {
 
   // The steps of Recognizer::DecodeStreams, which holds busy() for the whole call.
   const BusyFlag& busy() const { return busy_; }
-  // The next chunk NeMo's schedule would run now; false while none is ready.
-  bool NextChunk(ChunkPlan* plan) const { return schedule_.Next(num_frames_, finished_, plan); }
+  // The next chunk NeMo's schedule would run now (offline models: the next window); false while none is ready.
+  bool NextChunk(ChunkPlan* plan) const;
   // Writes the chunk's features (F x input_frames) into dst with row stride `stride` frames.
   void FillChunk(const ChunkPlan& plan, float* dst, int stride) const;
-  int64_t valid_frames() const { return valid_frames_; }  // NeMo's valid feature frames (after InputFinished)
+  // NeMo's valid feature frames of the next chunk of an offline model (its length input).
+  int64_t valid_frames() const { return windows_->front().valid_frames; }
   StreamCaches& caches() { return caches_; }
   // A chunk's output in three steps, so that a batch's streams can be decoded together: BeginDecodingChunk
   // gives the number of kept output frames (rows of the encoder's head output), decoder() consumes them, and
@@ -194,6 +200,7 @@ class RecognizerStream {
  private:
   void ResetUnlocked();
   void AppendFrames(const std::vector<float>& frames);
+  void AcceptSamples(const SampleView& samples);  // at the model's rate
   const std::vector<int>& tokens() const { return decoder_->tokens(); }
   const std::vector<int64_t>& token_frames() const { return decoder_->token_frames(); }
   const std::vector<float>& token_confidences() const { return decoder_->token_confidences(); }
@@ -216,10 +223,11 @@ class RecognizerStream {
   std::vector<float> frames_;                      // time-major feature frames from frames_begin_ to num_frames_
   int64_t frames_begin_ = 0;
   int64_t num_frames_ = 0;
-  int64_t valid_frames_ = 0;  // frames NeMo marks valid (set at InputFinished)
   bool finished_ = false;
   float peak_abs_sample_ = 0.0f;
-  ChunkSchedule schedule_;
+  ChunkSchedule schedule_;                       // streaming models
+  std::unique_ptr<WindowedUtterances> windows_;  // offline models: features come window by window
+  std::vector<float> window_samples_;            // scratch: samples as float for the windows
   StreamCaches caches_;
   BeamSearchOptions beam_options_;  // the stream's own (its decoder refers to it)
   std::unique_ptr<StreamDecoder> decoder_;
