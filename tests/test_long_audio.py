@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -119,7 +120,8 @@ def test_three_hours_stream_in_bounded_memory():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     at_10_min, at_3_h, tokens, frames = out.stdout.split()
-    assert float(at_3_h) <= 1.2 * float(at_10_min), (at_10_min, at_3_h)
+    if not os.environ.get("NEMO_FAST_SANITIZED"):  # ASan's quarantine of freed memory grows the peak by itself
+        assert float(at_3_h) <= 1.2 * float(at_10_min), (at_10_min, at_3_h)
     assert int(tokens) > 10000  # every window's tokens came out
     assert int(frames) == 3 * 3600 * RATE // FRAME
 
