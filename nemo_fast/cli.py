@@ -81,6 +81,17 @@ def cmd_transcribe(args) -> int:
     if len(args.files) > 1 and args.format in ("srt", "vtt", "tsv") and args.output_dir is None:
         print(f"nemo-fast: error: --format {args.format} with several files needs --output-dir", file=sys.stderr)
         return 2
+    if args.output_dir is not None:
+        written: dict[str, Path] = {}
+        for path in args.files:
+            name = f"{Path(path).stem}.{args.format}"
+            if name in written and Path(written[name]) != Path(path):
+                # Checked before any work: the second file's output would replace the first's.
+                print(f"nemo-fast: error: {written[name]} and {path} would both be written to "
+                      f"{args.output_dir / name}; transcribe them into different --output-dir folders",
+                      file=sys.stderr)
+                return 2
+            written[name] = path
     model_dir = args.model or default_model_dir()
     recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
                             streaming_mode=args.streaming_mode, providers=args.provider, **_decoding_options(args))
@@ -98,7 +109,11 @@ def cmd_transcribe(args) -> int:
                 continue
             text = subtitles.render(args.format, segments, source=str(path))
             if args.output_dir is not None:
-                (args.output_dir / f"{Path(path).stem}.{args.format}").write_text(text, encoding="utf-8")
+                # Whole or not at all: an interrupted run leaves no half-written file.
+                target = args.output_dir / f"{Path(path).stem}.{args.format}"
+                partial = target.with_name(f".{target.name}.partial")
+                partial.write_text(text, encoding="utf-8")
+                os.replace(partial, target)
             elif args.format == "txt" and len(args.files) > 1:
                 sys.stdout.write("".join(f"{path}: {line}\n" for line in text.splitlines()))
             else:
@@ -476,6 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     except (NemoFastError, OSError) as e:
         print(f"nemo-fast: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, the shell's status for SIGINT; outputs of the files finished so far are complete.
+        print("nemo-fast: interrupted", file=sys.stderr)
+        return 130
     finally:
         warnings.formatwarning = library_format
 

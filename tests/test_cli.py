@@ -194,3 +194,40 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     assert stderr_of("--quiet") == ""
     piped = nemo_fast_cli("transcribe", path, cwd=tmp_path)
     assert piped.returncode == 0 and piped.stderr == ""
+
+
+def test_same_stem_inputs_into_one_output_dir_are_refused_before_any_work(tmp_path):
+    """a/x.wav and b/x.wav (or x.wav and x.flac) would write one o/x.txt: an error naming both, nothing written."""
+    for names in (["a/x.wav", "b/x.wav"], ["x.wav", "x.flac"]):
+        for name in names:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_bytes(EXAMPLE.read_bytes())
+        out = nemo_fast_cli("transcribe", *names, "--output-dir", "o", cwd=tmp_path)
+        assert out.returncode == 2, out.stderr
+        assert names[0] in out.stderr and names[1] in out.stderr and "x.txt" in out.stderr
+        assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_during_transcribe_is_one_line_and_status_130(tmp_path):
+    """SIGINT while transcribing a long file: exit 130, one line on stderr (no traceback)."""
+    import signal
+    import time
+
+    import numpy as np
+
+    rate = 16000
+    t = np.arange(20 * 60 * rate) / rate  # 20 minutes: far longer than the wait below
+    pcm = (3000 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)).astype("<i2")
+    path = tmp_path / "long.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    process = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "transcribe", str(path), "--quiet"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["nemo-fast: interrupted"]
