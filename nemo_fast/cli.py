@@ -144,6 +144,10 @@ def _transcribe_manifest(args) -> int:
     if not args.manifest.is_file():
         print(f"nemo-fast: error: no manifest {args.manifest}", file=sys.stderr)
         return 2
+    if args.output_manifest.exists() and args.output_manifest.samefile(args.manifest):
+        print(f"nemo-fast: error: --output-manifest {args.output_manifest} is the input manifest; writing it would "
+              "destroy the entries still to read: give another path", file=sys.stderr)
+        return 2
     done = manifest.completed_lines(args.output_manifest) if args.resume else 0
     entries = list(manifest.read_manifest(args.manifest))
     if done > len(entries):

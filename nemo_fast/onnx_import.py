@@ -20,11 +20,13 @@ models and recorded in the metadata (``import.assumptions``, printed by ``nemo-f
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nemo_fast.errors import ConfigError, ModelError
+from nemo_fast.errors import ConfigError, ModelError, NemoFastError
 from nemo_fast.export.metadata import save_model
 
 # Metadata keys sherpa-onnx writes into a NeMo streaming encoder (its export scripts).
@@ -44,6 +46,16 @@ class _Source:
     joiner: Path | None = None         # sherpa-onnx transducers: joint
     decoder_joint: Path | None = None  # NeMo's export: prediction network and joint in one graph
     config: dict = field(default_factory=dict)  # sherpa-onnx metadata or onnx-asr config.json
+    config_origin: str = ""  # the file the config came from, for errors
+
+    def whole_number(self, key: str, default: int | None = None, minimum: int = 1) -> int:
+        """A setting of the package's metadata or config.json that must be a whole number >= minimum."""
+        value = self.config.get(key, default)
+        if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ModelError(f"{self.config_origin}: {key} = {value!r} is not a whole number >= {minimum}")
+        return value
 
 
 def import_model(source_dir, out_dir, tokens=None, lookahead: int | None = None, int8: bool = False) -> Path:
@@ -53,16 +65,42 @@ def import_model(source_dir, out_dir, tokens=None, lookahead: int | None = None,
     NeMo export of a cache-aware model was exported with (sherpa-onnx packages say it; NeMo's files do not).
     int8: take the ``*.int8.onnx`` files of a folder that has both."""
     onnx = _onnx()
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{out} exists and is not an empty folder: import writes a new model folder; give a new "
+                          "path (or remove the old one)")
     source = _find_source(Path(source_dir), tokens, int8)
     tokens_list = _read_tokens(source.tokens)
+    encoder = _load_graph(source.encoder)
+    # Written beside OUT and renamed at the end: an import that fails or is interrupted leaves no half folder.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.{os.getpid()}.importing"  # mkdir, not mkdtemp: the user's umask applies
+    if staging.exists():
+        shutil.rmtree(staging)  # left by a killed import of this process id
+    staging.mkdir()
+    try:
+        try:
+            _rewrite(onnx, source, encoder, tokens_list, lookahead, staging)
+        except (NemoFastError, OSError):
+            raise
+        except Exception as e:  # onnx's inference and extraction, indexing of shapes NeMo's graphs do not have
+            raise ModelError(f"{source.encoder.parent}: the graphs are not NeMo's export as nemo-fast import "
+                             f"knows it ({type(e).__name__}: {e})") from e
+        if out.is_dir():
+            out.rmdir()  # empty (checked above); rename does not replace a folder on every system
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return out
+
+
+def _rewrite(onnx, source: _Source, encoder, tokens_list: list[str], lookahead: int | None, out: Path) -> None:
     assumptions: list[str] = []
-    encoder = onnx.load(str(source.encoder))
     streaming = _is_streaming(encoder)
     meta = _base_metadata(source, encoder, tokens_list, streaming, assumptions)
     if streaming:
         meta.update(_streaming_metadata(source, encoder, lookahead, assumptions))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     if not streaming and len(encoder.graph.output) == 1:
         _add_encoded_lengths(encoder, int(meta["subsampling_factor"]), assumptions)
     if source.decoder is None and source.decoder_joint is None:
@@ -70,7 +108,8 @@ def import_model(source_dir, out_dir, tokens=None, lookahead: int | None = None,
         _rename_tensor(encoder.graph, head, "log_probs")
         meta.update(decoders="ctc", default_decoder="ctc")
     else:
-        decoder, joiner, kind, transducer_meta = _split_transducer(onnx, source, encoder, len(tokens_list), assumptions)
+        decoder, joiner, kind, transducer_meta = _split_transducer(onnx, source, encoder, len(tokens_list),
+                                                                   assumptions)  # fmt: skip
         meta.update(decoders=kind, default_decoder=kind, **transducer_meta)
         onnx.save(decoder, str(out / "decoder.onnx"))
         onnx.save(joiner, str(out / "joiner.onnx"))
@@ -80,7 +119,6 @@ def import_model(source_dir, out_dir, tokens=None, lookahead: int | None = None,
         encoder.metadata_props.add(key=key, value=str(value))
     save_model(encoder, out / "model.onnx")
     (out / "tokens.txt").write_text("\n".join(tokens_list) + "\n", encoding="utf-8")
-    return out
 
 
 def _onnx():
@@ -122,25 +160,28 @@ def _find_source(folder: Path, tokens, int8: bool) -> _Source:
 
     config_path = folder / "config.json"
     if config_path.is_file():
-        config = json.loads(config_path.read_text())
-        kind = _ONNX_ASR_TYPES.get(config.get("model_type"))
+        config = _read_config(config_path)
+        model_type = config.get("model_type")
+        kind = _ONNX_ASR_TYPES.get(model_type) if isinstance(model_type, str) else None
         if kind is None:
-            raise ModelError(f"{config_path}: model_type {config.get('model_type')!r} is not a NeMo FastConformer "
-                             f"CTC or transducer ({', '.join(_ONNX_ASR_TYPES)})")
+            raise ModelError(f"{config_path}: model_type {model_type!r} is not a NeMo FastConformer CTC or "
+                             f"transducer ({', '.join(_ONNX_ASR_TYPES)})")
         if kind == "ctc":
             encoder = pick("model")
             if encoder is None:
                 raise ModelError(f"{folder}: an onnx-asr CTC folder needs model{suffix}")
-            return _Source("onnx-asr", encoder, tokens_file("vocab.txt"), config=config)
+            return _Source("onnx-asr", encoder, tokens_file("vocab.txt"), config=config,
+                           config_origin=str(config_path))  # fmt: skip
         encoder, decoder_joint = pick("encoder-model"), pick("decoder_joint-model")
         if encoder is None or decoder_joint is None:
             raise ModelError(f"{folder}: an onnx-asr transducer folder needs encoder-model{suffix} and "
                              f"decoder_joint-model{suffix}")
-        return _Source("onnx-asr", encoder, tokens_file("vocab.txt"), decoder_joint=decoder_joint, config=config)
+        return _Source("onnx-asr", encoder, tokens_file("vocab.txt"), decoder_joint=decoder_joint, config=config,
+                       config_origin=str(config_path))  # fmt: skip
     encoder, decoder, joiner = pick("encoder"), pick("decoder"), pick("joiner")
     if encoder is not None and decoder is not None and joiner is not None:
         return _Source("sherpa-onnx", encoder, tokens_file("tokens.txt"), decoder=decoder, joiner=joiner,
-                       config=_metadata(encoder))  # fmt: skip
+                       config=_metadata(encoder), config_origin=f"{encoder} (metadata)")  # fmt: skip
     encoder, decoder_joint = glob_one("encoder-*"), glob_one("decoder_joint-*")
     if encoder is not None and decoder_joint is not None:
         return _Source("nemo-export", encoder, tokens_file("tokens.txt", "vocab.txt"), decoder_joint=decoder_joint)
@@ -148,15 +189,64 @@ def _find_source(folder: Path, tokens, int8: bool) -> _Source:
     if len(candidates) == 1:
         meta = _metadata(candidates[0])
         kind = "sherpa-onnx" if all(k in meta for k in _SHERPA_KEYS) else "nemo-export"
-        return _Source(kind, candidates[0], tokens_file("tokens.txt", "vocab.txt"), config=meta)
+        return _Source(kind, candidates[0], tokens_file("tokens.txt", "vocab.txt"), config=meta,
+                       config_origin=f"{candidates[0]} (metadata)")  # fmt: skip
     raise ModelError(f"{folder} holds no NeMo ONNX model nemo-fast import knows: a sherpa-onnx package (model.onnx, "
                      "or encoder.onnx + decoder.onnx + joiner.onnx, and tokens.txt), NeMo's export (one CTC graph, "
                      "or encoder-*.onnx + decoder_joint-*.onnx) or an onnx-asr folder (config.json)")
 
 
 def _metadata(path: Path) -> dict[str, str]:
-    model = _onnx().load(str(path), load_external_data=False)
-    return {p.key: p.value for p in model.metadata_props}
+    return {p.key: p.value for p in _load_graph(path, load_external_data=False).metadata_props}
+
+
+def _load_graph(path: Path, load_external_data: bool = True):
+    """onnx.load with damage named: a file that is not a graph, a graph without nodes, weights whose stored
+    bytes do not fill their shape (a truncated file or external data file)."""
+    onnx = _onnx()
+    try:
+        model = onnx.load(str(path), load_external_data=load_external_data)
+    except Exception as e:  # protobuf's DecodeError, missing external data, ... (onnx names no common base)
+        raise ModelError(f"{path}: not a readable ONNX graph ({type(e).__name__}: {e})") from e
+    if not model.graph.node or not model.graph.input:
+        raise ModelError(f"{path}: not an ONNX graph (no nodes or no inputs: an empty or damaged file)")
+    if load_external_data:
+        for tensor in model.graph.initializer:
+            _check_weight(path, tensor)
+    return model
+
+
+def _check_weight(path: Path, tensor) -> None:
+    from onnx import TensorProto, helper
+
+    if tensor.data_type in (TensorProto.STRING, TensorProto.UNDEFINED):
+        return
+    count = 1
+    for d in tensor.dims:
+        count *= d
+    if tensor.HasField("raw_data"):
+        itemsize = helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+        stored, expected = len(tensor.raw_data), count * itemsize
+        if tensor.data_type in (TensorProto.INT4, TensorProto.UINT4):
+            expected = (count + 1) // 2
+    else:
+        field_name = helper.tensor_dtype_to_field(tensor.data_type)
+        stored, expected = len(getattr(tensor, field_name)), count
+        if tensor.data_type in (TensorProto.COMPLEX64, TensorProto.COMPLEX128):
+            expected *= 2
+    if stored != expected:
+        raise ModelError(f"{path}: weight {tensor.name!r} of shape {list(tensor.dims)} holds {stored} of its "
+                         f"{expected} values or bytes (a truncated or damaged graph or external data file)")
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelError(f"{path}: not JSON ({e})") from e
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}: holds a JSON {type(config).__name__}, not an object of settings")
+    return config
 
 
 def _read_tokens(path: Path) -> list[str]:
@@ -164,11 +254,21 @@ def _read_tokens(path: Path) -> list[str]:
     line in id order (nemo_fast's own). The blank must be the last id, as in NeMo's CTC and transducer heads."""
     if not path.is_file():
         raise ConfigError(f"tokens file {path} does not exist")
-    lines = [line.rstrip("\r\n") for line in path.read_text(encoding="utf-8").splitlines()]
-    lines = [line for line in lines if line.strip()]
-    pairs = [line.rsplit(" ", 1) for line in lines]
-    if all(len(p) == 2 and p[1].isdigit() for p in pairs):
-        by_id = {int(i): piece for piece, i in pairs}
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelError(f"{path}: not UTF-8 text (byte {e.start}); a tokens file is UTF-8") from e
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    lines = [line for _, line in numbered]
+    if any(" " in line.strip() for line in lines):  # "piece id" lines (a piece has no inner space)
+        by_id: dict[int, str] = {}
+        for n, line in numbered:
+            piece, _, number = line.rpartition(" ")
+            if not re.fullmatch(r"[0-9]+", number):
+                raise ModelError(f"{path}, line {n}: {line!r} is not 'piece id' with an id of digits 0-9")
+            if int(number) in by_id:
+                raise ModelError(f"{path}, line {n}: id {number} is given twice")
+            by_id[int(number)] = piece
         if sorted(by_id) != list(range(len(by_id))):
             raise ModelError(f"{path}: token ids are not 0..{len(by_id) - 1}")
         tokens = [by_id[i] for i in range(len(by_id))]
@@ -205,21 +305,26 @@ def _base_metadata(source: _Source, encoder, tokens: list[str], streaming: bool,
     from nemo_fast.config import fbank_options_from_nemo
 
     feat_in = _dims(_input(encoder.graph, "audio_signal"))[1]
-    feat_in = feat_in or int(source.config.get("feat_dim") or source.config.get("features_size") or 0)
     if not feat_in:
-        raise ModelError("the encoder's audio_signal input does not give the number of mel bins")
+        key = next((k for k in ("feat_dim", "features_size") if k in source.config), None)
+        if key is None:
+            raise ModelError(f"{source.encoder}: the audio_signal input does not give the number of mel bins")
+        feat_in = source.whole_number(key)
     normalize = "NA" if streaming else "per_feature"
     if "normalize_type" in source.config:  # sherpa-onnx: "" for NA
         normalize = source.config["normalize_type"] or "NA"
         if normalize == "None":
             normalize = "NA"
+        if normalize not in ("NA", "per_feature", "all_features"):
+            raise ModelError(f"{source.config_origin}: normalize_type = {normalize!r} is not one of NeMo's "
+                             "normalizations ('' for none, per_feature, all_features)")
     assumptions.append(f"features: NeMo's AudioToMelSpectrogramPreprocessor defaults (16 kHz, 25 ms hann window, "
                        f"10 ms shift, n_fft 512, preemph 0.97, log guard 2^-24 added), {feat_in} mel bins, "
                        f"normalize {normalize}")
     features = fbank_options_from_nemo({"sample_rate": 16000, "normalize": normalize, "window_size": 0.025,
                                         "window_stride": 0.01, "window": "hann", "features": feat_in, "n_fft": 512,
                                         "log": True, "frame_splicing": 1, "dither": 0.0, "pad_to": 0})  # fmt: skip
-    subsampling = int(source.config.get("subsampling_factor", 8))
+    subsampling = source.whole_number("subsampling_factor", 8)
     if "subsampling_factor" not in source.config:
         assumptions.append("subsampling_factor 8 (FastConformer)")
     n_layers, d_model = _encoder_sizes(encoder, streaming, assumptions)
@@ -264,16 +369,17 @@ def _streaming_metadata(source: _Source, encoder, lookahead: int | None, assumpt
     time = _dims(_input(encoder.graph, "cache_last_time"))
     cfg = source.config
     if all(k in cfg for k in ("cache_last_channel_dim1", "cache_last_channel_dim2", "cache_last_channel_dim3")):
-        channel = [None, *(int(cfg[f"cache_last_channel_dim{i}"]) for i in (1, 2, 3))]
-        time = [None, *(int(cfg[f"cache_last_time_dim{i}"]) for i in (1, 2, 3))]
-    ss = int(cfg.get("subsampling_factor", 8))
+        channel = [None, *(source.whole_number(f"cache_last_channel_dim{i}") for i in (1, 2, 3))]
+        time = [None, *(source.whole_number(f"cache_last_time_dim{i}") for i in (1, 2, 3))]
+    ss = source.whole_number("subsampling_factor", 8)
     pre_encode = ss + 1  # the causal subsampling's left context, NeMo's pre_encode_cache_size
     if "chunk_shift" in cfg:
-        later = int(cfg["chunk_shift"])
+        later = source.whole_number("chunk_shift")
         if "window_size" in cfg:
-            pre_encode = int(cfg["window_size"]) - later
+            pre_encode = source.whole_number("window_size", minimum=later + 1) - later
         if later % ss:
-            raise ModelError(f"chunk_shift {later} is not a multiple of the subsampling factor {ss}")
+            raise ModelError(f"{source.config_origin}: chunk_shift {later} is not a multiple of the subsampling "
+                             f"factor {ss}")
         right = later // ss - 1
         if lookahead is not None and lookahead != right:
             raise ConfigError(f"--lookahead {lookahead} disagrees with the package's chunk_shift ({right})")
@@ -444,7 +550,7 @@ def _split_transducer(onnx, source: _Source, encoder, vocab_size: int, assumptio
     from onnx import TensorProto, helper
 
     if source.decoder_joint is not None:  # NeMo's export: one graph, joint(encoder_outputs, decoder(targets))
-        joint_model = onnx.load(str(source.decoder_joint))
+        joint_model = _load_graph(source.decoder_joint)
         names = [i.name for i in joint_model.graph.input]
         if len(names) != 5:
             raise ModelError(f"{source.decoder_joint.name} has inputs {names}; NeMo's decoder_joint export has "
@@ -456,11 +562,11 @@ def _split_transducer(onnx, source: _Source, encoder, vocab_size: int, assumptio
         prediction = _extract(onnx, joint_model, names[1:], [meet_token, state_h_out, state_c_out])
         token_out = meet_token
     else:  # sherpa-onnx: decoder.onnx (targets, target_length, states) and joiner.onnx (encoder, decoder outputs)
-        joint_model = onnx.load(str(source.joiner))
+        joint_model = _load_graph(source.joiner)
         enc_in, dec_in = [i.name for i in joint_model.graph.input]
         logits_name = joint_model.graph.output[0].name
         meet_frame, meet_token = _meeting_point(joint_model.graph, enc_in, [dec_in])
-        prediction = onnx.load(str(source.decoder))
+        prediction = _load_graph(source.decoder)
         names = [i.name for i in prediction.graph.input]
         if len(names) != 4:
             raise ModelError(f"{source.decoder.name} has inputs {names}; NeMo's decoder export has targets, "
@@ -495,10 +601,11 @@ def _split_transducer(onnx, source: _Source, encoder, vocab_size: int, assumptio
     # Prediction network: targets (B, 1) int64, states (L, B, H) -> decoder_output (B, H_joint), next states.
     graph = prediction.graph
     state_dims = _dims(_input(graph, state_h))
-    layers, pred_hidden = int(source.config.get("pred_rnn_layers", state_dims[0] or 0)), int(
-        source.config.get("pred_hidden", state_dims[2] or 0))
-    if not layers or not pred_hidden:
+    if not ("pred_rnn_layers" in source.config or state_dims[0]) or not ("pred_hidden" in source.config
+                                                                          or state_dims[2]):  # fmt: skip
         raise ModelError("the prediction network's state inputs do not give its layers and width")
+    layers = source.whole_number("pred_rnn_layers", state_dims[0])
+    pred_hidden = source.whole_number("pred_hidden", state_dims[2])
     for old, new in ((state_h, "states_h"), (state_c, "states_c"), (targets, "import_targets_int32"),
                      (target_length, "import_target_length")):
         _rename_tensor(graph, old, new)
@@ -561,7 +668,7 @@ def _split_transducer(onnx, source: _Source, encoder, vocab_size: int, assumptio
         graph.output.extend([helper.make_tensor_value_info("log_probs", TensorProto.FLOAT, ["B", vocab_size]),
                              helper.make_tensor_value_info("duration_log_probs", TensorProto.FLOAT, ["B", extra])])
     del graph.value_info[:]
-    max_symbols = int(source.config.get("max_tokens_per_step", _DEFAULT_MAX_SYMBOLS))
+    max_symbols = source.whole_number("max_tokens_per_step", _DEFAULT_MAX_SYMBOLS)
     if "max_tokens_per_step" not in source.config:
         assumptions.append(f"greedy decoding emits at most {max_symbols} symbols per frame (NeMo's default)")
     meta = {

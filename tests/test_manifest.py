@@ -149,3 +149,14 @@ def test_worker_threads_give_the_one_thread_results_in_order():
     one = run(1)
     assert [s for s, _ in one] == sources and one[5][1] == "FileNotFoundError"
     assert run(2) == one and run(3) == one
+
+
+def test_output_manifest_equal_to_the_input_is_refused_before_any_work(tmp_path):
+    manifest = tmp_path / "in.json"
+    text = json.dumps({"audio_filepath": str(EXAMPLE)}) + "\n"
+    manifest.write_text(text)
+    (tmp_path / "link.json").symlink_to(manifest)
+    for output in (manifest, tmp_path / "link.json"):
+        result = _cli("--manifest", str(manifest), "--output-manifest", str(output))
+        assert result.returncode == 2 and "is the input manifest" in result.stderr
+        assert manifest.read_text() == text
