@@ -239,7 +239,7 @@ def test_bad_decoding_options_are_refused(options, error, match):
 def test_a_corrupt_lm_names_the_line(tmp_path):
     bad = tmp_path / "bad.arpa"
     bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\t</s>\nnot-a-number\tcat\n\n\\end\\\n")
-    with pytest.raises(ModelError, match="bad.arpa:6.*'not-a-number' is not a number"):
+    with pytest.raises(ModelError, match="bad.arpa:6.*'not-a-number' is not a finite number"):
         nemo_fast.Recognizer(SHIPPED, decoding="beam", lm=bad)
 
 

@@ -1,6 +1,7 @@
 #include "nemo_fast/decoding/arpa_lm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -21,11 +22,27 @@ std::vector<std::string> SplitWhitespace(const std::string& line) {
   return fields;
 }
 
-bool ParseFloat(const std::string& text, float* value) {
+// A finite number, all of the text (strtof alone also takes "nan" and "inf", which would poison every score).
+bool ParseFiniteFloat(const std::string& text, float* value) {
   char* end = nullptr;
   *value = std::strtof(text.c_str(), &end);
-  return end == text.c_str() + text.size() && !text.empty();
+  return !text.empty() && end == text.c_str() + text.size() && std::isfinite(*value);
 }
+
+// Digits only, at most 18 of them (no sign, no overflow).
+bool ParseCount(const std::string& text, int64_t* value) {
+  if (text.empty() || text.size() > 18) return false;
+  *value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    *value = *value * 10 + (c - '0');
+  }
+  return true;
+}
+
+// At most this many entries are reserved up front, whatever a header claims: a wrong count is found when the
+// section is read, not by an allocation failure.
+constexpr int64_t kMaxReserved = 1 << 20;
 
 }  // namespace
 
@@ -57,10 +74,12 @@ ArpaLm::ArpaLm(const std::string& path) : path_(path) {
     }
     if (line.compare(0, 6, "ngram ") != 0) bad("expected 'ngram N=count'");
     const size_t eq = line.find('=');
-    if (eq == std::string::npos) bad("expected 'ngram N=count'");
-    const int n = std::atoi(line.c_str() + 6);
-    if (n != static_cast<int>(counts.size()) + 1) bad("n-gram orders out of sequence");
-    counts.push_back(std::atoll(line.c_str() + eq + 1));
+    int64_t n = 0, count = 0;
+    if (eq == std::string::npos || !ParseCount(line.substr(6, eq - 6), &n)) bad("expected 'ngram N=count'");
+    if (n != static_cast<int64_t>(counts.size()) + 1) bad("n-gram orders out of sequence");
+    const std::string count_text = line.substr(eq + 1);
+    if (!ParseCount(count_text, &count)) bad("'" + count_text + "' is not a count");
+    counts.push_back(count);
   }
   if (!seen_data) bad("no \\data\\ section");
   if (counts.empty()) bad("no n-gram counts");
@@ -78,7 +97,7 @@ ArpaLm::ArpaLm(const std::string& path) : path_(path) {
       if (!line.empty()) bad("expected " + header);
     }
     if (!in) bad("missing " + header);
-    ngrams_[n - 1].reserve(static_cast<size_t>(counts[n - 1]));
+    ngrams_[n - 1].reserve(static_cast<size_t>(std::min(counts[n - 1], kMaxReserved)));
     int64_t read = 0;
     std::vector<int32_t> ids(n);
     while (std::getline(in, line)) {
@@ -90,9 +109,10 @@ ArpaLm::ArpaLm(const std::string& path) : path_(path) {
         bad("expected a log10 probability, " + std::to_string(n) + " words and an optional back-off");
       }
       Entry entry;
-      if (!ParseFloat(fields[0], &entry.log_prob)) bad("'" + fields[0] + "' is not a number");
-      if (static_cast<int>(fields.size()) == n + 2 && !ParseFloat(fields[n + 1], &entry.backoff)) {
-        bad("'" + fields[n + 1] + "' is not a number");
+      if (!ParseFiniteFloat(fields[0], &entry.log_prob)) bad("'" + fields[0] + "' is not a finite number");
+      if (entry.log_prob > 0.0f) bad("log10 probability " + fields[0] + " is above 0");
+      if (static_cast<int>(fields.size()) == n + 2 && !ParseFiniteFloat(fields[n + 1], &entry.backoff)) {
+        bad("'" + fields[n + 1] + "' is not a finite number");
       }
       for (int i = 0; i < n; ++i) {
         const std::string& word = fields[1 + i];
@@ -103,7 +123,11 @@ ArpaLm::ArpaLm(const std::string& path) : path_(path) {
         }
         ids[i] = found->second;
       }
-      ngrams_[n - 1][Key(ids.data(), n)] = entry;
+      if (!ngrams_[n - 1].emplace(Key(ids.data(), n), entry).second) {
+        std::string words = fields[1];
+        for (int i = 1; i < n; ++i) words += " " + fields[1 + i];
+        bad("'" + words + "' is listed twice");
+      }
       ++read;
     }
     if (read != counts[n - 1]) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <queue>
@@ -78,8 +79,12 @@ HotwordGraph::HotwordGraph(const std::vector<Hotword>& hotwords, float default_b
       for (size_t length = 1; length <= word.size(); ++length) word_prefixes_.insert(word.substr(0, length));
       start = end + 1;
     }
-    const float boost = hotword.boost > 0.0f ? hotword.boost : default_boost;
-    const std::string text = " " + phrase;  // matched at a word start
+    if (!std::isfinite(hotword.boost) || hotword.boost < 0.0f) {
+      Fail(ErrorCode::kInvalidConfig, "hotword '", hotword.phrase,
+           "': its boost must be a finite positive number, not ", hotword.boost);
+    }
+    const float boost = hotword.boost > 0.0f ? hotword.boost : default_boost;  // 0: none of its own
+    const std::string text = " " + phrase;                                     // matched at a word start
     const float per_byte = boost / static_cast<float>(text.size());
     int node = kRoot;
     for (unsigned char c : text) {
@@ -142,13 +147,15 @@ std::vector<Hotword> ReadHotwordsFile(const std::string& path) {
   for (int number = 1; std::getline(in, line); ++number) {
     line = Trim(line);
     if (line.empty() || line[0] == '#') continue;
+    if (RepairUtf8(line) != line) Fail(ErrorCode::kInvalidConfig, path, ":", number, ": not UTF-8 text");
     Hotword hotword;
     const size_t colon = line.rfind(" :");
     if (colon != std::string::npos) {
       const std::string value = Trim(line.substr(colon + 2));
       char* end = nullptr;
       hotword.boost = std::strtof(value.c_str(), &end);
-      if (value.empty() || end != value.c_str() + value.size() || !(hotword.boost > 0.0f)) {
+      if (value.empty() || end != value.c_str() + value.size() || !(hotword.boost > 0.0f) ||
+          !std::isfinite(hotword.boost)) {
         Fail(ErrorCode::kInvalidConfig, path, ":", number, ": the boost after ' :' must be a positive number, not '",
              value, "'");
       }

@@ -89,13 +89,16 @@ std::string DecodingConfig::ToString() const {
 
 BeamSearchOptions MakeBeamSearchOptions(const DecodingConfig& d, const TokenWords& words) {
   if (d.beam_size < 1) Fail(ErrorCode::kInvalidConfig, "beam_size must be >= 1, not ", d.beam_size);
-  if (!(d.beam_prune_log_prob < 0.0f)) {
+  if (!(d.beam_prune_log_prob < 0.0f) || !std::isfinite(d.beam_prune_log_prob)) {
     Fail(ErrorCode::kInvalidConfig, "beam_prune_log_prob must be negative, not ", d.beam_prune_log_prob);
   }
-  if (!(d.lm_weight >= 0.0f) || !std::isfinite(d.word_bonus) || !std::isfinite(d.token_min_log_prob)) {
-    Fail(ErrorCode::kInvalidConfig, "lm_weight must be >= 0 and word_bonus, token_min_log_prob finite");
+  if (!(d.lm_weight >= 0.0f) || !std::isfinite(d.lm_weight) || !std::isfinite(d.word_bonus) ||
+      !std::isfinite(d.token_min_log_prob)) {
+    Fail(ErrorCode::kInvalidConfig, "lm_weight must be finite and >= 0 and word_bonus, token_min_log_prob finite");
   }
-  if (!(d.hotword_boost > 0.0f)) Fail(ErrorCode::kInvalidConfig, "hotword_boost must be > 0, not ", d.hotword_boost);
+  if (!(d.hotword_boost > 0.0f) || !std::isfinite(d.hotword_boost)) {
+    Fail(ErrorCode::kInvalidConfig, "hotword_boost must be a finite number > 0, not ", d.hotword_boost);
+  }
   BeamSearchOptions options;
   options.beam_size = d.beam_size;
   options.token_min_log_prob = d.token_min_log_prob;
