@@ -73,6 +73,8 @@ def _read_any(source: AudioSource) -> tuple[np.ndarray, int]:
     path = Path(source)
     if path.is_dir():
         raise AudioError(f"{path} is a directory, not an audio file")
+    if path.is_char_device() or path.is_block_device():  # /dev/zero would be read forever (pipes are taken)
+        raise AudioError(f"{path} is a device, not an audio file")
     try:
         data = path.read_bytes()
     except FileNotFoundError as e:

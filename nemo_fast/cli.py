@@ -148,12 +148,8 @@ def _transcribe_manifest(args) -> int:
         print(f"nemo-fast: error: --output-manifest {args.output_manifest} is the input manifest; writing it would "
               "destroy the entries still to read: give another path", file=sys.stderr)
         return 2
-    done = manifest.completed_lines(args.output_manifest) if args.resume else 0
     entries = list(manifest.read_manifest(args.manifest))
-    if done > len(entries):
-        print(f"nemo-fast: error: {args.output_manifest} has {done} entries, more than {args.manifest} ({len(entries)}):"
-              " it is not this manifest's output", file=sys.stderr)
-        return 2
+    done = manifest.completed_lines(args.output_manifest, entries) if args.resume else 0
     if done:
         print(f"nemo-fast: resuming after {done} of {len(entries)} entries", file=sys.stderr)
     model_dir = args.model or default_model_dir()

@@ -7,6 +7,7 @@ stopped (the complete lines of the output are kept, the rest of the input is tra
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -33,9 +34,14 @@ def read_manifest(path: str | os.PathLike) -> Iterator[ManifestEntry]:
     """The entries of a manifest; a bad line comes back with its `error` set instead of stopping the reading."""
     path = Path(path)
     folder = path.resolve().parent  # absolute: the same entry wherever (and on whichever node) it is read
-    with open(path, encoding="utf-8") as f:
-        for number, text in enumerate(f, 1):
-            if not text.strip():
+    with open(path, "rb") as f:  # bytes: a line that is not UTF-8 is an entry's error, not the end of the run
+        for number, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield ManifestEntry(number, {}, None, error=f"not UTF-8 text (byte {e.start} of the line)")
                 continue
             yield parse_line(number, text, folder)
 
@@ -46,14 +52,19 @@ def parse_line(number: int, text: str, folder: Path) -> ManifestEntry:
         fields = json.loads(text)
     except ValueError as e:
         return ManifestEntry(number, {}, None, error=f"not JSON: {e}")
+    except RecursionError:
+        return ManifestEntry(number, {}, None, error="not a manifest entry: JSON nested too deeply")
     if not isinstance(fields, dict):
         return ManifestEntry(number, {}, None, error="not a JSON object")
     audio = fields.get("audio_filepath")
     if not isinstance(audio, str) or not audio:
         return ManifestEntry(number, fields, None, error="no audio_filepath")
+    if "\0" in audio:
+        return ManifestEntry(number, fields, None, error="audio_filepath holds a NUL character")
     offset, duration = fields.get("offset", 0.0), fields.get("duration")
     for name, value in (("offset", offset), ("duration", duration)):
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                                  or not math.isfinite(value) or value < 0):  # fmt: skip
             return ManifestEntry(number, fields, None, error=f"{name} must be seconds >= 0, got {value!r}")
     return ManifestEntry(number, fields, folder / audio, float(offset),
                          None if duration is None else float(duration))
@@ -86,16 +97,32 @@ def output_row(entry: ManifestEntry, result, words: bool = False) -> dict:
     return row
 
 
-def completed_lines(path: Path) -> int:
-    """Entries already in an output manifest; an unfinished last line (an interrupted write) is cut off."""
+def completed_lines(path: Path, entries: list[ManifestEntry]) -> int:
+    """Entries already in an output manifest of `entries`; an unfinished last line (an interrupted write) is
+    cut off. A complete line that is not the output of the entry in its place is a ConfigError: resuming would
+    mix two runs' outputs."""
     if not path.exists():
         return 0
     data = path.read_bytes()
     complete = data[: data.rfind(b"\n") + 1]
+    lines = complete.splitlines()
+    if len(lines) > len(entries):
+        raise ConfigError(f"{path} has {len(lines)} entries, more than the manifest ({len(entries)}): it is not "
+                          "this manifest's output")
+    for number, (line, entry) in enumerate(zip(lines, entries), 1):
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            row = None
+        if not isinstance(row, dict) or "pred_text" not in row or \
+                row.get("audio_filepath") != entry.fields.get("audio_filepath"):  # fmt: skip
+            raise ConfigError(f"{path}:{number}: not the output of the manifest's entry {entry.line}, so --resume "
+                              "cannot continue it (a damaged file or another manifest's output): give a new "
+                              "--output-manifest or remove this one")
     if len(complete) != len(data):
         with open(path, "r+b") as f:
             f.truncate(len(complete))
-    return complete.count(b"\n")
+    return len(lines)
 
 
 _PUNCTUATION = re.compile(r"[^\w\s']")
@@ -115,7 +142,7 @@ def error_rates(output: Path) -> tuple[float, float, int] | None:
     references, hypotheses = [], []
     with open(output, encoding="utf-8") as f:
         for line in f:
-            entry = json.loads(line)
+            entry = json.loads(line)  # written by this run (or checked by completed_lines when resumed)
             if isinstance(entry.get("text"), str) and "error" not in entry:
                 references.append(normalize(entry["text"]))
                 hypotheses.append(normalize(entry.get("pred_text", "")))
