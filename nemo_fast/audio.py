@@ -4,6 +4,7 @@ through the optional `soundfile` package, `pip install "nemo_fast[audio]"`)."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -134,7 +135,9 @@ def _read_with_soundfile(data: bytes, name: str) -> tuple[np.ndarray, int]:
 
 def _read_with_ffmpeg(data: bytes, name: str) -> tuple[np.ndarray, int]:
     """Decodes with ffmpeg into 16-bit PCM WAV, keeping the rate and the channels."""
-    with tempfile.NamedTemporaryFile(suffix=Path(name).suffix) as source:  # a file: mp4 needs to seek
+    # The name's extension helps ffmpeg guess the format; a client's name may hold anything (NUL, 300 bytes).
+    suffix = Path(name).suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", Path(name).suffix) else ""
+    with tempfile.NamedTemporaryFile(suffix=suffix) as source:  # a file: mp4 needs to seek
         source.write(data)
         source.flush()
         run = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", source.name, "-vn", "-f", "wav",

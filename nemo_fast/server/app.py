@@ -10,6 +10,7 @@ model work: each request's audio is recognized in a worker thread (the core rele
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import io
 import json
@@ -63,11 +64,13 @@ class ServerConfig:
 
 def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     from aiohttp import WSCloseCode, web
+    from aiohttp.http_exceptions import HttpProcessingError
 
     recognizer = recognizer or Recognizer(config.model_dir, decoder=config.decoder, num_threads=config.threads,
                                           providers=config.providers, max_batch_size=config.max_batch_size,
                                           **config.decoding)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nemo_fast-decode")
+    _keep_large_buffers_out_of_the_heap()
     model_name = Path(config.model_dir).name
     metrics = ServerMetrics()
 
@@ -78,7 +81,11 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     async def bearer_token(request, handler):
         if config.token is not None and request.path != "/healthz":
             given = request.headers.get("Authorization", "")
-            if "token" in request.query and not given:  # browsers cannot set headers on a WebSocket
+            # A browser sets no header on a WebSocket or on opening the page, so those two may carry the token in
+            # the query; API requests may not (a token in a URL ends up in proxies' logs and histories).
+            from_browser = request.headers.get("Upgrade", "").lower() == "websocket" or (
+                request.method == "GET" and request.path == "/")
+            if from_browser and "token" in request.query and not given:
                 given = f"Bearer {request.query['token']}"
             if not hmac.compare_digest(given.encode(), f"Bearer {config.token}".encode()):
                 metrics.rejected.labels("unauthorized").inc()
@@ -101,7 +108,19 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     async def transcribe_request(request):
         if not request.content_type.startswith("multipart/"):
             return error(400, "send the audio as multipart/form-data with a 'file' field")
-        form = await request.post()
+        if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
+            refused = error(413, f"the upload is {request.content_length} bytes, more than the server takes "
+                                 f"({MAX_UPLOAD_BYTES})")  # answered before a byte of it is read
+            refused.force_close()  # and the connection closed: the body announced is not waited for
+            return refused
+        try:
+            form = await request.post()
+        except HttpProcessingError as e:  # a malformed part (a header with a NUL, a bad boundary): the client's
+            return error(400, f"the multipart form is malformed: {e.message}")
+        except ValueError as e:
+            return error(400, f"the multipart form is malformed: {e}")
+        except ConnectionResetError:
+            return error(400, "the client went away before the upload was complete")  # nobody reads it
         upload = form.get("file")
         if upload is None or not hasattr(upload, "file"):
             return error(400, "the form has no 'file' field with the audio")
@@ -117,6 +136,9 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
         except NemoFastError as e:
             return error(400, str(e))
         duration = round(len(audio) / rate, 3)
+        del data, audio
+        if duration > 600:  # the buffers of a long upload are freed; hand the allocator's free pages back
+            _release_free_memory()
         text = " ".join(s.text for s in segments)
         if response_format == "text":
             return web.Response(text=text + "\n")
@@ -183,8 +205,11 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
             session = Session(sample_rate=settings.sample_rate, sherpa=sherpa, loop=asyncio.get_running_loop(),
                               endpoint=settings.endpoint, progress=settings.progress)
             if settings.hotwords is not None:
-                try:  # made here, so that a phrase the model cannot spell is this client's error
-                    session.stream = recognizer.create_stream(settings.endpoint, hotwords=settings.hotwords)
+                try:  # made here, so that a phrase the model cannot spell is this client's error; in a worker:
+                    # a long list takes a while, and the event loop serves every other connection meanwhile
+                    session.stream = await asyncio.get_running_loop().run_in_executor(
+                        pool, functools.partial(recognizer.create_stream, settings.endpoint,
+                                                hotwords=settings.hotwords))
                 except ConfigError as e:
                     raise ProtocolError(1007, str(e)) from e
             conn.session = session
@@ -225,7 +250,8 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
         except ProtocolError as e:
             metrics.rejected.labels("protocol_error").inc()
             close_code, close_reason = e.code, str(e)
-            await ws.close(code=e.code, message=str(e).encode()[:120])
+            # A close reason is at most 123 bytes of UTF-8: cut on a character boundary.
+            await ws.close(code=e.code, message=str(e).encode()[:120].decode("utf-8", "ignore").encode())
         except asyncio.TimeoutError:
             metrics.rejected.labels("idle_timeout").inc()
             close_code, close_reason = 1008, "idle timeout"
@@ -308,7 +334,7 @@ async def _receive(ws, timeout: float):
 def _is_end(text: str) -> bool:
     try:
         return json.loads(text) == {"type": "end"}
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -320,6 +346,33 @@ async def _send_events(ws, session) -> None:
             return
         if not ws.closed:
             await ws.send_str(json.dumps(message, ensure_ascii=False))
+
+
+def _glibc():
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
+def _keep_large_buffers_out_of_the_heap() -> None:
+    """glibc raises its mmap threshold to the size of each large block freed (up to 32 MB), so that after one
+    long upload, buffers of megabytes live in the heap, where they fragment it and stay. A fixed threshold keeps
+    every buffer of 1 MB or more mapped on its own and returned to the system when freed."""
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+
+
+def _release_free_memory() -> None:
+    """Returns the heap's free pages to the system (glibc keeps them for reuse)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _demo_page() -> str:

@@ -101,6 +101,9 @@ def parse_start(text: str, model_rate: int, decoder: str, endpoint, decoding: st
         start = json.loads(text)
     except ValueError as e:
         raise ProtocolError(1007, f"the first message must be JSON: {e}") from e
+    except RecursionError as e:
+        raise ProtocolError(1007, "the first message must be a JSON object of settings (this one nests too "
+                                  "deeply)") from e
     if not isinstance(start, dict):
         raise ProtocolError(1007, "the first message must be a JSON object")
     unknown = sorted(set(start) - {"sample_rate", "encoding", "decoder", "endpoint", "progress", "hotwords"})
@@ -111,11 +114,11 @@ def parse_start(text: str, model_rate: int, decoder: str, endpoint, decoding: st
     encoding = start.get("encoding", "s16le")
     if not isinstance(rate, int) or isinstance(rate, bool) or not 1000 <= rate <= 768000:
         raise ProtocolError(1007, f"sample_rate must be an integer from 1000 to 768000, got {rate!r}")
-    if encoding not in ENCODINGS:
-        raise ProtocolError(1007, f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+    if not isinstance(encoding, str) or encoding not in ENCODINGS:
+        raise ProtocolError(1007, f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}"[:200])
     if start.get("decoder", decoder) != decoder:
-        raise ProtocolError(1007, f"this server decodes with {decoder!r}, not {start['decoder']!r} (choose the "
-                                  "head with nemo-fast serve --decoder)")
+        raise ProtocolError(1007, f"this server decodes with {decoder!r}, not {start['decoder']!r}"[:200] +
+                                  " (choose the head with nemo-fast serve --decoder)")
     progress = start.get("progress", False)
     if not isinstance(progress, bool):
         raise ProtocolError(1007, f"progress must be true or false, got {progress!r}")
