@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
 import warnings
 from pathlib import Path
 
-from nemo_fast.errors import NemoFastError
+from nemo_fast.errors import ConfigError, NemoFastError
 
 
 def _att_context(text: str) -> tuple[int, int]:
@@ -33,8 +34,9 @@ def _positive(text: str) -> int:
 def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     """Beam search, language model and hotwords flags (Recognizer's decoding options)."""
     parser.add_argument("--decoding", choices=["greedy", "beam"],
-                        help="greedy (NeMo's greedy decoding) or beam search (CTC head; default: the model's, see "
-                             "its decoding.json, else greedy)")
+                        help="greedy (NeMo's greedy decoding) or beam search (CTC: prefix beam search with the "
+                             "--lm; RNN-T/TDT: modified beam search; default: the model's, see its decoding.json, "
+                             "else greedy)")
     parser.add_argument("--beam-size", type=_positive, help="hypotheses the beam search keeps (default 8)")
     parser.add_argument("--lm", type=Path, help="an ARPA word n-gram language model for the beam search "
                                                 "(nemo-fast lm build makes one from text)")
@@ -70,8 +72,11 @@ def cmd_transcribe(args) -> int:
     from nemo_fast.models import default_model_dir
     from nemo_fast.recognizer import Recognizer
 
-    if (args.manifest is None) == (not args.files):
-        print("nemo-fast: error: give audio files or --manifest (not both)", file=sys.stderr)
+    if args.manifest is not None and args.files:
+        print("nemo-fast: error: give audio files or --manifest, not both", file=sys.stderr)
+        return 2
+    if args.manifest is None and not args.files:
+        print("nemo-fast: error: give audio files ('-': one from standard input) or --manifest", file=sys.stderr)
         return 2
     if args.manifest is not None:
         return _transcribe_manifest(args)
@@ -81,10 +86,13 @@ def cmd_transcribe(args) -> int:
     if len(args.files) > 1 and args.format in ("srt", "vtt", "tsv") and args.output_dir is None:
         print(f"nemo-fast: error: --format {args.format} with several files needs --output-dir", file=sys.stderr)
         return 2
+    if [str(f) for f in args.files].count("-") > 1:
+        print("nemo-fast: error: '-' (standard input) may be given once", file=sys.stderr)
+        return 2
     if args.output_dir is not None:
         written: dict[str, Path] = {}
         for path in args.files:
-            name = f"{Path(path).stem}.{args.format}"
+            name = f"{_output_stem(path)}.{args.format}"
             if name in written and Path(written[name]) != Path(path):
                 # Checked before any work: the second file's output would replace the first's.
                 print(f"nemo-fast: error: {written[name]} and {path} would both be written to "
@@ -98,9 +106,11 @@ def cmd_transcribe(args) -> int:
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
-    with _progress(args) as progress:
-        for path, segments in recognizer.transcribe_many(args.files, batch=args.jobs, channel=args.channel,
-                                                         on_audio=progress, workers=args.workers):
+    sources = [_StandardInput() if str(f) == "-" else f for f in args.files]
+    with _progress(args, _total_seconds(args.files)) as progress:
+        for source, segments in recognizer.transcribe_many(sources, batch=args.jobs, channel=args.channel,
+                                                           on_audio=progress, workers=args.workers):
+            path = "-" if isinstance(source, _StandardInput) else source
             if not isinstance(segments, list):
                 # One bad file does not stop the others; the exit status says that something failed.
                 where = "" if str(path) in str(segments) else f"{path}: "  # file errors name the file already
@@ -110,7 +120,7 @@ def cmd_transcribe(args) -> int:
             text = subtitles.render(args.format, segments, source=str(path))
             if args.output_dir is not None:
                 # Whole or not at all: an interrupted run leaves no half-written file.
-                target = args.output_dir / f"{Path(path).stem}.{args.format}"
+                target = args.output_dir / f"{_output_stem(path)}.{args.format}"
                 partial = target.with_name(f".{target.name}.partial")
                 partial.write_text(text, encoding="utf-8")
                 os.replace(partial, target)
@@ -119,6 +129,37 @@ def cmd_transcribe(args) -> int:
             else:
                 sys.stdout.write(text)
     return 1 if failed else 0
+
+
+def _output_stem(path) -> str:
+    return "stdin" if str(path) == "-" else Path(path).stem
+
+
+class _StandardInput(io.BytesIO):
+    """`-`: the audio file piped to standard input (WAV, FLAC, ... as for a file), read when first asked for."""
+
+    name = "<stdin>"
+
+    def __init__(self):
+        if sys.stdin is None or sys.stdin.isatty():
+            raise ConfigError("'-' reads an audio file from standard input, which is a terminal: pipe one in "
+                              "(cat speech.wav | nemo-fast transcribe -)")
+        super().__init__(sys.stdin.buffer.read())
+
+
+def _total_seconds(files) -> float | None:
+    """The audio duration of the files when their headers say it cheaply (WAV), for the progress bar's total
+    and ETA; None when one does not."""
+    import wave
+
+    total = 0.0
+    for path in files:
+        try:
+            with wave.open(str(path), "rb") as w:
+                total += w.getnframes() / w.getframerate()
+        except (OSError, EOFError, wave.Error, ZeroDivisionError):
+            return None
+    return total
 
 
 def _transcribe_manifest(args) -> int:
@@ -148,18 +189,31 @@ def _transcribe_manifest(args) -> int:
         print(f"nemo-fast: error: --output-manifest {args.output_manifest} is the input manifest; writing it would "
               "destroy the entries still to read: give another path", file=sys.stderr)
         return 2
+    if args.retry_errors and not args.resume:
+        print("nemo-fast: error: --retry-errors goes with --resume", file=sys.stderr)
+        return 2
     entries = list(manifest.read_manifest(args.manifest))
-    done = manifest.completed_lines(args.output_manifest, entries) if args.resume else 0
-    if done:
-        print(f"nemo-fast: resuming after {done} of {len(entries)} entries", file=sys.stderr)
+    kept = manifest.completed_rows(args.output_manifest, entries) if args.resume else []
+    retried = {i for i, (_, row) in enumerate(kept) if "error" in row} if args.retry_errors else set()
+    todo = [e for i, e in enumerate(entries) if i >= len(kept) or i in retried]
+    if kept:
+        again = f", and {len(retried)} that failed again" if retried else ""
+        print(f"nemo-fast: resuming after {len(kept)} of {len(entries)} entries{again}", file=sys.stderr)
     model_dir = args.model or default_model_dir()
     failed = 0
-    with open(args.output_manifest, "a" if done else "w", encoding="utf-8") as out, _progress(args) as progress:
+    durations = [e.duration for e in todo]
+    total = sum(durations) if all(d for d in durations) else None
+    # Entries retried in the middle of the output: it is written anew beside itself and renamed at the end (the
+    # old one stays whole until then); otherwise new entries are appended, each line flushed when finished.
+    target = args.output_manifest.with_name(f".{args.output_manifest.name}.partial") if retried else \
+        args.output_manifest  # fmt: skip
+    with open(target, "a" if kept and not retried else "w", encoding="utf-8") as out, \
+            _progress(args, total) as progress:  # fmt: skip
         if args.ray is None:
             recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
                                     streaming_mode=args.streaming_mode, providers=args.provider,
                                     **_decoding_options(args))
-            results = recognizer.transcribe_many(entries[done:], batch=args.jobs, on_audio=progress,
+            results = recognizer.transcribe_many(todo, batch=args.jobs, on_audio=progress,
                                                  reader=lambda e: manifest.read_entry_audio(e, args.channel),
                                                  workers=args.workers)
             rows = ((entry.line, manifest.output_row(entry, result, words), not isinstance(result, list))
@@ -168,16 +222,20 @@ def _transcribe_manifest(args) -> int:
             from nemo_fast import ray
 
             ray.connect(args.ray or None)
-            rows = ray.transcribe_entries(entries[done:], args.manifest.parent, model_dir, actors=args.workers,
+            rows = ray.transcribe_entries(todo, args.manifest.parent, model_dir, actors=args.workers,
                                           threads=args.threads, batch=args.jobs, decoder=args.decoder,
                                           streaming_mode=args.streaming_mode, channel=args.channel, words=words,
                                           decoding=_decoding_options(args))
+        if retried:
+            rows = _in_input_order(kept, retried, rows)
         for line, row, entry_failed in rows:
             if entry_failed:
                 failed += 1
                 print(f"nemo-fast: error: {args.manifest}:{line}: {row['error']}", file=sys.stderr)
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             out.flush()  # a complete line is a finished entry: --resume continues after it
+    if retried:
+        os.replace(target, args.output_manifest)
     try:
         rates = manifest.error_rates(args.output_manifest)
     except ImportError:
@@ -190,18 +248,26 @@ def _transcribe_manifest(args) -> int:
     return 1 if failed else 0
 
 
+def _in_input_order(kept: list, retried: set, rows):
+    """Every output row in the input order: the kept ones as they were, the retried and the new ones as `rows`
+    gives them (in that same order)."""
+    rows = iter(rows)
+    for i, (_, row) in enumerate(kept):
+        yield next(rows) if i in retried else (None, row, False)
+    yield from rows
+
+
 @contextlib.contextmanager
-def _progress(args):
-    """A progress bar over seconds of audio on stderr (tqdm), only on a terminal and without --quiet."""
+def _progress(args, total_seconds: float | None = None):
+    """A progress bar over seconds of audio on stderr (tqdm), only on a terminal and without --quiet; with the
+    total (when known) it shows the share done and the time left."""
     if args.quiet or not sys.stderr.isatty():
         yield None
         return
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        yield None
-        return
-    with tqdm(unit="s", unit_scale=True, desc="audio", file=sys.stderr, leave=False) as bar:
+    from tqdm import tqdm
+
+    with tqdm(total=total_seconds, unit="s", unit_scale=True, desc="audio", file=sys.stderr, leave=False,
+              bar_format=None if total_seconds else "{desc}: {n:.0f}s [{elapsed}, {rate_fmt}]") as bar:
         yield bar.update
 
 
@@ -221,6 +287,7 @@ def cmd_serve(args) -> int:
                        token=args.token or os.environ.get("NEMO_FAST_TOKEN"), max_connections=args.max_connections,
                        max_batch_size=args.max_batch_size,
                        idle_timeout=args.idle_timeout, max_message_bytes=args.max_message_bytes,
+                       max_upload_bytes=args.max_upload_mb * 2**20,
                        max_buffered_seconds=args.max_buffered_seconds, shutdown_timeout=args.shutdown_timeout,
                        decoding=_decoding_options(args)))
     return 0
@@ -355,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "in the input order")
     t.add_argument("--resume", action="store_true", help="keep the complete entries of --output-manifest and "
                                                          "transcribe the rest")
+    t.add_argument("--retry-errors", action="store_true", help="with --resume: transcribe again the kept entries "
+                                                               "that failed (e.g. a file that was missing)")
     t.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="transcribe --manifest with Ray Data: --workers actors, each with one recognizer, on the Ray "
                         "cluster at ADDRESS ('auto': the one started on this machine by `ray start`), or on a "
@@ -423,7 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(extra: server)")
     v.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
-    v.add_argument("--port", type=int, default=6006, help="port (0: any free port, printed at start)")
+    v.add_argument("--port", type=int, default=6006, help="port (default 6006; 0: any free port, printed at start)")
     _add_runtime_arguments(v)
     v.add_argument("--workers", type=int, default=2, help="requests recognized at once")
     v.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
@@ -438,6 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds a WebSocket client may stay silent before it is closed (default 30)")
     v.add_argument("--max-message-bytes", type=_positive, default=2**20,
                    help="largest WebSocket message; larger ones close the connection with 1009 (default 1 MiB)")
+    v.add_argument("--max-upload-mb", type=_positive, default=200,
+                   help="largest upload to /v1/audio/transcriptions in MiB; larger ones get 413 (default 200)")
     v.add_argument("--max-buffered-seconds", type=float, default=10.0,
                    help="audio a WebSocket client may have waiting for the decoder; beyond it the server stops "
                         "reading from that client until it catches up (default 10)")

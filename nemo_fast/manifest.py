@@ -97,18 +97,19 @@ def output_row(entry: ManifestEntry, result, words: bool = False) -> dict:
     return row
 
 
-def completed_lines(path: Path, entries: list[ManifestEntry]) -> int:
-    """Entries already in an output manifest of `entries`; an unfinished last line (an interrupted write) is
-    cut off. A complete line that is not the output of the entry in its place is a ConfigError: resuming would
-    mix two runs' outputs."""
+def completed_rows(path: Path, entries: list[ManifestEntry]) -> list[tuple[bytes, dict]]:
+    """The complete lines of an output manifest of `entries` (each with its row); an unfinished last line (an
+    interrupted write) is cut off. A complete line that is not the output of the entry in its place is a
+    ConfigError: resuming would mix two runs' outputs."""
     if not path.exists():
-        return 0
+        return []
     data = path.read_bytes()
     complete = data[: data.rfind(b"\n") + 1]
     lines = complete.splitlines()
     if len(lines) > len(entries):
         raise ConfigError(f"{path} has {len(lines)} entries, more than the manifest ({len(entries)}): it is not "
                           "this manifest's output")
+    rows = []
     for number, (line, entry) in enumerate(zip(lines, entries), 1):
         try:
             row = json.loads(line)
@@ -119,10 +120,11 @@ def completed_lines(path: Path, entries: list[ManifestEntry]) -> int:
             raise ConfigError(f"{path}:{number}: not the output of the manifest's entry {entry.line}, so --resume "
                               "cannot continue it (a damaged file or another manifest's output): give a new "
                               "--output-manifest or remove this one")
+        rows.append((line, row))
     if len(complete) != len(data):
         with open(path, "r+b") as f:
             f.truncate(len(complete))
-    return len(lines)
+    return rows
 
 
 _PUNCTUATION = re.compile(r"[^\w\s']")
@@ -142,7 +144,7 @@ def error_rates(output: Path) -> tuple[float, float, int] | None:
     references, hypotheses = [], []
     with open(output, encoding="utf-8") as f:
         for line in f:
-            entry = json.loads(line)  # written by this run (or checked by completed_lines when resumed)
+            entry = json.loads(line)  # written by this run (or checked by completed_rows when resumed)
             if isinstance(entry.get("text"), str) and "error" not in entry:
                 references.append(normalize(entry["text"]))
                 hypotheses.append(normalize(entry.get("pred_text", "")))

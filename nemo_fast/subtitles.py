@@ -1,14 +1,11 @@
 """A transcript's output forms: subtitle cues from segments' words, and the formats of
-`nemo-fast transcribe --format` (txt, json, tsv, srt and vtt; the last two with the `srt` and `webvtt-py`
-libraries). Times are rounded to milliseconds."""
+`nemo-fast transcribe --format` (txt, json, tsv, SubRip srt and WebVTT vtt, written here: no dependency).
+Times are rounded to milliseconds."""
 
 from __future__ import annotations
 
-import datetime
 import json
 from dataclasses import dataclass
-
-from nemo_fast.errors import MissingDependencyError
 
 MAX_CUE_SECONDS = 6.0  # a cue longer than this is split at a word
 CUE_GAP_SECONDS = 0.8  # a pause this long between words starts a new cue
@@ -40,32 +37,25 @@ def cues(segment) -> list[Cue]:
 
 
 def to_srt(cue_list: list[Cue]) -> str:
-    srt = _require("srt", "srt")
-    return srt.compose([srt.Subtitle(i + 1, _delta(c.start), _delta(c.end), c.text) for i, c in enumerate(cue_list)])
+    """SubRip: numbered cues, `HH:MM:SS,mmm --> HH:MM:SS,mmm`, a blank line after each."""
+    return "".join(f"{i}\n{_clock(c.start, ',')} --> {_clock(c.end, ',')}\n{_one_line(c.text)}\n\n"
+                   for i, c in enumerate(cue_list, 1))
 
 
 def to_vtt(cue_list: list[Cue]) -> str:
-    webvtt = _require("webvtt", "webvtt-py")
-    document = webvtt.WebVTT()
-    for c in cue_list:
-        document.captions.append(webvtt.Caption(_clock(c.start), _clock(c.end), c.text))
-    return document.content
+    """WebVTT: the header, then `HH:MM:SS.mmm --> HH:MM:SS.mmm` cues; & and < escaped as the format asks."""
+    cues_text = "".join(f"{_clock(c.start, '.')} --> {_clock(c.end, '.')}\n"
+                        f"{_one_line(c.text).replace('&', '&amp;').replace('<', '&lt;')}\n\n" for c in cue_list)
+    return "WEBVTT\n\n" + cues_text
 
 
-def _delta(seconds: float) -> datetime.timedelta:
-    return datetime.timedelta(milliseconds=round(seconds * 1000))
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or " "  # a blank line would end the cue; "-->" cannot come from words
 
 
-def _clock(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
-
-
-def _require(module: str, package: str):
-    try:
-        return __import__(module)
-    except ImportError as e:
-        raise MissingDependencyError(f"subtitles need the {package} package: pip install \"nemo_fast[server]\"") from e
+def _clock(seconds: float, decimal: str) -> str:
+    ms = max(0, round(seconds * 1000))
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{decimal}{ms % 1000:03d}"
 
 
 FORMATS = ("txt", "json", "tsv", "srt", "vtt")

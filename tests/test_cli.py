@@ -161,15 +161,15 @@ def test_files_decoded_as_a_batch_equal_one_at_a_time_in_order(tmp_path):
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path):
+    import fcntl
     import os
     import pty
+    import struct
+    import termios
 
     require_module("tqdm")
     path = _wav_of(tmp_path / "long.wav", 20.0)
 
-    import fcntl
-    import struct
-    import termios
 
     def stderr_of(*extra):
         leader, follower = pty.openpty()
@@ -231,3 +231,64 @@ def test_ctrl_c_during_transcribe_is_one_line_and_status_130(tmp_path):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines() == ["nemo-fast: interrupted"]
+
+
+def test_transcribe_dash_reads_a_wav_or_flac_from_standard_input(tmp_path):
+    """`cat x.wav | nemo-fast transcribe -` (and FLAC): the file's transcript; --output-dir names it stdin.txt."""
+    import soundfile
+
+    import nemo_fast
+
+    expected = nemo_fast.Recognizer(SHIPPED).transcribe(EXAMPLE).text
+    audio, rate = soundfile.read(EXAMPLE, dtype="int16")
+    flac = tmp_path / "x.flac"
+    soundfile.write(flac, audio, rate)
+    for path in (EXAMPLE, flac):
+        run = subprocess.run([sys.executable, "-m", "nemo_fast.cli", "transcribe", "-"], input=path.read_bytes(),
+                             capture_output=True, cwd=tmp_path)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.decode().split() == expected.split()
+    run = subprocess.run([sys.executable, "-m", "nemo_fast.cli", "transcribe", "-", "--output-dir", "o"],
+                         input=EXAMPLE.read_bytes(), capture_output=True, cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0 and (tmp_path / "o" / "stdin.txt").read_text().split() == expected.split()
+
+
+@pytest.mark.parametrize("args,message", [([], "give audio files ('-': one from standard input) or --manifest"),
+                                          (["-", "-"], "'-' (standard input) may be given once"),
+                                          (["a.wav", "--manifest", "m.json"], "not both"),
+                                          (["--manifest", "m.json", "--output-manifest", "o.json",
+                                            "--retry-errors"], "--retry-errors goes with --resume")])  # fmt: skip
+def test_transcribe_argument_messages_say_what_is_wrong(tmp_path, args, message):
+    (tmp_path / "m.json").write_text(json.dumps({"audio_filepath": str(EXAMPLE)}) + "\n")
+    out = nemo_fast_cli("transcribe", *args, cwd=tmp_path)
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+
+
+def test_the_progress_bar_on_a_terminal_shows_the_total_and_time_left(tmp_path):
+    """On a terminal (a pseudo-terminal here) the bar knows the WAV files' total duration: a share and an ETA."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a terminal 120 columns wide
+    process = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "transcribe", str(EXAMPLE), str(EXAMPLE)],
+                               stdout=subprocess.PIPE, stderr=terminal, cwd=tmp_path)  # fmt: skip
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert process.wait(timeout=120) == 0
+    os.close(controller)
+    with wave.open(str(EXAMPLE)) as w:
+        total = 2 * w.getnframes() / w.getframerate()
+    text = shown.decode(errors="replace")
+    assert "%" in text and f"/{total:.1f}" in text, text

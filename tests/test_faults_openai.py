@@ -255,3 +255,22 @@ def test_a_one_hour_upload_is_transcribed_while_others_are_served_and_its_memory
     assert abs(words - repeats * len(expected.split())) <= 0.02 * repeats * len(expected.split())
     if not SANITIZED:
         assert after <= 1.10 * baseline, (baseline, after)
+
+
+def test_the_upload_cap_is_an_option_and_its_413_has_openais_error_shape(tmp_path):
+    """serve --max-upload-mb 1: a 2 MB upload is refused with 413 and OpenAI's error JSON, whether it announces
+    its size (refused before it is read) or comes chunked (refused once past the cap)."""
+    server = start_server(tmp_path, "--max-upload-mb", "1", env={"NEMO_FAST_TOKEN": TOKEN})
+    try:
+        body = _form(_wav(np.zeros(16000 * 64, np.int16)))  # 2 MB
+        status, answer = _request(server.address, body)
+        assert status == 413 and "--max-upload-mb" in answer["error"]["message"], (status, answer)
+        chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 65536]), body[i:i + 65536])
+                           for i in range(0, len(body), 65536)) + b"0\r\n\r\n"  # fmt: skip
+        status, answer = _request(server.address, b"", content_length=None, send_body=chunked,
+                                  headers={"Content-Length": None, "Transfer-Encoding": "chunked"})  # fmt: skip
+        assert status == 413 and answer["error"]["type"] == "invalid_request_error", (status, answer)
+        status, answer = _request(server.address, _form(EXAMPLE.read_bytes()))
+        assert status == 200 and answer["text"]
+    finally:
+        server.stop()

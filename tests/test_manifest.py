@@ -160,3 +160,29 @@ def test_output_manifest_equal_to_the_input_is_refused_before_any_work(tmp_path)
         result = _cli("--manifest", str(manifest), "--output-manifest", str(output))
         assert result.returncode == 2 and "is the input manifest" in result.stderr
         assert manifest.read_text() == text
+
+
+def test_resume_with_retry_errors_transcribes_again_only_the_entries_that_failed(tmp_path):
+    """A file missing in the first run is there now: --resume --retry-errors redoes that entry in its place,
+    keeps the others as they were and adds the rest; without --retry-errors its error stays."""
+    audio, rate = read_audio(EXAMPLE)
+    expected = nemo_fast.Recognizer(SHIPPED).transcribe(EXAMPLE).text
+    later = tmp_path / "later.wav"
+    manifest = tmp_path / "in.json"
+    manifest.write_text("".join(json.dumps({"audio_filepath": str(p), "n": k}) + "\n"
+                                for k, p in enumerate([EXAMPLE, later, EXAMPLE, EXAMPLE])))  # fmt: skip
+    out = tmp_path / "out.json"
+    assert _cli("--manifest", str(manifest), "--output-manifest", str(out)).returncode == 1
+    first = out.read_text().splitlines()
+    assert "error" in json.loads(first[1])
+    out.write_text("\n".join(first[:3]) + "\n")  # as if interrupted before the last entry
+    shutil.copy(EXAMPLE, later)
+    result = _cli("--manifest", str(manifest), "--output-manifest", str(out), "--resume")
+    assert result.returncode == 0 and "error" in _lines(out)[1]  # kept as it was
+    out.write_text("\n".join(first[:3]) + "\n")
+    result = _cli("--manifest", str(manifest), "--output-manifest", str(out), "--resume", "--retry-errors")
+    assert result.returncode == 0, result.stderr
+    assert "resuming after 3 of 4 entries, and 1 that failed again" in result.stderr
+    rows = _lines(out)
+    assert [r["n"] for r in rows] == [0, 1, 2, 3] and [r["pred_text"] for r in rows] == [expected] * 4
+    assert out.read_text().splitlines()[0] == first[0] and not list(tmp_path.glob(".*partial"))

@@ -40,7 +40,6 @@ from nemo_fast.server.streaming import (
 log = logging.getLogger(LOGGER)
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
-MAX_UPLOAD_BYTES = 200 * 2**20
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ class ServerConfig:
     token: str | None = None      # when set, requests need "Authorization: Bearer TOKEN" (WebSocket: or ?token=)
     max_connections: int = 64     # WebSocket streams at once; more are refused with 1013
     max_message_bytes: int = 2**20  # one WebSocket message; larger ones close the connection with 1009
+    max_upload_bytes: int = 200 * 2**20  # one POST /v1/audio/transcriptions; larger ones get 413
     idle_timeout: float = 30.0    # seconds a WebSocket client may send nothing before it is closed (1008)
     max_buffered_seconds: float = 10.0  # audio a connection may have waiting for the decode loop; then it waits
     shutdown_timeout: float = 10.0  # seconds the shutdown waits for each stream's finals
@@ -108,13 +108,18 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     async def transcribe_request(request):
         if not request.content_type.startswith("multipart/"):
             return error(400, "send the audio as multipart/form-data with a 'file' field")
-        if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
+        if request.content_length is not None and request.content_length > config.max_upload_bytes:
             refused = error(413, f"the upload is {request.content_length} bytes, more than the server takes "
-                                 f"({MAX_UPLOAD_BYTES})")  # answered before a byte of it is read
+                                 f"({config.max_upload_bytes}; nemo-fast serve --max-upload-mb)")  # before reading it
             refused.force_close()  # and the connection closed: the body announced is not waited for
             return refused
         try:
             form = await request.post()
+        except web.HTTPRequestEntityTooLarge:  # no Content-Length (chunked): found while reading
+            refused = error(413, f"the upload is more than the server takes ({config.max_upload_bytes} bytes; "
+                                 "nemo-fast serve --max-upload-mb)")
+            refused.force_close()
+            return refused
         except HttpProcessingError as e:  # a malformed part (a header with a NUL, a bad boundary): the client's
             return error(400, f"the multipart form is malformed: {e.message}")
         except ValueError as e:
@@ -297,7 +302,7 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
         decode_loop.stop()
         pool.shutdown(wait=True)
 
-    app = web.Application(middlewares=[bearer_token], client_max_size=MAX_UPLOAD_BYTES)
+    app = web.Application(middlewares=[bearer_token], client_max_size=config.max_upload_bytes)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_post("/v1/audio/transcriptions", transcriptions)
