@@ -15,6 +15,7 @@ from nemo_fast import _core, _runtime
 from nemo_fast.audio import iter_audio
 from nemo_fast.errors import ArgumentError, AudioError, ConfigError, NemoFastError
 from nemo_fast.model_spec import ModelSpec
+from nemo_fast.models import default_model_dir
 
 StreamingMode = _core.StreamingMode
 EndpointConfig = _core.EndpointConfig
@@ -251,8 +252,8 @@ class Recognizer:
     """An exported NeMo model ready to recognize speech. Immutable; share one across threads.
 
     Args:
-        model_dir: directory written by ``nemo-fast export`` (model.onnx + tokens.txt, and the transducer
-            graphs of transducer and hybrid models).
+        model_dir: directory written by ``nemo-fast export`` or ``nemo-fast import`` (model.onnx + tokens.txt,
+            and the transducer graphs of transducer and hybrid models); None: the shipped model.
         decoder: the decoder to use: ``"ctc"``, ``"rnnt"`` or ``"tdt"`` (as the model has them);
             None takes the model's default (NeMo's: the transducer of a hybrid).
         num_threads: ONNX Runtime intra-op threads for one encoder call; with the encoder on a GPU, the CPU
@@ -296,7 +297,7 @@ class Recognizer:
         beam_prune_log_prob: hypotheses further than this below the best are dropped (default -10).
     """
 
-    def __init__(self, model_dir: str | Path, decoder: str | None = None, num_threads: int = 1,
+    def __init__(self, model_dir: str | Path | None = None, decoder: str | None = None, num_threads: int = 1,
                  streaming_mode: str | None = None,
                  keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
                  session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None,
@@ -308,6 +309,8 @@ class Recognizer:
                  hotword_boost: float | None = None, token_min_log_prob: float | None = None,
                  beam_prune_log_prob: float | None = None, long_audio: LongAudioConfig | None = None):
         _runtime.ensure_loaded()
+        if model_dir is None:
+            model_dir = default_model_dir()
         modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
         modes[None] = StreamingMode.AUTO
         if streaming_mode not in modes:
