@@ -21,7 +21,7 @@ FENCE = re.compile(r"^(<!-- (?P<marker>[^>]*) -->\n)?```(?P<lang>\w+)\n(?P<body>
 def _blocks(path: Path, marked_only: bool) -> list[tuple[str, str, str]]:
     """(id, language, body) of the blocks to run."""
     blocks = []
-    for k, m in enumerate(FENCE.finditer(path.read_text(encoding="utf-8"))):
+    for m in FENCE.finditer(path.read_text(encoding="utf-8")):
         marker = m.group("marker") or ""
         if marker.startswith("not run by tests/test_readme.py"):
             continue
