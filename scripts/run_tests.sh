@@ -45,7 +45,7 @@ bash scripts/check_style.sh
 
 echo "== running the tests"
 # Run from tests/ so that the installed package, not the source tree, is imported.
-(cd tests && NEMO_FAST_REQUIRE_ALL=1 "$python" -m pytest "${pytest_args[@]}")
+(cd tests && NEMO_FAST_REQUIRE_ALL=1 "$python" -m pytest --durations=25 "${pytest_args[@]}")
 
 if [ "${NEMO_FAST_SKIP_SANITIZERS:-0}" != 1 ]; then
   bash scripts/run_sanitizer_tests.sh -q
