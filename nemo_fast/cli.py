@@ -117,7 +117,7 @@ def cmd_transcribe(args) -> int:
                 print(f"nemo-fast: error: {where}{segments}", file=sys.stderr)
                 failed += 1
                 continue
-            text = subtitles.render(args.format, segments, source=str(path))
+            text = subtitles.render(args.format, segments, source=str(path), cue_starts=args.cue_starts)
             if args.output_dir is not None:
                 # Whole or not at all: an interrupted run leaves no half-written file.
                 target = args.output_dir / f"{_output_stem(path)}.{args.format}"
@@ -439,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--format", default="txt", choices=["txt", "json", "tsv", "srt", "vtt"],
                    help="txt: one line per segment; json: segments with words and times (one object per file); "
                         "tsv: start and end in ms, text; srt, vtt: subtitles")
+    t.add_argument("--cue-starts", choices=["onset", "nemo"], default="onset",
+                   help="where srt/vtt cues start: at their first word's onset (default; within about 0.1 s of the "
+                        "speech) or at NeMo's word start (CTC: in the pause before the word)")
     t.add_argument("--output-dir", type=Path, help="write FILE_STEM.FORMAT there for each input, not to stdout")
     t.add_argument("--jobs", type=_positive, default=4,
                    help="files each worker decodes at once, as one batch of streams (default 4)")

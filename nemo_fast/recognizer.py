@@ -31,13 +31,14 @@ class Word:
     its default ConfidenceConfig give for the same tokens; see docs/usage.md for the rules)."""
 
     text: str
-    start: float       # seconds of the stream, a whole number of encoder frames
+    start: float       # seconds of the stream, a whole number of encoder frames (NeMo's start)
     end: float
     confidence: float  # in [0, 1]: NeMo's Tsallis-entropy confidence, the least over the word's tokens
+    onset: float       # the frame its first token was emitted at (CTC: NeMo's start is the token before's)
 
     @classmethod
     def _from_core(cls, w: _core.Word) -> Word:
-        return cls(w.text, w.start_seconds, w.end_seconds, w.confidence)
+        return cls(w.text, w.start_seconds, w.end_seconds, w.confidence, w.onset_seconds)
 
 
 @dataclass(frozen=True)

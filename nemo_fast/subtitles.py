@@ -18,14 +18,20 @@ class Cue:
     end: float
 
 
-def cues(segment) -> list[Cue]:
+CUE_STARTS = ("onset", "nemo")
+
+
+def cues(segment, starts: str = "onset") -> list[Cue]:
     """A segment's words (nemo_fast.Segment) grouped into cues: a new cue after a pause of CUE_GAP_SECONDS or
-    once a cue would pass MAX_CUE_SECONDS. The first cue starts with the segment and the last ends with it
-    (NeMo's CTC word times run from the onset of the token before to the word's last onset, so the words alone
-    would show a cue too early and take it down too soon)."""
+    once a cue would pass MAX_CUE_SECONDS; the first cue starts with the segment and the last ends with it.
+    starts: "onset" (default): words start at their onset, the frame of their first token; "nemo": at NeMo's
+    start, for CTC the onset of the token before, inside the pause before the word (so a cue shows before its
+    words, and a pause between words never shows; benchmarks/word_onsets.py measures both)."""
+    if starts not in CUE_STARTS:
+        raise ValueError(f"starts must be one of {', '.join(CUE_STARTS)}, got {starts!r}")
     groups: list[list] = []
     for word in segment.words:
-        start = max(word.start, segment.start_seconds)
+        start = max(word.onset if starts == "onset" else word.start, segment.start_seconds)
         if not groups or start - groups[-1][-1][2] >= CUE_GAP_SECONDS or word.end - groups[-1][0][1] > MAX_CUE_SECONDS:
             groups.append([])
         groups[-1].append((word.text, start, word.end))
@@ -61,7 +67,7 @@ def _clock(seconds: float, decimal: str) -> str:
 FORMATS = ("txt", "json", "tsv", "srt", "vtt")
 
 
-def render(fmt: str, segments, source: str = "") -> str:
+def render(fmt: str, segments, source: str = "", cue_starts: str = "onset") -> str:
     """A transcript of `segments` (nemo_fast.Segment) in one of FORMATS: txt one line per segment; json the
     segments with their words, times and confidences; tsv start and end in milliseconds and the text; srt and
     vtt cues of at most MAX_CUE_SECONDS within each segment."""
@@ -73,7 +79,7 @@ def render(fmt: str, segments, source: str = "") -> str:
     if fmt == "tsv":
         rows = [f"{round(s.start_seconds * 1000)}\t{round(s.end_seconds * 1000)}\t{s.text}" for s in segments]
         return "start\tend\ttext\n" + "".join(row + "\n" for row in rows)
-    cue_list = [c for s in segments for c in cues(s)]
+    cue_list = [c for s in segments for c in cues(s, cue_starts)]
     if fmt == "srt":
         return to_srt(cue_list)
     if fmt == "vtt":
@@ -85,4 +91,5 @@ def segment_json(segment) -> dict:
     """A segment as JSON: times in seconds rounded to milliseconds, confidences to four decimals."""
     return {"start": round(segment.start_seconds, 3), "end": round(segment.end_seconds, 3), "text": segment.text,
             "words": [{"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
-                       "confidence": round(w.confidence, 4)} for w in segment.words]}  # fmt: skip
+                       "onset": round(w.onset, 3), "confidence": round(w.confidence, 4)}
+                      for w in segment.words]}  # fmt: skip

@@ -121,3 +121,25 @@ def test_endpoint_rules_are_validated():
     config.rule2 = nemo_fast.EndpointRule(min_trailing_silence=-1.0)
     with pytest.raises(errors.ConfigError, match="rule2: durations must be >= 0"):
         nemo_fast.Recognizer(SHIPPED, endpoint=config)
+
+
+def test_words_have_onsets_and_subtitle_cues_start_at_them():
+    """A word's onset is the time of its first token (NeMo's CTC start is the token before's, in the pause
+    before the word). Two sentences 0.5 s apart in one segment: the onset cues split at the pause, the second
+    starting within 0.2 s of its speech; with NeMo's starts the pause does not show and that cue starts over
+    a second late (benchmarks/word_onsets.py measures it on 36 phrases)."""
+    from nemo_fast import subtitles
+
+    clip, rate = read_audio(ROOT / "examples" / "speech_example.wav")
+    clip = clip.astype(np.float32) / 32768
+    speech = np.abs(clip) > 0.05 * np.abs(clip).max()
+    audio = np.concatenate([clip, np.zeros(rate // 2, np.float32), clip])
+    second_onset = (len(clip) + rate // 2 + np.argmax(speech)) / rate
+    (segment,) = nemo_fast.Recognizer(ROOT / "models" / "default").transcribe_segments(audio, sample_rate=rate)
+    times = segment.token_times_seconds
+    for word in segment.words:
+        assert word.onset in times and word.start <= word.onset <= word.end
+    onset_cues, nemo_cues = subtitles.cues(segment), subtitles.cues(segment, "nemo")
+    assert len(onset_cues) == 2 and abs(onset_cues[1].start - second_onset) < 0.2, onset_cues
+    assert min(abs(c.start - second_onset) for c in nemo_cues) > 0.5, nemo_cues
+    assert " ".join(c.text for c in onset_cues) == segment.text

@@ -146,6 +146,8 @@ void BindRecognizer(py::module_& m) {
       .def_readonly("end_frame", &Word::end_frame)
       .def_readonly("start_seconds", &Word::start_seconds)
       .def_readonly("end_seconds", &Word::end_seconds)
+      .def_readonly("onset_frame", &Word::onset_frame)
+      .def_readonly("onset_seconds", &Word::onset_seconds)
       .def_readonly("confidence", &Word::confidence);
 
   py::class_<Segment>(m, "Segment")

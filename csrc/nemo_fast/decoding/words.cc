@@ -65,8 +65,13 @@ std::vector<Word> WordBuilder::Words(const DecodedTokens& tokens, const std::vec
   float built_confidence = 1.0f;
   size_t word_first = 0;  // its first token
   auto finish_word = [&](size_t last) {
-    words.push_back({vocabulary_.Detokenize(built, /*final=*/true, /*raw=*/true), spans[word_first].start_frame,
-                     spans[last].end_frame, built_confidence});
+    Word word;
+    word.text = vocabulary_.Detokenize(built, /*final=*/true, /*raw=*/true);
+    word.start_frame = spans[word_first].start_frame;
+    word.end_frame = spans[last].end_frame;
+    word.onset_frame = tokens.frames[word_first];
+    word.confidence = built_confidence;
+    words.push_back(word);
   };
   for (size_t i = 0; i < n; ++i) {
     const TokenTraits& traits = traits_[static_cast<size_t>(tokens.ids[i])];

@@ -9,7 +9,9 @@
 // - words (get_words_offsets): a SentencePiece piece with a word-boundary mark, or a space character in a
 //   character vocabulary (unless the next visible token is punctuation), starts a word; punctuation joins the
 //   word before it; a word runs from its first token's start to its last token's end;
-// - a word's confidence: the least of its tokens' confidences (ConfidenceConfig's aggregation "min").
+// - a word's confidence: the least of its tokens' confidences (ConfidenceConfig's aggregation "min");
+// - besides NeMo's start, a word's onset: the frame its first token was emitted at (for CTC, NeMo's start is
+//   the onset of the token before, so a word after a pause starts before the pause).
 // NeMo also lists an empty word for a lone "▁" piece followed by a piece that starts a word; nemo_fast leaves
 // such empty words out.
 #pragma once
@@ -33,9 +35,11 @@ struct Word {
   std::string text;
   int64_t start_frame = 0;  // NeMo's start_offset, in output frames
   int64_t end_frame = 0;    // NeMo's end_offset
+  int64_t onset_frame = 0;  // the frame its first token was emitted at
   float confidence = 0.0f;
   double start_seconds = 0.0;  // the frames in seconds of the stream (set by the stream)
   double end_seconds = 0.0;
+  double onset_seconds = 0.0;
 };
 
 // Decoded tokens, as parallel arrays of `size` entries (durations: TDT only, may be null otherwise).

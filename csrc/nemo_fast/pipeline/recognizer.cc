@@ -293,6 +293,7 @@ Segment RecognizerStream::MakeSegment(size_t first, size_t end, bool final) cons
   for (Word& w : segment.words) {
     w.start_seconds = spec.frame_time_seconds(w.start_frame);
     w.end_seconds = spec.frame_time_seconds(w.end_frame);
+    w.onset_seconds = spec.frame_time_seconds(w.onset_frame);
   }
   return segment;
 }
