@@ -17,6 +17,7 @@ from nemo_fast.recognizer import (
     Stream,
     Word,
 )
+from nemo_fast.vad import SpeechSpan, Vad
 
 try:
     __version__ = _metadata.version("nemo_fast")  # the file VERSION, through the package's metadata
@@ -41,5 +42,7 @@ __all__ = [
     "Result",
     "Stream",
     "Word",
+    "Vad",
+    "SpeechSpan",
     "__version__",
 ]

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'StreamingMode', 'Word', 'load_onnxruntime', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info']
+__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'SileroVadModel', 'StreamingMode', 'VadOptions', 'VadStream', 'Word', 'load_onnxruntime', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info', 'speech_spans']
 class FbankOptions:
     """
     Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
@@ -499,6 +499,76 @@ class Recognizer:
     @property
     def tokens(self) -> list[str]:
         ...
+class VadOptions:
+    use_longest_silence_at_max_speech: bool
+    def __init__(self) -> None:
+        ...
+    def validate(self) -> None:
+        ...
+    @property
+    def max_speech_seconds(self) -> float:
+        ...
+    @max_speech_seconds.setter
+    def max_speech_seconds(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_silence_at_max_speech_ms(self) -> int:
+        ...
+    @min_silence_at_max_speech_ms.setter
+    def min_silence_at_max_speech_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_silence_ms(self) -> int:
+        ...
+    @min_silence_ms.setter
+    def min_silence_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_speech_ms(self) -> int:
+        ...
+    @min_speech_ms.setter
+    def min_speech_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def neg_threshold(self) -> float:
+        ...
+    @neg_threshold.setter
+    def neg_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def speech_pad_ms(self) -> int:
+        ...
+    @speech_pad_ms.setter
+    def speech_pad_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold(self) -> float:
+        ...
+    @threshold.setter
+    def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class SileroVadModel:
+    def __init__(self, path: str, num_threads: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+        ...
+class VadStream:
+    def __init__(self, model: SileroVadModel, sample_rate: typing.Any) -> None:
+        ...
+    def accept_waveform(self, samples: typing.Any) -> None:
+        ...
+    def input_finished(self) -> None:
+        ...
+    @property
+    def decimation(self) -> int:
+        ...
+    @property
+    def input_samples(self) -> int:
+        ...
+    @property
+    def model_rate(self) -> int:
+        ...
+    @property
+    def probabilities(self) -> typing.Any:
+        ...
 def load_onnxruntime(path: str) -> dict:
     """
     Load the ONNX Runtime shared library at `path` (once per process) and return what was loaded.
@@ -511,3 +581,7 @@ def read_hotwords_file(path: str) -> list[Hotword]:
     """
 def runtime_info() -> dict:
     ...
+def speech_spans(stream: VadStream, options: VadOptions) -> list[tuple[int, int]]:
+    """
+    get_speech_timestamps' spans (start, end) in input samples
+    """

@@ -271,6 +271,37 @@ def _progress(args, total_seconds: float | None = None):
         yield bar.update
 
 
+def cmd_vad(args) -> int:
+    """Speech spans of each file, as Silero VAD's get_speech_timestamps finds them."""
+    import json
+
+    from nemo_fast.vad import Vad
+
+    vad = Vad(args.vad_model, threshold=args.threshold, min_speech_ms=args.min_speech_ms,
+              min_silence_ms=args.min_silence_ms, speech_pad_ms=args.speech_pad_ms,
+              max_speech_seconds=args.max_speech_seconds)
+    failed = 0
+    for path in args.files:
+        try:
+            spans = vad.speech(path)
+        except (NemoFastError, OSError) as e:
+            print(f"nemo-fast: error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if args.format == "json":
+            print(json.dumps({"file": str(path), "speech": [{"start": round(s.start, 3), "end": round(s.end, 3)}
+                                                            for s in spans]}, ensure_ascii=False))  # fmt: skip
+        elif args.format == "tsv":
+            print("file\tstart\tend")
+            for s in spans:
+                print(f"{path}\t{round(s.start * 1000)}\t{round(s.end * 1000)}")
+        else:
+            for s in spans:
+                print(f"{path}: {s.start:.3f} --> {s.end:.3f}" if len(args.files) > 1 else
+                      f"{s.start:.3f} --> {s.end:.3f}")  # fmt: skip
+    return 1 if failed else 0
+
+
 def cmd_stream(args) -> int:
     from nemo_fast.live import stream_command
 
@@ -543,6 +574,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--prune-singletons-above", type=int, default=0, metavar="N",
                    help="leave out n-grams above order N seen once (smaller model; default 0: keep all)")
     b.set_defaults(func=cmd_lm_build)
+
+    d = sub.add_parser("vad", help="print the speech spans of audio files (Silero VAD; its model from the "
+                                   "silero-vad package: pip install --no-deps silero-vad)")
+    d.add_argument("files", nargs="+", type=Path)
+    d.add_argument("--format", default="txt", choices=["txt", "json", "tsv"],
+                   help="txt: 'start --> end' seconds per span; json: one object per file with its speech spans "
+                        "in seconds; tsv: file, start and end in ms")
+    d.add_argument("--vad-model", type=Path, help="the Silero VAD ONNX model (default: the silero-vad package's)")
+    d.add_argument("--threshold", type=float, default=0.5, help="speech probability threshold (default 0.5)")
+    d.add_argument("--min-speech-ms", type=int, default=250, help="shorter spans are dropped (default 250)")
+    d.add_argument("--min-silence-ms", type=int, default=100, help="silence that ends a span (default 100)")
+    d.add_argument("--speech-pad-ms", type=int, default=30, help="padding on each side of a span (default 30)")
+    d.add_argument("--max-speech-seconds", type=float, default=float("inf"),
+                   help="longer spans are cut at their longest silence (default: no limit)")
+    d.set_defaults(func=cmd_vad)
 
     i = sub.add_parser("inspect", help="print an exported model's contract: inputs, outputs, shapes, geometry")
     i.add_argument("model_dir", type=Path)

@@ -32,6 +32,8 @@ echo "== installing nemo_fast"
 # pyctcdecode, the beam-search reference: its numpy<2 pin is older than the numpy NeMo needs and it runs on
 # numpy 2, so it goes in without its pins (kenlm and pygtrie come with the test extra).
 "$python" -m pip install -q --no-deps "pyctcdecode==0.5.0"
+# silero-vad: the VAD model nemo_fast runs, and the reference its tests compare with (its torch is NeMo's).
+"$python" -m pip install -q --no-deps "silero-vad==6.2.3"
 
 # The onnxruntime-gpu wheel (not installed: it would clash with onnxruntime) for the test that runs nemo_fast
 # against its library alone.

@@ -17,6 +17,7 @@ void BindFeatures(py::module_& m);
 void BindRuntime(py::module_& m);
 void BindRecognizer(py::module_& m);
 void BindDecoding(py::module_& m);
+void BindVad(py::module_& m);
 
 // A view of a 1-D float32/float64/int16 numpy array (any stride), without copying. The array must stay
 // referenced by the caller while the view is used. Anything else is refused with kInvalidAudio.

@@ -35,4 +35,5 @@ PYBIND11_MODULE(_core, m) {
   python::BindFeatures(m);
   python::BindDecoding(m);
   python::BindRecognizer(m);
+  python::BindVad(m);
 }
