@@ -325,9 +325,10 @@ class LongAudioConfig:
     """
     How offline models cut a long input into windows at pauses (see docs/usage.md).
     """
-    def __getstate__(self) -> tuple[float, float, float]:
+    vad_model: str
+    def __getstate__(self) -> tuple[float, float, float, str]:
         ...
-    def __init__(self, max_window_seconds: typing.SupportsFloat | typing.SupportsIndex = 0.0, cut_search_seconds: typing.SupportsFloat | typing.SupportsIndex = 10.0, quiet_seconds: typing.SupportsFloat | typing.SupportsIndex = 0.1) -> None:
+    def __init__(self, max_window_seconds: typing.SupportsFloat | typing.SupportsIndex = 0.0, cut_search_seconds: typing.SupportsFloat | typing.SupportsIndex = 10.0, quiet_seconds: typing.SupportsFloat | typing.SupportsIndex = 0.1, vad_model: str = '') -> None:
         ...
     def __repr__(self) -> str:
         ...
@@ -477,6 +478,8 @@ class Recognizer:
     def decode_streams(self, streams: collections.abc.Sequence[RecognizerStream]) -> None:
         ...
     def end_profile(self) -> str:
+        ...
+    def window_starts(self, samples: typing.Any) -> list[int]:
         ...
     @property
     def cache_memory(self) -> str:

@@ -60,10 +60,12 @@ def _decoding_options(args) -> dict:
     for key in ("lm", "hotwords"):  # absolute: Ray actors and servers may run elsewhere than the current folder
         if key in options:
             options[key] = str(Path(options[key]).resolve())
-    if getattr(args, "max_window_seconds", None) is not None:
+    if getattr(args, "max_window_seconds", None) is not None or getattr(args, "vad_cuts", False):
         from nemo_fast.recognizer import LongAudioConfig
+        from nemo_fast.vad import default_model_path
 
-        options["long_audio"] = LongAudioConfig(max_window_seconds=args.max_window_seconds)
+        options["long_audio"] = LongAudioConfig(max_window_seconds=args.max_window_seconds or 0.0,
+                                                vad_model=str(default_model_path()) if args.vad_cuts else "")
     return options
 
 
@@ -485,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-window-seconds", type=float,
                    help="offline models: cut longer audio into windows of at most this, at pauses (default 30, or "
                         "the model's position limit if shorter)")
+    t.add_argument("--vad-cuts", action="store_true",
+                   help="offline models: cut long audio where Silero VAD finds the least speech, not the least "
+                        "energy (the silero-vad package's model: pip install --no-deps silero-vad)")
     t.set_defaults(func=cmd_transcribe)
 
     s = sub.add_parser("stream", help="transcribe live audio: raw PCM from standard input ('-') or a microphone")

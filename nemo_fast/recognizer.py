@@ -12,7 +12,7 @@ from typing import BinaryIO
 import numpy as np
 
 from nemo_fast import _core, _runtime
-from nemo_fast.audio import iter_audio
+from nemo_fast.audio import iter_audio, read_audio
 from nemo_fast.errors import ArgumentError, AudioError, ConfigError, NemoFastError
 from nemo_fast.model_spec import ModelSpec
 from nemo_fast.models import default_model_dir
@@ -268,8 +268,9 @@ class Recognizer:
         max_batch_size: most streams decoded in one batched encoder call.
         long_audio: how an offline model cuts a long input into windows decoded one after another
             (LongAudioConfig: windows of at most ``max_window_seconds``, default 30 s or the model's position
-            limit if shorter, each cut at the quietest ``quiet_seconds`` of its last ``cut_search_seconds``).
-            Streaming models ignore it.
+            limit if shorter, each cut at the quietest ``quiet_seconds`` of its last ``cut_search_seconds``;
+            with ``vad_model`` (a Silero VAD model, e.g. ``nemo_fast.vad.default_model_path()``), at the least
+            speech-like stretch by VAD, energy deciding between equals). Streaming models ignore it.
         graph_optimization_level: ONNX Runtime's 0, 1, 2 or 99 (all).
         session_config_entries: extra ONNX Runtime session config keys.
         providers: ONNX Runtime execution providers in order of preference: ``"cuda"``, ``"tensorrt"``,
@@ -390,6 +391,20 @@ class Recognizer:
         """Offline models: the longest window a long input is cut into (None for streaming models)."""
         samples = self._core.max_window_samples
         return samples / self.sample_rate if samples else None
+
+    def windows(self, audio: np.ndarray | str | os.PathLike | BinaryIO, sample_rate: int | None = None
+                ) -> list[tuple[float, float]]:
+        """Offline models: the windows (start, end seconds) a long input is cut into and decoded as, at the
+        model's rate (a file is read and must be at it)."""
+        if isinstance(audio, np.ndarray):
+            rate = sample_rate
+        else:
+            audio, rate = read_audio(audio)
+        if rate != self.sample_rate:
+            raise ConfigError(f"windows() takes audio at the model's rate ({self.sample_rate} Hz), not {rate}")
+        starts = self._core.window_starts(audio)
+        ends = [*starts[1:], len(audio)]
+        return [(a / rate, b / rate) for a, b in zip(starts, ends)]
 
     @property
     def decoder(self) -> str:

@@ -101,6 +101,30 @@ def onnx_asr_ctc(folder: Path) -> Path:
     return folder
 
 
+def onnx_asr_tdt(folder: Path) -> Path:
+    """onnx-asr's transducer layout: encoder-model.onnx, decoder_joint-model.onnx (its content unused: the
+    probes damage it or the encoder), config.json, vocab.txt."""
+    folder.mkdir(parents=True)
+    onnx.save(_ctc_graph(False, 80), str(folder / "encoder-model.onnx"))
+    onnx.save(_joiner_graph(), str(folder / "decoder_joint-model.onnx"))
+    (folder / "config.json").write_text(json.dumps({"model_type": "nemo-conformer-tdt", "subsampling_factor": 8}))
+    (folder / "vocab.txt").write_text(TOKENS, encoding="utf-8")
+    return folder
+
+
+def nemo_export(folder: Path) -> Path:
+    """NeMo's own model.export() of an offline transducer: encoder-*.onnx, decoder_joint-*.onnx, tokens.txt."""
+    folder.mkdir(parents=True)
+    onnx.save(_ctc_graph(False, 80), str(folder / "encoder-Model.onnx"))
+    onnx.save(_joiner_graph(), str(folder / "decoder_joint-Model.onnx"))
+    (folder / "tokens.txt").write_text(TOKENS, encoding="utf-8")
+    return folder
+
+
+LAYOUTS = {"sherpa_ctc": sherpa_ctc, "sherpa_transducer": sherpa_transducer, "onnx_asr_ctc": onnx_asr_ctc,
+           "onnx_asr_tdt": onnx_asr_tdt, "nemo_export": nemo_export}
+
+
 def import_cli(source: Path, out: Path, capsys) -> tuple[int, str]:
     code = cli.main(["import", str(source), str(out)])
     return code, capsys.readouterr().err
@@ -139,10 +163,12 @@ GRAPH_DAMAGE = {
 @pytest.mark.parametrize("damage", GRAPH_DAMAGE)
 @pytest.mark.parametrize("layout,graph", [("sherpa_ctc", "model.onnx"), ("sherpa_transducer", "encoder.onnx"),
                                           ("sherpa_transducer", "decoder.onnx"), ("sherpa_transducer", "joiner.onnx"),
-                                          ("onnx_asr_ctc", "model.onnx")])  # fmt: skip
+                                          ("onnx_asr_ctc", "model.onnx"), ("onnx_asr_tdt", "encoder-model.onnx"),
+                                          ("onnx_asr_tdt", "decoder_joint-model.onnx"),
+                                          ("nemo_export", "encoder-Model.onnx"),
+                                          ("nemo_export", "decoder_joint-Model.onnx")])  # fmt: skip
 def test_damaged_graph_is_named(tmp_path, capsys, layout, graph, damage):
-    source = {"sherpa_ctc": sherpa_ctc, "sherpa_transducer": sherpa_transducer,
-              "onnx_asr_ctc": onnx_asr_ctc}[layout](tmp_path / "src")  # fmt: skip
+    source = LAYOUTS[layout](tmp_path / "src")
     GRAPH_DAMAGE[damage](source / graph)
     err = assert_refused(source, tmp_path / "out", capsys, graph)
     assert "ONNX graph" in err or "weight" in err

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +154,35 @@ def test_a_short_position_table_is_recorded_and_windows_equal_nemo(tmp_path):
     assert result.log_probs.shape == nemo.shape
     assert np.abs(result.log_probs - nemo).max() <= 1e-4
     assert result.token_ids == reference.greedy_ctc(nemo, blank_id=nemo.shape[1] - 1)
+
+
+def test_vad_cuts_fall_in_a_pause_filled_with_a_tone_not_in_soft_speech():
+    """A window must be cut in its last half. There the speech's pauses hold a loud tone and one second of
+    speech is soft: by energy the cut falls in the soft speech, with Silero VAD (LongAudioConfig.vad_model) in
+    the pause, where nobody speaks."""
+    from nemo_fast.audio import read_audio
+    from nemo_fast.vad import default_model_path
+
+    try:
+        vad_model = default_model_path()
+    except nemo_fast.errors.MissingDependencyError:
+        pytest.skip("the silero-vad package's model is not installed")
+    clip, rate = read_audio(Path(__file__).resolve().parents[1] / "examples" / "speech_example.wav")
+    unit = clip.astype(np.float32) / 32768
+    pause = int(3.79 * rate)  # the clip's trailing silence, 3.79-4.12 s
+    unit[pause:] = 0.3 * np.sin(2 * np.pi * 440 * np.arange(len(unit) - pause) / rate)
+    audio = np.tile(unit, 6)[: 20 * rate].copy()
+    audio[int(6.5 * rate): int(7.5 * rate)] *= 0.1  # soft speech
+    second_pause = ((len(unit) + pause) / rate, 2 * len(unit) / rate)  # 7.91-8.24 s
+    model = MODELS_DIR / "tdt_bpe_d48_80mel_offline"
+    by_energy = nemo_fast.Recognizer(model, long_audio=nemo_fast.LongAudioConfig(max_window_seconds=10))
+    by_vad = nemo_fast.Recognizer(model, long_audio=nemo_fast.LongAudioConfig(max_window_seconds=10,
+                                                                              vad_model=str(vad_model)))
+    energy_cut = by_energy.windows(audio, rate)[0][1]
+    vad_cut = by_vad.windows(audio, rate)[0][1]
+    assert 6.5 <= energy_cut <= 7.5, energy_cut
+    assert second_pause[0] <= vad_cut <= second_pause[1], (vad_cut, second_pause)
+    assert by_vad.transcribe(audio, sample_rate=rate).text  # and it decodes
+    windows = by_vad.windows(audio, rate)
+    assert windows[0][0] == 0.0 and windows[-1][1] == len(audio) / rate
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))

@@ -42,7 +42,7 @@ def test_wheel_installs_offline_into_a_clean_venv_and_transcribes(tmp_path):
     # The runtime dependencies as files, the same versions as here; then nothing but local files.
     deps = tmp_path / "deps"
     run([sys.executable, "-m", "pip", "download", "-q", "--only-binary", ":all:", "-d", str(deps),
-         f"numpy=={version('numpy')}", f"onnxruntime=={version('onnxruntime')}"])
+         f"numpy=={version('numpy')}", f"tqdm=={version('tqdm')}", f"onnxruntime=={version('onnxruntime')}"])
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)  # no system site-packages
     python = env_dir / "bin" / "python"

@@ -115,28 +115,33 @@ void BindRecognizer(py::module_& m) {
 
   py::class_<LongAudioConfig>(m, "LongAudioConfig",
                               "How offline models cut a long input into windows at pauses (see docs/usage.md).")
-      .def(py::init([](double max_window_seconds, double cut_search_seconds, double quiet_seconds) {
+      .def(py::init([](double max_window_seconds, double cut_search_seconds, double quiet_seconds,
+                       const std::string& vad_model) {
              LongAudioConfig c;
              c.max_window_seconds = max_window_seconds;
              c.cut_search_seconds = cut_search_seconds;
              c.quiet_seconds = quiet_seconds;
+             c.vad_model = vad_model;
              return c;
            }),
-           py::arg("max_window_seconds") = 0.0, py::arg("cut_search_seconds") = 10.0, py::arg("quiet_seconds") = 0.1)
+           py::arg("max_window_seconds") = 0.0, py::arg("cut_search_seconds") = 10.0, py::arg("quiet_seconds") = 0.1,
+           py::arg("vad_model") = "")
       .def_readwrite("max_window_seconds", &LongAudioConfig::max_window_seconds)
       .def_readwrite("cut_search_seconds", &LongAudioConfig::cut_search_seconds)
       .def_readwrite("quiet_seconds", &LongAudioConfig::quiet_seconds)
+      .def_readwrite("vad_model", &LongAudioConfig::vad_model)
       .def("validate", &LongAudioConfig::Validate, "Raises ConfigError for values out of range.")
       .def("__repr__", &LongAudioConfig::ToString)
       .def(py::pickle(  // Ray actors take their recognizer's options pickled
           [](const LongAudioConfig& c) {
-            return py::make_tuple(c.max_window_seconds, c.cut_search_seconds, c.quiet_seconds);
+            return py::make_tuple(c.max_window_seconds, c.cut_search_seconds, c.quiet_seconds, c.vad_model);
           },
           [](const py::tuple& t) {
             LongAudioConfig c;
             c.max_window_seconds = t[0].cast<double>();
             c.cut_search_seconds = t[1].cast<double>();
             c.quiet_seconds = t[2].cast<double>();
+            c.vad_model = t[3].cast<std::string>();
             return c;
           }));
 
@@ -198,6 +203,14 @@ void BindRecognizer(py::module_& m) {
       .def_property_readonly("providers", &Recognizer::providers)
       .def_property_readonly("cache_memory", &Recognizer::cache_memory)
       .def_property_readonly("max_window_samples", &Recognizer::max_window_samples)
+      .def(
+          "window_starts",
+          [](const Recognizer& self, const py::handle& samples) {
+            const SampleView view = ToSampleView(samples);
+            py::gil_scoped_release release;
+            return self.WindowStarts(view);
+          },
+          py::arg("samples"))
       .def("end_profile", &Recognizer::EndProfile, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("tokens",
                              [](const Recognizer& r) {

@@ -150,7 +150,32 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
     Fail(ErrorCode::kInvalidConfig, "a language model and hotwords apply to beam search: set decoding='beam'");
   }
   if (d.method == "beam") beam_options_ = MakeBeamSearchOptions(d, *token_words_);
-  if (!s.streaming) max_window_samples_ = MaxWindowSamples(s, config.long_audio, onnx_path);
+  if (!s.streaming) {
+    max_window_samples_ = MaxWindowSamples(s, config.long_audio, onnx_path);
+    if (!config.long_audio.vad_model.empty()) {
+      if (s.features.sample_rate != 8000 && s.features.sample_rate != 16000) {
+        Fail(ErrorCode::kInvalidConfig, "cutting at VAD pauses needs a model at 8 or 16 kHz, not ",
+             s.features.sample_rate, " Hz");
+      }
+      SessionConfig vad_session;  // one thread: a window of 32 ms is a small graph
+      vad_ = std::make_shared<const SileroVadModel>(config.long_audio.vad_model, vad_session);
+    }
+  }
+}
+
+std::vector<int64_t> Recognizer::WindowStarts(const SampleView& samples) const {
+  const ModelSpec& s = spec();
+  if (s.streaming) Fail(ErrorCode::kInvalidState, "a streaming model streams any length: it is not cut into windows");
+  CheckFinite(samples);
+  WindowCutter cutter(config_.long_audio, s.features.sample_rate, s.features.hop_length_samples * s.subsampling_factor,
+                      max_window_samples_, vad_);
+  std::vector<float> values(samples.size);
+  for (size_t i = 0; i < samples.size; ++i) values[i] = samples.At(i);
+  cutter.Accept(values.data(), values.size());
+  std::vector<int64_t> starts;
+  AudioWindow window;
+  while (cutter.Next(true, &window)) starts.push_back(window.start_sample);
+  return starts;
 }
 
 std::unique_ptr<StreamDecoder> Recognizer::CreateDecoder(const BeamSearchOptions& options) const {
@@ -200,7 +225,7 @@ RecognizerStream::RecognizerStream(const Recognizer& recognizer, const EndpointC
   if (!s.streaming) {
     windows_ = std::make_unique<WindowedUtterances>(recognizer.fbank(), recognizer.config().long_audio,
                                                     s.features.hop_length_samples * s.subsampling_factor,
-                                                    recognizer.max_window_samples());
+                                                    recognizer.max_window_samples(), recognizer.vad());
   }
   ResetUnlocked();
 }

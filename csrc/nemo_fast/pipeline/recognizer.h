@@ -110,6 +110,10 @@ class Recognizer {
   bool uses_transducer() const { return transducer_ != nullptr; }
   // Offline models: the longest window of a long input, in samples at the model's rate (0 for streaming models).
   int64_t max_window_samples() const { return max_window_samples_; }
+  // Offline models with LongAudioConfig::vad_model: the VAD their windows are cut with (else null).
+  const std::shared_ptr<const SileroVadModel>& vad() const { return vad_; }
+  // Where a long input of this many samples (at the model's rate) is cut: the windows' first samples.
+  std::vector<int64_t> WindowStarts(const SampleView& samples) const;
 
   std::unique_ptr<RecognizerStream> CreateStream() const;
   // A stream that cuts segments by its own endpoint rules instead of the recognizer's (kInvalidConfig if bad).
@@ -146,6 +150,7 @@ class Recognizer {
   std::unique_ptr<TokenWords> token_words_;
   BeamSearchOptions beam_options_;  // with the LM and the recognizer's hotwords
   int64_t max_window_samples_ = 0;
+  std::shared_ptr<const SileroVadModel> vad_;
   mutable std::mutex resampling_mutex_;
   mutable std::map<int, std::shared_ptr<const ResamplingFilter>> resampling_filters_;  // by input rate
 };
