@@ -303,22 +303,27 @@ def _bad_clients_campaign(server, speech, minutes: float) -> tuple[int, float]:
         sock.close()
     time.sleep(4)  # the idle timeout (3 s) ends the half-connected ones, the dropped streams are forgotten
     _serves_correctly(server, speech)
+    time.sleep(1.5)  # the last stream closed: the server hands its free memory back after a second
     return peak, min(sent) / len(audio)
 
 
 def test_slow_loris_and_never_reading_clients_leave_the_others_served_and_memory_bounded(server, speech):
-    """The campaign twice: after the second, the server's memory is within 10% of what it was after the first
-    (what the first grew is the allocator's high-water mark, not a leak)."""
+    """The campaign twice: after the second (its clients gone, the server idle a second, when it hands free heap
+    pages back) the server's memory is within 10% of what it was after the first. What the first adds and keeps
+    (printed) is ONNX Runtime's CPU arena sized for the largest batch and the threads' heaps, not a leak."""
     minutes = 0.5 if SANITIZED else 2
+    _serves_correctly(server, speech)
+    time.sleep(1.5)
+    before = _rss_kib(server.process.pid)
     first_peak, first_share = _bad_clients_campaign(server, speech, minutes)
-    baseline = _rss_kib(server.process.pid)
+    first = _rss_kib(server.process.pid)
     second_peak, second_share = _bad_clients_campaign(server, speech, minutes)
-    after = _rss_kib(server.process.pid)
-    print(f"RSS after the first campaign {baseline / 1024:.0f} MB (peak {first_peak / 1024:.0f}), after the "
-          f"second {after / 1024:.0f} MB (peak {second_peak / 1024:.0f}); never-reading clients got at least "
-          f"{first_share:.0%} / {second_share:.0%} of their audio in")
+    second = _rss_kib(server.process.pid)
+    print(f"RSS {before / 1024:.0f} MB before, {first / 1024:.0f} MB after the first campaign (peak "
+          f"{first_peak / 1024:.0f}), {second / 1024:.0f} MB after the second (peak {second_peak / 1024:.0f}); "
+          f"never-reading clients got at least {first_share:.0%} / {second_share:.0%} of their audio in")
     if not SANITIZED:
-        assert after <= 1.10 * baseline, (baseline, after)
+        assert second <= 1.10 * first, (before, first, second)
 
 
 def test_three_hundred_connect_disconnect_cycles_leave_memory_where_it_was(server, speech):
@@ -337,11 +342,13 @@ def test_three_hundred_connect_disconnect_cycles_leave_memory_where_it_was(serve
                         await ws.send_bytes(audio[: 6400 * (1 + k % 7)])
 
     asyncio.run(cycles(30))
+    time.sleep(1.5)
     baseline = _rss_kib(server.process.pid)
     started = time.monotonic()
     asyncio.run(cycles(300))
     elapsed = time.monotonic() - started
     _serves_correctly(server, speech)
+    time.sleep(1.5)
     after = _rss_kib(server.process.pid)
     print(f"300 cycles in {elapsed:.1f} s; RSS {baseline / 1024:.0f} MB before, {after / 1024:.0f} MB after")
     if not SANITIZED:

@@ -176,6 +176,12 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
         return await stream_socket(request, sherpa=False)
 
     closed = {web.WSMsgType.CLOSE, web.WSMsgType.CLOSING, web.WSMsgType.CLOSED, web.WSMsgType.ERROR}
+    trim_scheduled: list = []  # the pending release of free memory, if any
+
+    def trim_after_last_stream():
+        trim_scheduled.clear()
+        if not connections:
+            _release_free_memory()
 
     async def stream_socket(request, sherpa: bool):
         protocol = "sherpa-onnx" if sherpa else PROTOCOL
@@ -267,6 +273,10 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
                 close_code, close_reason = 1001, "server shutting down"
             connections.pop(ws, None)
             metrics.open_streams.labels(protocol).dec()
+            if not connections and not trim_scheduled:
+                # The last stream is gone: once the decode loop has dropped it, the heap's free pages go back
+                # to the system (a burst of connections would otherwise keep its peak for good).
+                trim_scheduled.append(asyncio.get_running_loop().call_later(1.0, trim_after_last_stream))
             if conn.session is not None and not conn.input_ended:  # the client left or broke the protocol
                 decode_loop.drop(conn.session)
                 if conn.sender is not None:
