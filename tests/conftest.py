@@ -41,6 +41,21 @@ def require_module(name: str, what: str | None = None):
     return importlib.import_module(name)
 
 
+def read_terminal(primary: int) -> bytes:
+    """Everything written to a pseudo-terminal until the process on its other side closes it (then closed)."""
+    shown = b""
+    while True:
+        try:
+            data = os.read(primary, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        shown += data
+    os.close(primary)
+    return shown
+
+
 @pytest.fixture(scope="session")
 def nemo_available() -> None:
     require(importable("nemo") and importable("torch"), "nemo_toolkit with torch")

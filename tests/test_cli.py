@@ -9,7 +9,7 @@ import wave
 from pathlib import Path
 
 import pytest
-from conftest import require_module
+from conftest import read_terminal, require_module
 from feature_cases import SPEECH_WAV
 from recognizer_cases import MODELS_DIR
 
@@ -277,17 +277,8 @@ def test_the_progress_bar_on_a_terminal_shows_the_total_and_time_left(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "nemo_fast.cli", "transcribe", str(EXAMPLE), str(EXAMPLE)],
                                stdout=subprocess.PIPE, stderr=terminal, cwd=tmp_path)  # fmt: skip
     os.close(terminal)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        shown += chunk
+    shown = read_terminal(controller)
     assert process.wait(timeout=120) == 0
-    os.close(controller)
     with wave.open(str(EXAMPLE)) as w:
         total = 2 * w.getnframes() / w.getframerate()
     text = shown.decode(errors="replace")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import read_terminal
 
 import nemo_fast
 from nemo_fast.audio import read_audio
@@ -98,17 +99,8 @@ def test_the_growing_segment_is_redrawn_in_place_on_a_terminal():
     os.close(secondary)
     process.stdin.write(_clip().tobytes())
     process.stdin.close()
-    shown = b""
-    while True:
-        try:
-            data = os.read(primary, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not data:
-            break
-        shown += data
+    shown = read_terminal(primary)
     assert process.wait(timeout=60) == 0
-    os.close(primary)
     redraws = shown.decode().split("\r\x1b[2K")
     assert len(redraws) > 3  # the partial text grew in place several times
     assert redraws[-1].startswith("[0.00 --> ") and "problem of pay in equity" in redraws[-1]
