@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'SileroVadModel', 'StreamingMode', 'VadOptions', 'VadStream', 'Word', 'load_onnxruntime', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info', 'speech_spans']
+__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'SileroVadModel', 'StreamingMode', 'VadOptions', 'VadStream', 'Word', 'load_onnxruntime', 'model_spec_from_metadata', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info', 'speech_spans']
 class FbankOptions:
     """
     Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
@@ -575,6 +575,10 @@ class VadStream:
 def load_onnxruntime(path: str) -> dict:
     """
     Load the ONNX Runtime shared library at `path` (once per process) and return what was loaded.
+    """
+def model_spec_from_metadata(metadata: collections.abc.Mapping[str, str], source: str) -> dict:
+    """
+    What a model's metadata says, as the core reads it when it loads the model (no graph is loaded).
     """
 def onnxruntime_loaded() -> bool:
     ...

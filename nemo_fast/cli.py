@@ -354,9 +354,10 @@ def _assumptions(path: Path) -> list[str]:
     """What `nemo-fast import` took from NeMo's defaults for this model (empty for nemo-fast exports)."""
     import onnxruntime
 
+    from nemo_fast import model_format
+
     meta = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
-    text = meta.custom_metadata_map.get("import.assumptions", "")
-    return [a for a in text.split(" | ") if a]
+    return model_format.assumptions(meta.custom_metadata_map)
 
 
 def cmd_lm_build(args) -> int:

@@ -28,6 +28,8 @@ class StreamingGeometry:
 class TransducerSpec:
     """The RNN-T or TDT head: prediction network (decoder.onnx) and joint (joiner.onnx)."""
 
+    decoder_file: str  # beside model.onnx
+    joiner_file: str
     pred_rnn_layers: int
     pred_hidden: int
     joint_hidden: int
@@ -51,6 +53,7 @@ class ModelSpec:
     vocab_size: int            # output classes, blank included
     blank_id: int
     vocabulary_type: str       # "bpe" or "char"
+    tokens_file: str           # beside model.onnx, one token per line in id order
     frame_shift_seconds: float  # seconds per encoder output frame
     att_context_size: tuple[int, int] | None = None        # streaming models
     geometry: StreamingGeometry | None = None              # streaming models
@@ -61,6 +64,12 @@ class ModelSpec:
     max_encoder_frames: int | None = None
 
     @classmethod
+    def from_metadata(cls, metadata: dict[str, str], source: str = "the metadata") -> ModelSpec:
+        """The spec the core reads from a model's metadata (nemo_fast.model_format). Raises ModelError
+        naming every missing or malformed key."""
+        return cls._from_core(_core.model_spec_from_metadata(metadata, source))
+
+    @classmethod
     def _from_core(cls, d: dict) -> ModelSpec:
         geometry = d.get("streaming")
         transducer = d.get("transducer")
@@ -69,7 +78,8 @@ class ModelSpec:
             decoders=tuple(d["decoders"]), default_decoder=d["default_decoder"], streaming=d["mode"] == "streaming",
             features=d["features"], feat_in=d["feat_in"], subsampling_factor=d["subsampling_factor"],
             vocab_size=d["vocab_size"], blank_id=d["blank_id"], vocabulary_type=d["vocabulary_type"],
-            frame_shift_seconds=d["frame_shift_seconds"], att_context_size=d.get("att_context_size"),
+            tokens_file=d["tokens_file"], frame_shift_seconds=d["frame_shift_seconds"],
+            att_context_size=d.get("att_context_size"),
             geometry=StreamingGeometry(**{**geometry, "streaming_modes": tuple(geometry["streaming_modes"])})
             if geometry else None,
             cache_last_channel_shape=d.get("cache_last_channel_shape"),

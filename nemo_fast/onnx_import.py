@@ -26,8 +26,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nemo_fast import model_format as fmt
 from nemo_fast.errors import ConfigError, ModelError, NemoFastError
-from nemo_fast.export.metadata import save_model
 
 # Metadata keys sherpa-onnx writes into a NeMo streaming encoder (its export scripts).
 _SHERPA_KEYS = ("window_size", "chunk_shift", "cache_last_channel_dim1", "cache_last_channel_dim2")
@@ -106,19 +106,17 @@ def _rewrite(onnx, source: _Source, encoder, tokens_list: list[str], lookahead: 
     if source.decoder is None and source.decoder_joint is None:
         head = _ctc_output(encoder)
         _rename_tensor(encoder.graph, head, "log_probs")
-        meta.update(decoders="ctc", default_decoder="ctc")
+        meta.update(fmt.head_keys(["ctc"], "ctc"))
     else:
         decoder, joiner, kind, transducer_meta = _split_transducer(onnx, source, encoder, len(tokens_list),
                                                                    assumptions)  # fmt: skip
-        meta.update(decoders=kind, default_decoder=kind, **transducer_meta)
-        onnx.save(decoder, str(out / "decoder.onnx"))
-        onnx.save(joiner, str(out / "joiner.onnx"))
-    meta["import.assumptions"] = " | ".join(assumptions)
-    del encoder.metadata_props[:]
-    for key, value in sorted(meta.items()):
-        encoder.metadata_props.add(key=key, value=str(value))
-    save_model(encoder, out / "model.onnx")
-    (out / "tokens.txt").write_text("\n".join(tokens_list) + "\n", encoding="utf-8")
+        meta.update(fmt.head_keys([kind], kind), **transducer_meta)
+        onnx.save(decoder, str(out / fmt.TRANSDUCER_DECODER_FILE))
+        onnx.save(joiner, str(out / fmt.TRANSDUCER_JOINER_FILE))
+    meta.update(fmt.import_keys(source.kind, assumptions))
+    fmt.set_metadata(encoder, meta)
+    fmt.save_model(encoder, out / fmt.MODEL_FILE)
+    (out / fmt.TOKENS_FILE).write_text("\n".join(tokens_list) + "\n", encoding="utf-8")
 
 
 def _onnx():
@@ -132,7 +130,7 @@ def _onnx():
 def _find_source(folder: Path, tokens, int8: bool) -> _Source:
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
-    if (folder / "model.onnx").is_file() and "nemo_fast.schema_version" in _metadata(folder / "model.onnx"):
+    if (folder / fmt.MODEL_FILE).is_file() and "nemo_fast.schema_version" in _metadata(folder / fmt.MODEL_FILE):
         raise ConfigError(f"{folder} is a nemo_fast model folder already (exported or imported): use it as it is, "
                           f"e.g. nemo-fast transcribe --model {folder}")
     suffix = ".int8.onnx" if int8 else ".onnx"
@@ -329,22 +327,10 @@ def _base_metadata(source: _Source, encoder, tokens: list[str], streaming: bool,
         assumptions.append("subsampling_factor 8 (FastConformer)")
     n_layers, d_model = _encoder_sizes(encoder, streaming, assumptions)
     vocabulary_type = "bpe" if any(t.startswith("\u2581") for t in tokens) else "char"
-    return {
-        "nemo_fast.schema_version": "2",
-        "model_class": source.config.get("model_type", "unknown"),
-        "nemo_version": "unknown",
-        "import.source": source.kind,
-        "mode": "streaming" if streaming else "offline",
-        "feat_in": str(feat_in),
-        "subsampling_factor": str(subsampling),
-        "d_model": str(d_model),
-        "n_layers": str(n_layers),
-        "vocab_size": str(len(tokens)),
-        "blank_id": str(len(tokens) - 1),
-        "vocabulary_type": vocabulary_type,
-        "tokens_file": "tokens.txt",
-        **{f"features.{k}": v for k, v in features.to_key_values().items()},
-    }
+    return fmt.model_keys(
+        model_class=source.config.get("model_type", "unknown"), nemo_version="unknown", streaming=streaming, feat_in=feat_in, subsampling_factor=subsampling, d_model=d_model,
+        n_layers=n_layers, vocab_size=len(tokens), vocabulary_type=vocabulary_type, features=features,
+    )  # fmt: skip
 
 
 def _encoder_sizes(encoder, streaming: bool, assumptions: list[str]) -> tuple[int, int]:
@@ -398,21 +384,13 @@ def _streaming_metadata(source: _Source, encoder, lookahead: int | None, assumpt
                        "frames on every chunk (NeMo's export), so it streams in the pad_and_drop_preencoded mode")
     first_chunk = 1 + ss * right
     later_chunk = ss + ss * right
-    return {
-        "att_context_size": f"{left},{right}",
-        "att_context_sizes_available": f"{left},{right}",
-        "streaming.chunk_size": f"{first_chunk},{later_chunk}",
-        "streaming.shift_size": f"{first_chunk},{later_chunk}",
-        "streaming.pre_encode_cache_size": f"0,{pre_encode}",
-        "streaming.sampling_frames": f"1,{ss}",
-        "streaming.drop_extra_pre_encoded": str(drop),
-        "streaming.valid_out_len": str(right + 1),
-        "streaming.last_channel_cache_size": str(left),
-        "streaming.modes": "pad_and_drop_preencoded",
-        "cache.last_channel_shape": f"{channel[1]},{channel[2]},{channel[3]}",
-        "cache.last_time_shape": f"{time[1]},{time[2]},{time[3]}",
-        "cache.last_channel_content": "inputs",
-    }
+    return fmt.streaming_keys(
+        att_context_size=(left, right), att_context_sizes_available=[(left, right)],
+        chunk_size=(first_chunk, later_chunk), shift_size=(first_chunk, later_chunk),
+        pre_encode_cache_size=(0, pre_encode), sampling_frames=(1, ss), drop_extra_pre_encoded=drop,
+        valid_out_len=right + 1, last_channel_cache_size=left, cache_last_channel_shape=channel[1:],
+        cache_last_time_shape=time[1:], cache_last_channel_content="inputs", only_pad_and_drop_preencoded=True,
+    )  # fmt: skip
 
 
 def _cache_shapes_from_graph(encoder, channel: list, time: list) -> tuple[list, list]:
@@ -671,13 +649,6 @@ def _split_transducer(onnx, source: _Source, encoder, vocab_size: int, assumptio
     max_symbols = source.whole_number("max_tokens_per_step", _DEFAULT_MAX_SYMBOLS)
     if "max_tokens_per_step" not in source.config:
         assumptions.append(f"greedy decoding emits at most {max_symbols} symbols per frame (NeMo's default)")
-    meta = {
-        "transducer.decoder_file": "decoder.onnx",
-        "transducer.joiner_file": "joiner.onnx",
-        "transducer.pred_rnn_layers": str(layers),
-        "transducer.pred_hidden": str(pred_hidden),
-        "transducer.joint_hidden": str(joint_hidden),
-        "transducer.max_symbols_per_step": str(max_symbols),
-        "transducer.durations": ",".join(str(d) for d in durations),
-    }
+    meta = fmt.transducer_keys(pred_rnn_layers=layers, pred_hidden=pred_hidden, joint_hidden=joint_hidden,
+                               max_symbols_per_step=max_symbols, durations=durations)  # fmt: skip
     return prediction, core, kind, meta

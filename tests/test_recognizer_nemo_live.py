@@ -176,7 +176,7 @@ def test_int8_export_runs_and_says_so(nemo_models, tmp_path):
     """--quantize int8: the encoder's MatMuls become dynamic-quantized (smaller file), the metadata says
     int8, and the model still recognizes, close to the float model on this random-weight model."""
     from nemo_fast.export import export_model
-    from nemo_fast.export.metadata import read_metadata
+    from nemo_fast.model_format import read_metadata
 
     model = nemo_models["bpe_d48_128mel"]
     float_dir = export_model(None, tmp_path / "float", model=model, parity_check=False)
@@ -198,7 +198,7 @@ def test_export_with_external_weights_passes_parity_and_quantizes_into_one_file(
     single-file export's results, and --quantize int8 leaves one file; a re-export into the same folder leaves
     no stale weights file."""
     from nemo_fast.export import export_model
-    from nemo_fast.export.metadata import read_metadata
+    from nemo_fast.model_format import read_metadata
 
     model = nemo_models[name]
     single = export_model(None, tmp_path / "single", model=model, att_context_size=(70, 1))

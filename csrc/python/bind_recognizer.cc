@@ -24,6 +24,7 @@ py::dict SpecToDict(const ModelSpec& s) {
   d["vocab_size"] = s.vocab_size;
   d["blank_id"] = s.blank_id;
   d["vocabulary_type"] = s.vocabulary_type;
+  d["tokens_file"] = s.tokens_file;
   d["frame_shift_seconds"] = s.frame_shift_seconds();
   d["features"] = s.features;
   if (s.streaming) {
@@ -50,6 +51,8 @@ py::dict SpecToDict(const ModelSpec& s) {
   if (s.has_transducer()) {
     const auto& t = s.transducer;
     py::dict td;
+    td["decoder_file"] = t.decoder_file;
+    td["joiner_file"] = t.joiner_file;
     td["pred_rnn_layers"] = t.pred_rnn_layers;
     td["pred_hidden"] = t.pred_hidden;
     td["joint_hidden"] = t.joint_hidden;
@@ -187,6 +190,14 @@ void BindRecognizer(py::module_& m) {
         std::vector<float> copy = r.log_probs;
         return ToNumpy(std::move(copy), r.vocab_size);
       });
+
+  m.def(
+      "model_spec_from_metadata",
+      [](const std::map<std::string, std::string>& metadata, const std::string& source) {
+        return SpecToDict(ModelSpec::FromMetadata(metadata, source));
+      },
+      py::arg("metadata"), py::arg("source"),
+      "What a model's metadata says, as the core reads it when it loads the model (no graph is loaded).");
 
   // Registered before the methods that take or return it, so that their signatures name the Python class.
   py::class_<RecognizerStream, std::shared_ptr<RecognizerStream>> stream(m, "RecognizerStream");

@@ -1,7 +1,7 @@
 """`nemo-fast export`: a NeMo .nemo checkpoint to an ONNX model directory nemo_fast runs.
 
 Needs torch, NeMo and onnx (export time only). The directory holds model.onnx (graph + metadata, see
-metadata.py) and tokens.txt.
+nemo_fast/model_format.py) and tokens.txt.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nemo_fast import model_format as fmt
 from nemo_fast.errors import ConfigError, ModelError, NemoFastError
 from nemo_fast.export import metadata as md
-from nemo_fast.export.metadata import TRANSDUCER_DECODER_FILE, TRANSDUCER_JOINER_FILE
 from nemo_fast.export.nemo_model import (
     check_supported,
     decoders,
@@ -90,12 +90,12 @@ def export_model(nemo_path, out_dir, att_context_size=None, mode: str = "auto", 
             check_parity(model, staging, streaming)
         if quantize == "int8":
             quantize_int8(staging / "model.onnx", meta)
-            files = [f for f in files if f != md.external_data_file("model.onnx")]
+            files = [f for f in files if f != fmt.external_data_file(fmt.MODEL_FILE)]
         out.mkdir(exist_ok=True)
         for name in files:
             (staging / name).replace(out / name)
-        if md.external_data_file("model.onnx") not in files:  # an earlier export's weights, now in the graph
-            (out / md.external_data_file("model.onnx")).unlink(missing_ok=True)
+        if fmt.external_data_file(fmt.MODEL_FILE) not in files:  # an earlier export's weights, now in the graph
+            (out / fmt.external_data_file(fmt.MODEL_FILE)).unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("exported %s to %s", type(model).__name__, out)
@@ -139,13 +139,13 @@ def _write_model(model, out: Path, meta: dict[str, str], tokens: list[str], enco
                 meta.update(md.offline_metadata(encoder))
             if is_transducer(model):
                 _export_transducer(model, Path(tmp))
-        external = md.write_metadata(tmp_onnx, meta, external_data)
-        graphs = ["model.onnx"] + ([md.external_data_file("model.onnx")] if external else [])
-        graphs += [TRANSDUCER_DECODER_FILE, TRANSDUCER_JOINER_FILE] if is_transducer(model) else []
+        external = fmt.write_metadata(tmp_onnx, meta, external_data)
+        graphs = ["model.onnx"] + ([fmt.external_data_file(fmt.MODEL_FILE)] if external else [])
+        graphs += [fmt.TRANSDUCER_DECODER_FILE, fmt.TRANSDUCER_JOINER_FILE] if is_transducer(model) else []
         for name in graphs:
             shutil.move(str(Path(tmp) / name), out / name)
-    (out / "tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    return graphs + ["tokens.txt"]
+    (out / fmt.TOKENS_FILE).write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    return graphs + [fmt.TOKENS_FILE]
 
 
 def quantize_int8(onnx_path: Path, meta: dict[str, str]) -> None:
@@ -156,10 +156,10 @@ def quantize_int8(onnx_path: Path, meta: dict[str, str]) -> None:
         quantized = Path(tmp) / "model.int8.onnx"
         quantize_dynamic(str(onnx_path), str(quantized), weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul"])
-        if md.write_metadata(quantized, {**meta, "quantization": "int8"}):
+        if fmt.write_metadata(quantized, {**meta, **fmt.quantization_keys("int8")}):
             raise ModelError("the int8 graph is larger than 2 GB")
         shutil.move(str(quantized), onnx_path)
-        onnx_path.with_name(md.external_data_file(onnx_path)).unlink(missing_ok=True)
+        onnx_path.with_name(fmt.external_data_file(onnx_path)).unlink(missing_ok=True)
     log.info("quantized %s to int8", onnx_path)
 
 
@@ -172,18 +172,18 @@ def _export_transducer(model, out: Path) -> None:
     rnn = model.decoder.prediction["dec_rnn"].lstm
     layers, hidden, joint_hidden = rnn.num_layers, rnn.hidden_size, model.joint.joint_hidden
     example = (torch.zeros(1, 1, dtype=torch.int64), torch.zeros(layers, 1, hidden), torch.zeros(layers, 1, hidden))
-    torch.onnx.export(PredictionStepExport(model).eval(), example, str(out / TRANSDUCER_DECODER_FILE),
-                      input_names=md.DECODER_INPUTS, output_names=md.DECODER_OUTPUTS,
+    torch.onnx.export(PredictionStepExport(model).eval(), example, str(out / fmt.TRANSDUCER_DECODER_FILE),
+                      input_names=fmt.DECODER_INPUTS, output_names=fmt.DECODER_OUTPUTS,
                       dynamic_axes={"targets": {0: "batch"}, "states_h": {1: "batch"}, "states_c": {1: "batch"},
                                     "decoder_output": {0: "batch"}, "states_h_next": {1: "batch"},
                                     "states_c_next": {1: "batch"}},
                       opset_version=17, dynamo=False)  # fmt: skip
     durations = tdt_durations(model)
-    outputs = md.JOINER_OUTPUTS if durations else md.JOINER_OUTPUTS[:1]
+    outputs = fmt.JOINER_OUTPUTS if durations else fmt.JOINER_OUTPUTS[:1]
     example = (torch.randn(1, joint_hidden), torch.randn(1, joint_hidden))
-    torch.onnx.export(JointExport(model, len(durations)).eval(), example, str(out / TRANSDUCER_JOINER_FILE),
-                      input_names=md.JOINER_INPUTS, output_names=outputs,
-                      dynamic_axes={name: {0: "batch"} for name in md.JOINER_INPUTS + outputs},
+    torch.onnx.export(JointExport(model, len(durations)).eval(), example, str(out / fmt.TRANSDUCER_JOINER_FILE),
+                      input_names=fmt.JOINER_INPUTS, output_names=outputs,
+                      dynamic_axes={name: {0: "batch"} for name in fmt.JOINER_INPUTS + outputs},
                       opset_version=17, dynamo=False)  # fmt: skip
 
 
@@ -192,7 +192,7 @@ def _dynamic_axes(inputs, outputs):
     for name in inputs + outputs:
         if name == "audio_signal":
             axes[name] = {0: "batch", 2: "frames"}
-        elif name in md.HEAD_OUTPUTS.values():
+        elif name in fmt.HEAD_OUTPUTS.values():
             axes[name] = {0: "batch", 1: "out_frames"}
         elif name == "drop_extra_pre_encoded":
             continue
@@ -209,7 +209,7 @@ def _export_streaming(model, wrapper, path: Path, channel, time) -> None:
     later = lambda v: v[1] if isinstance(v, (list, tuple)) else v  # noqa: E731
     frames = later(cfg.chunk_size) + later(cfg.pre_encode_cache_size)
     wrapper.eval()
-    outputs = md.encoder_outputs(wrapper.heads.heads, streaming=True)
+    outputs = fmt.encoder_outputs(wrapper.heads.heads, streaming=True)
     example = (
         torch.randn(1, encoder._feat_in, frames),
         torch.tensor([frames], dtype=torch.int64),
@@ -219,8 +219,8 @@ def _export_streaming(model, wrapper, path: Path, channel, time) -> None:
         torch.tensor(int(cfg.drop_extra_pre_encoded), dtype=torch.int64),
     )
     try:
-        torch.onnx.export(wrapper, example, str(path), input_names=md.STREAMING_INPUTS, output_names=outputs,
-                          dynamic_axes=_dynamic_axes(md.STREAMING_INPUTS, outputs),
+        torch.onnx.export(wrapper, example, str(path), input_names=fmt.STREAMING_INPUTS, output_names=outputs,
+                          dynamic_axes=_dynamic_axes(fmt.STREAMING_INPUTS, outputs),
                           opset_version=17, dynamo=False)
     finally:
         # Restore the encoder (the wrapper swapped in a dynamic-drop subsampling module).
@@ -233,10 +233,10 @@ def _export_offline(model, wrapper, path: Path) -> None:
 
     encoder = model.encoder
     frames = 400
-    outputs = md.encoder_outputs(wrapper.heads.heads, streaming=False)
+    outputs = fmt.encoder_outputs(wrapper.heads.heads, streaming=False)
     example = (torch.randn(1, encoder._feat_in, frames), torch.tensor([frames], dtype=torch.int64))
-    torch.onnx.export(wrapper.eval(), example, str(path), input_names=md.OFFLINE_INPUTS, output_names=outputs,
-                      dynamic_axes=_dynamic_axes(md.OFFLINE_INPUTS, outputs),
+    torch.onnx.export(wrapper.eval(), example, str(path), input_names=fmt.OFFLINE_INPUTS, output_names=outputs,
+                      dynamic_axes=_dynamic_axes(fmt.OFFLINE_INPUTS, outputs),
                       opset_version=17, dynamo=False)
 
 
