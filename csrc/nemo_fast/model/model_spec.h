@@ -1,5 +1,5 @@
-// What an exported model says about itself: read once from the ONNX metadata that `nemo-fast export`
-// writes (schema documented in nemo_fast/export/metadata.py), validated on construction.
+// What an exported model says about itself: read once from the ONNX metadata that `nemo-fast export` and
+// `nemo-fast import` write (schema documented in nemo_fast/model_format.py), validated on construction.
 #pragma once
 
 #include <algorithm>
