@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench_common.h"
+#include "nemo_fast/model/cache_tensor.h"
 #include "nemo_fast/pipeline/recognizer.h"
 #include "nemo_fast/runtime/onnxruntime_loader.h"
 

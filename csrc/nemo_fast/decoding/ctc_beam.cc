@@ -23,9 +23,7 @@ void CtcBeamDecoder::Reset() {
   beam_.assign(1, Hypothesis());
   beam_[0].lm_state = fusion_.Start();
   num_frames_ = 0;
-  tokens_.clear();
-  token_frames_.clear();
-  token_confidences_.clear();
+  track_.Reset();
 }
 
 std::pair<size_t, bool> CtcBeamDecoder::Merge(const Hypothesis& candidate) {
@@ -99,7 +97,7 @@ void CtcBeamDecoder::Accept(const float* log_probs, int num_frames) {
   // Candidates that left the beam leave nodes behind.
   std::vector<int*> live;
   for (Hypothesis& hyp : beam_) live.push_back(&hyp.node);
-  paths_.MaybeCompact(live, beam_.size() * (tokens_.size() + 1));
+  paths_.MaybeCompact(live, beam_.size() * (track_.ids.size() + 1));
   UpdateBest();
 }
 
@@ -152,22 +150,16 @@ void CtcBeamDecoder::Commit() {
 
 void CtcBeamDecoder::DropTokens(size_t count) {
   paths_.Drop(count);
-  tokens_.erase(tokens_.begin(), tokens_.begin() + count);
-  token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
-  token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
+  StreamDecoder::DropTokens(count);
 }
 
 int64_t CtcBeamDecoder::last_speech_frame() const { return beam_[0].last_speech_frame; }
 
 void CtcBeamDecoder::UpdateBest() {
-  tokens_.clear();
-  token_frames_.clear();
-  token_confidences_.clear();
+  track_.Clear();
   for (int id : paths_.Path(beam_[0].node)) {
     const HypothesisPaths::Node& node = paths_.node(id);
-    tokens_.push_back(node.token);
-    token_frames_.push_back(node.frame);
-    token_confidences_.push_back(node.confidence);
+    track_.Push(node.token, node.frame, node.confidence);
   }
 }
 

@@ -31,10 +31,7 @@ class CtcBeamDecoder : public StreamDecoder {
   void Reset() override;
   void DropTokens(size_t count) override;
 
-  const std::vector<int>& tokens() const override { return tokens_; }
-  const std::vector<int64_t>& token_frames() const override { return token_frames_; }
-  // A token's confidence: NeMo's frame confidence at the frame that emitted it.
-  const std::vector<float>& token_confidences() const override { return token_confidences_; }
+  // Token confidences are NeMo's frame confidence at the frame that emitted each token.
   int64_t num_frames() const override { return num_frames_; }
   void SetNextFrame(int64_t frame) override { num_frames_ = frame; }
   int64_t last_speech_frame() const override;
@@ -72,9 +69,6 @@ class CtcBeamDecoder : public StreamDecoder {
   std::unordered_map<uint64_t, size_t> merge_index_;
   std::vector<int> candidates_;
   int64_t num_frames_ = 0;
-  std::vector<int> tokens_;
-  std::vector<int64_t> token_frames_;
-  std::vector<float> token_confidences_;
 };
 
 }  // namespace nemo_fast

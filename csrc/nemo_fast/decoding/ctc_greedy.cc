@@ -17,11 +17,9 @@ void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames) {
       last_speech_frame_ = num_frames_ + t;
       const float confidence = confidence_(row, vocab_size);
       if (best != previous_) {
-        tokens_.push_back(best);
-        token_frames_.push_back(num_frames_ + t);
-        token_confidences_.push_back(confidence);
-      } else if (!token_confidences_.empty()) {
-        token_confidences_.back() = std::min(token_confidences_.back(), confidence);
+        track_.Push(best, num_frames_ + t, confidence);
+      } else if (!track_.confidences.empty()) {
+        track_.confidences.back() = std::min(track_.confidences.back(), confidence);
       }
     }
     previous_ = best;
@@ -29,19 +27,11 @@ void CtcGreedyDecoder::Accept(const float* log_probs, int num_frames) {
   num_frames_ += num_frames;
 }
 
-void CtcGreedyDecoder::DropTokens(size_t count) {
-  token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
-  tokens_.erase(tokens_.begin(), tokens_.begin() + count);
-  token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
-}
-
 void CtcGreedyDecoder::Reset() {
   previous_ = blank_id_;
   num_frames_ = 0;
   last_speech_frame_ = -1;
-  tokens_.clear();
-  token_confidences_.clear();
-  token_frames_.clear();
+  track_.Reset();
 }
 
 }  // namespace nemo_fast

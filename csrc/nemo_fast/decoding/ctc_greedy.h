@@ -20,16 +20,11 @@ class CtcGreedyDecoder : public StreamDecoder {
   void Accept(const float* log_probs, int num_frames) override;
   void Reset() override;
 
-  const std::vector<int>& tokens() const override { return tokens_; }
-  const std::vector<int64_t>& token_frames() const override { return token_frames_; }  // output frame of each token
-  // NeMo's token confidence: the least frame confidence over the frames where the token's argmax held.
-  const std::vector<float>& token_confidences() const override { return token_confidences_; }
+  // Token confidences are NeMo's: the least frame confidence over the frames where the token's argmax held.
   int64_t num_frames() const override { return num_frames_; }
   void SetNextFrame(int64_t frame) override { num_frames_ = frame; }
   // The last output frame whose argmax was not blank (a token or its repetition); -1 before any.
   int64_t last_speech_frame() const override { return last_speech_frame_; }
-  // Forgets the first `count` tokens (taken away as finished segments); decoding goes on unchanged.
-  void DropTokens(size_t count) override;
 
  private:
   int blank_id_;
@@ -38,9 +33,6 @@ class CtcGreedyDecoder : public StreamDecoder {
   int64_t num_frames_ = 0;
   int64_t last_speech_frame_ = -1;
   TsallisConfidence confidence_;
-  std::vector<int> tokens_;
-  std::vector<int64_t> token_frames_;
-  std::vector<float> token_confidences_;
 };
 
 }  // namespace nemo_fast

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "nemo_fast/decoding/token_track.h"
+
 namespace nemo_fast {
 
 class StreamDecoder {
@@ -24,17 +26,20 @@ class StreamDecoder {
   // there); the decoding state carries on.
   virtual void SetNextFrame(int64_t frame) = 0;
   // Forgets the first `count` tokens (taken away as finished segments, after Commit); decoding goes on unchanged.
-  virtual void DropTokens(size_t count) = 0;
+  virtual void DropTokens(size_t count) { track_.Drop(count); }
 
   // The best hypothesis. A beam search may revise its earlier tokens until Commit or Finish.
-  virtual const std::vector<int>& tokens() const = 0;
-  virtual const std::vector<int64_t>& token_frames() const = 0;  // the output frame of each token
+  const std::vector<int>& tokens() const { return track_.ids; }
+  const std::vector<int64_t>& token_frames() const { return track_.frames; }  // the output frame of each token
   // Frames each token spans in NeMo's timestamps (TDT); null when the head has no durations.
   virtual const int* token_durations() const { return nullptr; }
-  virtual const std::vector<float>& token_confidences() const = 0;
+  const std::vector<float>& token_confidences() const { return track_.confidences; }
   virtual int64_t num_frames() const = 0;
   // The last output frame with speech (a token, or a CTC frame whose best class is not blank); -1 before any.
   virtual int64_t last_speech_frame() const = 0;
+
+ protected:
+  TokenTrack track_;
 };
 
 }  // namespace nemo_fast

@@ -34,11 +34,7 @@ void TransducerBeamDecoder::Reset() {
   const int64_t blank = words_.blank_id();
   head_.Predict(1, &blank, zeros.data(), zeros.data(), decoder_outputs_.data(), states_h_.data(), states_c_.data());
   num_frames_ = 0;
-  last_dropped_frame_ = -1;
-  tokens_.clear();
-  token_frames_.clear();
-  token_durations_.clear();
-  token_confidences_.clear();
+  track_.Reset();
 }
 
 void TransducerBeamDecoder::Accept(const float* encoder_frames, int num_frames) {
@@ -54,7 +50,7 @@ void TransducerBeamDecoder::Accept(const float* encoder_frames, int num_frames) 
   num_frames_ += num_frames;
   std::vector<int*> live;
   for (Hypothesis& hyp : beam_) live.push_back(&hyp.node);
-  paths_.MaybeCompact(live, beam_.size() * (tokens_.size() + 1));
+  paths_.MaybeCompact(live, beam_.size() * (track_.ids.size() + 1));
   UpdateBest();
 }
 
@@ -273,29 +269,17 @@ void TransducerBeamDecoder::Commit() {
 }
 
 void TransducerBeamDecoder::DropTokens(size_t count) {
-  if (count > 0) last_dropped_frame_ = token_frames_[count - 1];
   paths_.Drop(count);
-  tokens_.erase(tokens_.begin(), tokens_.begin() + count);
-  token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
-  token_durations_.erase(token_durations_.begin(), token_durations_.begin() + count);
-  token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
+  StreamDecoder::DropTokens(count);
 }
 
-int64_t TransducerBeamDecoder::last_speech_frame() const {
-  return token_frames_.empty() ? last_dropped_frame_ : token_frames_.back();
-}
+int64_t TransducerBeamDecoder::last_speech_frame() const { return track_.last_frame(); }
 
 void TransducerBeamDecoder::UpdateBest() {
-  tokens_.clear();
-  token_frames_.clear();
-  token_durations_.clear();
-  token_confidences_.clear();
+  track_.Clear();
   for (int id : paths_.Path(beam_[0].node)) {
     const HypothesisPaths::Node& node = paths_.node(id);
-    tokens_.push_back(node.token);
-    token_frames_.push_back(node.frame);
-    token_durations_.push_back(node.duration);
-    token_confidences_.push_back(node.confidence);
+    track_.Push(node.token, node.frame, node.duration, node.confidence);
   }
 }
 

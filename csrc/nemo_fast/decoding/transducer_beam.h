@@ -38,10 +38,7 @@ class TransducerBeamDecoder : public StreamDecoder {
   void Reset() override;
   void DropTokens(size_t count) override;
 
-  const std::vector<int>& tokens() const override { return tokens_; }
-  const std::vector<int64_t>& token_frames() const override { return token_frames_; }
-  const int* token_durations() const override { return tdt_ ? token_durations_.data() : nullptr; }
-  const std::vector<float>& token_confidences() const override { return token_confidences_; }
+  const int* token_durations() const override { return tdt_ ? track_.durations.data() : nullptr; }
   int64_t num_frames() const override { return num_frames_; }
   void SetNextFrame(int64_t frame) override { num_frames_ = frame; }
   int64_t last_speech_frame() const override;
@@ -83,11 +80,6 @@ class TransducerBeamDecoder : public StreamDecoder {
   // outputs, rebuilt after each expansion for the hypotheses kept.
   std::vector<float> states_h_, states_c_, decoder_outputs_;
   int64_t num_frames_ = 0;
-  int64_t last_dropped_frame_ = -1;  // the frame of the last token DropTokens took away
-  std::vector<int> tokens_;
-  std::vector<int64_t> token_frames_;
-  std::vector<int> token_durations_;
-  std::vector<float> token_confidences_;
   // Per-expansion buffers.
   std::vector<float> encoder_rows_, log_probs_, duration_log_probs_, batch_h_, batch_c_, batch_output_, next_h_,
       next_c_;

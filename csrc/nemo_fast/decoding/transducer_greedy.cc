@@ -34,21 +34,9 @@ void TransducerGreedyDecoder::Reset() {
   last_label_ = blank_id_;
   decoder_output_valid_ = false;
   num_frames_ = 0;
-  last_dropped_frame_ = -1;
   chunk_ = nullptr;
   chunk_frames_ = t_ = symbols_ = 0;
-  tokens_.clear();
-  token_frames_.clear();
-  token_durations_.clear();
-  token_confidences_.clear();
-}
-
-void TransducerGreedyDecoder::DropTokens(size_t count) {
-  if (count > 0) last_dropped_frame_ = token_frames_[count - 1];
-  tokens_.erase(tokens_.begin(), tokens_.begin() + count);
-  token_frames_.erase(token_frames_.begin(), token_frames_.begin() + count);
-  token_durations_.erase(token_durations_.begin(), token_durations_.begin() + count);
-  token_confidences_.erase(token_confidences_.begin(), token_confidences_.begin() + count);
+  track_.Reset();
 }
 
 const float* TransducerGreedyDecoder::JointDecoderRow() {
@@ -62,10 +50,7 @@ const float* TransducerGreedyDecoder::JointDecoderRow() {
 }
 
 void TransducerGreedyDecoder::Emit(int token, int64_t frame, int duration, const float* log_probs) {
-  tokens_.push_back(token);
-  token_frames_.push_back(frame);
-  token_durations_.push_back(duration);
-  token_confidences_.push_back(confidence_(log_probs, vocab_size()));
+  track_.Push(token, frame, duration, confidence_(log_probs, vocab_size()));
   // The state after this token is the one the step for the previous label produced.
   std::swap(state_h_, next_h_);
   std::swap(state_c_, next_c_);

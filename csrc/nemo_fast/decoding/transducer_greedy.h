@@ -37,20 +37,13 @@ class TransducerGreedyDecoder : public StreamDecoder {
   void EndChunk();
   int vocab_size() const { return static_cast<int>(log_probs_.size()); }
 
-  const std::vector<int>& tokens() const override { return tokens_; }
-  const std::vector<int64_t>& token_frames() const override { return token_frames_; }  // output frame of each token
   // Frames each token spans in NeMo's timestamps: TDT's predicted duration of its step; 1 for RNN-T.
-  const int* token_durations() const override { return token_durations_.data(); }
-  // NeMo's token confidence: the frame confidence of the joint's token distribution at the emitting step.
-  const std::vector<float>& token_confidences() const override { return token_confidences_; }
+  const int* token_durations() const override { return track_.durations.data(); }
+  // Token confidences are NeMo's: the frame confidence of the joint's token distribution at the emitting step.
   int64_t num_frames() const override { return num_frames_; }
   void SetNextFrame(int64_t frame) override { num_frames_ = frame; }
   // The last output frame that emitted a token; -1 before any.
-  int64_t last_speech_frame() const override {
-    return token_frames_.empty() ? last_dropped_frame_ : token_frames_.back();
-  }
-  // Forgets the first `count` tokens (taken away as finished segments); decoding goes on unchanged.
-  void DropTokens(size_t count) override;
+  int64_t last_speech_frame() const override { return track_.last_frame(); }
 
  private:
   friend void DecodeTransducerGreedyBatch(const NeMoTransducerHead&, const std::vector<TransducerGreedyDecoder*>&,
@@ -63,17 +56,12 @@ class TransducerGreedyDecoder : public StreamDecoder {
   int64_t last_label_;
   bool decoder_output_valid_ = false;
   int64_t num_frames_ = 0;
-  int64_t last_dropped_frame_ = -1;  // the frame of the last token DropTokens forgot
   // The chunk being decoded: its frames, the frame index and the symbols emitted at it so far.
   const float* chunk_ = nullptr;
   int chunk_frames_ = 0;
   int t_ = 0;
   int symbols_ = 0;
   TsallisConfidence confidence_;
-  std::vector<int> tokens_;
-  std::vector<int64_t> token_frames_;
-  std::vector<int> token_durations_;
-  std::vector<float> token_confidences_;
   // Buffers reused for every step.
   std::vector<float> state_h_, state_c_, next_h_, next_c_;
   std::vector<float> decoder_output_, log_probs_, duration_log_probs_;

@@ -142,7 +142,7 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
       Ort::Value::CreateTensor<int64_t>(memory, const_cast<int64_t*>(b.cache_last_channel_len), B, batch_shape, 1));
   if (spec_.geometry.drop_is_input) inputs.push_back(Ort::Value::CreateTensor<int64_t>(memory, &drop, 1, nullptr, 0));
   // ONNX Runtime allocates the outputs but the cache lengths: a caller's buffer for the next caches would
-  // cost a copy of them (see CacheTensor). Through IO binding the next caches are allocated where the caches
+  // cost a copy of them (see cache_tensor.h). Through IO binding the next caches are allocated where the caches
   // live, device memory for an encoder on a GPU (no host round trip per step); the head's frames come to the
   // host. On the CPU binding costs nothing measurable (large model, [70,1], 1 thread: 0.998x a plain Run).
   Ort::Value length_out = Ort::Value::CreateTensor<int64_t>(memory, b.cache_last_channel_len_out, B, batch_shape, 1);
@@ -178,46 +178,6 @@ EncoderOutput NeMoCacheAwareConformer::RunChunk(const EncoderBatch& b) const {
   out.cache_last_channel_next = std::move(outputs[2]);
   out.cache_last_time_next = std::move(outputs[3]);
   return out;
-}
-
-void CacheTensor::Zeros(size_t count, const CudaMemory* device) {
-  if (device) {
-    device->Zero(Owned(count, device), count * sizeof(float));
-    return;
-  }
-  value_ = Ort::Value{nullptr};
-  owned_device_ = nullptr;
-  owned_.assign(count, 0.0f);
-  data_ = owned_.data();
-  size_ = count;
-}
-
-float* CacheTensor::Owned(size_t count, const CudaMemory* device) {
-  if (device) {
-    // A device buffer of this size allocated here earlier is reused: the stacked caches of a batch.
-    if (owned_device_ != device || size_ != count) {
-      owned_.clear();
-      value_ = device->Allocate(static_cast<int64_t>(count));
-      owned_device_ = device;
-    }
-    float* data = value_.GetTensorMutableData<float>();
-    data_ = data;
-    size_ = count;
-    return data;
-  }
-  value_ = Ort::Value{nullptr};
-  owned_device_ = nullptr;
-  owned_.resize(count);
-  data_ = owned_.data();
-  size_ = count;
-  return owned_.data();
-}
-
-void CacheTensor::Adopt(Ort::Value value) {
-  owned_device_ = nullptr;
-  value_ = std::move(value);
-  data_ = value_.GetTensorData<float>();
-  size_ = value_.GetTensorTypeAndShapeInfo().GetElementCount();
 }
 
 EncoderOutput NeMoCacheAwareConformer::RunUtterances(int batch, int frames, const float* features,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nemo_fast/model/cache_aware_conformer.h"
+#include "nemo_fast/model/cache_tensor.h"
 
 namespace nemo_fast {
 
