@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import tempfile
 import wave
 from pathlib import Path
 
@@ -41,8 +42,9 @@ def _chromium(scratch: Path, fake_microphone: Path):
                  f"--use-file-for-fake-audio-capture={fake_microphone}%noloop",
                  "--autoplay-policy=no-user-gesture-required"):
         options.add_argument(flag)
-    # Chromium keeps its scratch files in TMPDIR: the test's own folder, so nothing is left behind. It does not
-    # run under the sanitizer tier's preloaded runtime (that is for nemo_fast's extension).
+    # Chromium keeps its scratch files in TMPDIR: a folder the test removes, of a short name (the path of
+    # Chromium's socket in it must fit a Unix socket address, 108 bytes; pytest-xdist's folders are deeper). It
+    # does not run under the sanitizer tier's preloaded runtime (that is for nemo_fast's extension).
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     return webdriver.Chrome(service=Service(driver, env={**env, "TMPDIR": str(scratch)}), options=options)
 
@@ -78,7 +80,8 @@ def test_the_page_transcribes_the_microphone(tmp_path):
         out.writeframes(np.concatenate([np.zeros(rate, "<i2"), speech, np.zeros(3 * rate, "<i2")]).tobytes())
 
     server = start_server(tmp_path, "--token", TOKEN)
-    browser = _chromium(tmp_path, microphone)
+    scratch = tempfile.TemporaryDirectory(prefix="nemo_fast-chromium-")
+    browser = _chromium(Path(scratch.name), microphone)
     try:
         browser.get(f"http://{server.address}/?token={TOKEN}")
         browser.execute_script(RECORD_SENT)
@@ -92,6 +95,7 @@ def test_the_page_transcribes_the_microphone(tmp_path):
     finally:
         browser.quit()
         server.stop(signal.SIGKILL)
+        scratch.cleanup()
 
     assert context_rate == rate
     # (1) The page sent the file: nearly every 10 ms block of its speech is in what was sent, sample for sample
