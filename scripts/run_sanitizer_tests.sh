@@ -37,4 +37,7 @@ export NEMO_FAST_SANITIZED=1  # tests that time something skip: under the saniti
 cd tests
 "$python" -c "import nemo_fast; assert nemo_fast.__file__.startswith('$PYTHONPATH/'), nemo_fast.__file__" \
   || { echo "the sanitized build is not the one imported"; exit 1; }
-exec "$python" -m pytest -p no:cacheprovider -m "not nemo and not cpp" "$@"
+# Its tests time nothing (NEMO_FAST_SANITIZED), so they run in parallel: a worker per core, at most four, each
+# test file on one worker (module fixtures such as a server are built once).
+workers=$(( $(nproc) < 4 ? $(nproc) : 4 ))
+exec "$python" -m pytest -p no:cacheprovider -m "not nemo and not cpp" -n "$workers" --dist loadfile --durations=15 "$@"
