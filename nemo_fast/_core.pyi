@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'SileroVadModel', 'StreamingMode', 'VadOptions', 'VadStream', 'Word', 'load_onnxruntime', 'model_spec_from_metadata', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info', 'speech_spans']
+__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'DecodingMethod', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'SileroVadModel', 'StreamingMode', 'VadOptions', 'VadStream', 'Word', 'load_onnxruntime', 'model_spec_from_metadata', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info', 'speech_spans']
 class FbankOptions:
     """
     Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
@@ -119,30 +119,78 @@ class Hotword:
     @boost.setter
     def boost(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class DecodingMethod:
+    """
+    Members:
+    
+      model_default
+    
+      greedy
+    
+      beam
+    """
+    __members__: typing.ClassVar[dict[str, DecodingMethod]]
+    beam: typing.ClassVar[DecodingMethod]
+    greedy: typing.ClassVar[DecodingMethod]
+    model_default: typing.ClassVar[DecodingMethod]
+    @typing.overload
+    def __eq__(self, other: DecodingMethod) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: DecodingMethod) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class DecodingConfig:
-    lm_path: str
-    method: str
+    lm_path: str | None
+    method: DecodingMethod
     def __init__(self) -> None:
         ...
     def __repr__(self) -> str:
         ...
     @property
-    def beam_prune_log_prob(self) -> float:
+    def beam_prune_log_prob(self) -> float | None:
         ...
     @beam_prune_log_prob.setter
-    def beam_prune_log_prob(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    def beam_prune_log_prob(self, arg0: typing.SupportsFloat | typing.SupportsIndex | None) -> None:
         ...
     @property
-    def beam_size(self) -> int:
+    def beam_size(self) -> int | None:
         ...
     @beam_size.setter
-    def beam_size(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def beam_size(self, arg0: typing.SupportsInt | typing.SupportsIndex | None) -> None:
         ...
     @property
-    def hotword_boost(self) -> float:
+    def hotword_boost(self) -> float | None:
         ...
     @hotword_boost.setter
-    def hotword_boost(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    def hotword_boost(self, arg0: typing.SupportsFloat | typing.SupportsIndex | None) -> None:
         ...
     @property
     def hotwords(self) -> list[Hotword]:
@@ -151,16 +199,16 @@ class DecodingConfig:
     def hotwords(self, arg0: collections.abc.Sequence[Hotword]) -> None:
         ...
     @property
-    def lm_weight(self) -> float:
+    def lm_weight(self) -> float | None:
         ...
     @lm_weight.setter
-    def lm_weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    def lm_weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex | None) -> None:
         ...
     @property
-    def token_min_log_prob(self) -> float:
+    def token_min_log_prob(self) -> float | None:
         ...
     @token_min_log_prob.setter
-    def token_min_log_prob(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    def token_min_log_prob(self, arg0: typing.SupportsFloat | typing.SupportsIndex | None) -> None:
         ...
     @property
     def unknown_word_penalty(self) -> float:
@@ -169,10 +217,10 @@ class DecodingConfig:
     def unknown_word_penalty(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
-    def word_bonus(self) -> float:
+    def word_bonus(self) -> float | None:
         ...
     @word_bonus.setter
-    def word_bonus(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    def word_bonus(self, arg0: typing.SupportsFloat | typing.SupportsIndex | None) -> None:
         ...
 class ArpaLm:
     max_order: typing.ClassVar[int] = 8

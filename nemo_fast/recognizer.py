@@ -184,47 +184,21 @@ class Stream:
         self._core.input_finished()
 
 
-DECODING_FILE = "decoding.json"
-_DECODING_KEYS = {"decoding", "beam_size", "lm", "lm_weight", "word_bonus", "hotword_boost", "token_min_log_prob",
-                  "beam_prune_log_prob"}
+_DECODING_METHODS = {None: _core.DecodingMethod.model_default, "greedy": _core.DecodingMethod.greedy,
+                     "beam": _core.DecodingMethod.beam}
 
 
-def _decoding_config(model_dir: Path, **given) -> _core.DecodingConfig:
-    """The decoding options: those given, else the model's decoding.json (greedy models have none), else the
-    defaults. The model's file applies only when the decoding is not set to greedy."""
-    model_default = {}
-    path = (model_dir if model_dir.is_dir() else model_dir.parent) / DECODING_FILE
-    if path.is_file():
-        import json
-
-        try:
-            model_default = json.loads(path.read_text())
-        except ValueError as e:
-            raise ConfigError(f"{path} is not JSON: {e}") from e
-        unknown = set(model_default) - _DECODING_KEYS
-        if unknown:
-            raise ConfigError(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(_DECODING_KEYS)})")
-        if "lm" in model_default:
-            model_default["lm"] = path.parent / model_default["lm"]
-    method = given["decoding"] or model_default.get("decoding", "greedy")
-    if method != "beam":
-        model_default = {}
-
-    def pick(name, default):
-        value = given.get(name)
-        return value if value is not None else model_default.get(name, default)
-
+def _decoding_config(decoding: str | None, lm, hotwords, **settings) -> _core.DecodingConfig:
+    """The decoding options as given; the core fills what is None from the model's decoding.json (when the method
+    is beam) and then from its defaults."""
+    if decoding not in _DECODING_METHODS:
+        raise ConfigError(f"decoding must be 'greedy' or 'beam', not {decoding!r}")
     config = _core.DecodingConfig()
-    config.method = method
-    config.beam_size = pick("beam_size", 8)
-    lm = pick("lm", None)
-    config.lm_path = os.fspath(lm) if lm is not None else ""
-    config.lm_weight = pick("lm_weight", 0.5)
-    config.word_bonus = pick("word_bonus", 1.5)
-    config.hotwords = _hotword_list(given["hotwords"])
-    config.hotword_boost = pick("hotword_boost", 8.0)
-    config.token_min_log_prob = pick("token_min_log_prob", -5.0)
-    config.beam_prune_log_prob = pick("beam_prune_log_prob", -10.0)
+    config.method = _DECODING_METHODS[decoding]
+    config.lm_path = os.fspath(lm) if lm is not None else None
+    config.hotwords = _hotword_list(hotwords)
+    for name, value in settings.items():
+        setattr(config, name, value)
     return config
 
 
@@ -345,9 +319,9 @@ class Recognizer:
         config.max_batch_size = max_batch_size
         config.endpoint = endpoint if endpoint is not None else EndpointConfig()
         config.long_audio = long_audio if long_audio is not None else LongAudioConfig()
-        config.decoding = _decoding_config(Path(model_dir), decoding=decoding, beam_size=beam_size, lm=lm,
-                                           lm_weight=lm_weight, word_bonus=word_bonus, hotwords=hotwords,
-                                           hotword_boost=hotword_boost, token_min_log_prob=token_min_log_prob,
+        config.decoding = _decoding_config(decoding, lm, hotwords, beam_size=beam_size, lm_weight=lm_weight,
+                                           word_bonus=word_bonus, hotword_boost=hotword_boost,
+                                           token_min_log_prob=token_min_log_prob,
                                            beam_prune_log_prob=beam_prune_log_prob)
         self.keep_log_probs = keep_log_probs
         self.model_dir = Path(model_dir)
@@ -434,7 +408,7 @@ class Recognizer:
     @property
     def decoding(self) -> str:
         """How tokens are found: "greedy" or "beam"."""
-        return self._core.config.decoding.method
+        return self._core.config.decoding.method.name
 
     def decode_streams(self, streams: Sequence[Stream]) -> None:
         """Decode every ready chunk of these streams, batching chunks of equal shape in one encoder call."""

@@ -50,7 +50,7 @@ def log_probs(greedy):
 
 def _search(tokens, **options):
     config = _core.DecodingConfig()
-    config.method = "beam"
+    config.method = _core.DecodingMethod.beam
     for key, value in options.items():
         setattr(config, key, value)
     return _core.CtcBeamSearch(tokens, len(tokens) - 1, True, config)

@@ -54,7 +54,8 @@ def test_bench_recognizer_takes_the_decoder_its_usage_names(decoder, head):
 @pytest.mark.cpp
 def test_installed_package_builds_and_runs_the_example_program(tmp_path):
     """`cmake --install` gives find_package(nemo_fast); examples/cpp builds against it and transcribes the
-    example as the Python package does with greedy decoding."""
+    example as the Python package does: both decode as the model folder's decoding.json says (the shipped
+    model's beam search with its language model)."""
     import nemo_fast
     from nemo_fast._runtime import find_onnxruntime_library
 
@@ -72,5 +73,6 @@ def test_installed_package_builds_and_runs_the_example_program(tmp_path):
     run = subprocess.run([str(tmp_path / "example" / "transcribe"), str(find_onnxruntime_library()), str(model),
                           str(wav)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    # The C++ API decodes greedily unless told otherwise (the model's decoding.json is the Python package's).
-    assert run.stdout.strip() == nemo_fast.Recognizer(model, decoding="greedy").transcribe(wav).text
+    python = nemo_fast.Recognizer(model)
+    assert python.decoding == "beam"
+    assert run.stdout.strip() == python.transcribe(wav).text

@@ -34,6 +34,7 @@ int main(int argc, char** argv) try {
   nemo_fast::RecognizerConfig config;
   config.session.intra_op_threads = argc > 5 ? std::atoi(argv[5]) : 1;
   if (argc > 6) config.decoder = argv[6];
+  config.decoding.method = nemo_fast::DecodingMethod::kGreedy;  // beam search: benchmarks/beam_search_cost.py
   const nemo_fast::Recognizer recognizer(model_dir, config);
   const nemo_fast::ModelSpec& spec = recognizer.spec();
   const int rate = spec.features.sample_rate;

@@ -35,14 +35,14 @@ Model::Model(const std::string& model_dir, const ModelOptions& options) {
   config.decoder = options.decoder;
   config.session.intra_op_threads = options.num_threads;
   config.streaming_mode = options.pad_and_drop_preencoded ? StreamingMode::kPadAndDropPreencoded : StreamingMode::kAuto;
-  if (options.beam_search) {
-    config.decoding.method = "beam";
-    config.decoding.beam_size = options.beam_size;
-    config.decoding.lm_path = options.lm_path;
-    config.decoding.lm_weight = options.lm_weight;
-    config.decoding.word_bonus = options.word_bonus;
-    if (!options.hotwords_file.empty()) config.decoding.hotwords = ReadHotwordsFile(options.hotwords_file);
-  }
+  config.decoding.method = options.decoding == Decoding::kBeam     ? DecodingMethod::kBeam
+                           : options.decoding == Decoding::kGreedy ? DecodingMethod::kGreedy
+                                                                   : DecodingMethod::kModelDefault;
+  config.decoding.beam_size = options.beam_size;
+  config.decoding.lm_path = options.lm_path;
+  config.decoding.lm_weight = options.lm_weight;
+  config.decoding.word_bonus = options.word_bonus;
+  if (!options.hotwords_file.empty()) config.decoding.hotwords = ReadHotwordsFile(options.hotwords_file);
   recognizer_ = std::make_unique<Recognizer>(model_dir, config);
 }
 

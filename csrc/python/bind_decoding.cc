@@ -21,6 +21,12 @@ void BindDecoding(py::module_& m) {
   m.def("read_hotwords_file", &ReadHotwordsFile, py::arg("path"),
         "Phrases from a file: one per line, optionally followed by ' :BOOST'; '#' starts a comment line.");
 
+  py::enum_<DecodingMethod>(m, "DecodingMethod")
+      .value("model_default", DecodingMethod::kModelDefault)
+      .value("greedy", DecodingMethod::kGreedy)
+      .value("beam", DecodingMethod::kBeam);
+
+  // Settings left None take the model's decoding.json (when the method resolves to beam), then the defaults.
   py::class_<DecodingConfig>(m, "DecodingConfig")
       .def(py::init<>())
       .def_readwrite("method", &DecodingConfig::method)

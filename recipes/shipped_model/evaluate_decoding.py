@@ -77,7 +77,7 @@ def main() -> None:
 
     def search(beam_size: int, lm: Path | None, lm_weight: float = 0.5, word_bonus: float = 1.5, hotwords=()):
         config = _core.DecodingConfig()
-        config.method, config.beam_size = "beam", beam_size
+        config.method, config.beam_size = _core.DecodingMethod.beam, beam_size
         config.lm_path = str(lm) if lm else ""
         config.lm_weight, config.word_bonus = lm_weight, word_bonus
         config.hotwords, config.hotword_boost = list(hotwords), args.hotword_boost

@@ -36,7 +36,7 @@ def main_job_text() -> str:
 
     settings = json.loads((SHIPPED_MODEL / "decoding.json").read_text())
     config = _core.DecodingConfig()
-    config.method, config.beam_size = settings["decoding"], settings["beam_size"]
+    config.method, config.beam_size = _core.DecodingMethod.__members__[settings["decoding"]], settings["beam_size"]
     config.lm_path = str(SHIPPED_MODEL / settings["lm"])
     config.lm_weight, config.word_bonus = settings["lm_weight"], settings["word_bonus"]
     tokens = (SHIPPED_MODEL / "tokens.txt").read_text().splitlines()

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,16 +23,21 @@
 
 namespace nemo_fast {
 
+// How tokens are found: the model folder's default (its decoding.json, e.g. the shipped model's beam search with
+// its language model; greedy without the file), NeMo's greedy decoding, or beam search (docs/decoding.md).
+enum class Decoding { kModelDefault, kGreedy, kBeam };
+
 struct ModelOptions {
   std::string decoder;                   // "ctc", "rnnt" or "tdt"; empty or "default": the model's default
   int num_threads = 1;                   // ONNX Runtime intra-op threads of one encoder call
   bool pad_and_drop_preencoded = false;  // NeMo's other streaming mode (false: the model's own mode)
-  // Beam search (docs/decoding.md); the defaults decode greedily. The model's decoding.json is not read here.
-  bool beam_search = false;
-  int beam_size = 8;
-  std::string lm_path;  // an ARPA word n-gram model for shallow fusion; empty: none
-  float lm_weight = 0.5f;
-  float word_bonus = 1.5f;
+  Decoding decoding = Decoding::kModelDefault;
+  // Beam search settings; unset: the model's decoding.json (when the decoding is beam), else the defaults of
+  // docs/decoding.md.
+  std::optional<int> beam_size;
+  std::optional<std::string> lm_path;  // an ARPA word n-gram model for shallow fusion; "": none
+  std::optional<float> lm_weight;
+  std::optional<float> word_bonus;
   std::string hotwords_file;  // one phrase per line, optionally "PHRASE :BOOST"; empty: none
 };
 

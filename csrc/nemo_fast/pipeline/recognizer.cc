@@ -71,46 +71,6 @@ std::string RecognizerConfig::ToString() const {
   return os.str();
 }
 
-std::string DecodingConfig::ToString() const {
-  std::ostringstream os;
-  os << "DecodingConfig(method=" << method;
-  if (method == "beam") {
-    os << ", beam_size=" << beam_size << ", token_min_log_prob=" << token_min_log_prob
-       << ", beam_prune_log_prob=" << beam_prune_log_prob;
-    if (!lm_path.empty()) {
-      os << ", lm=" << lm_path << ", lm_weight=" << lm_weight << ", word_bonus=" << word_bonus
-         << ", unknown_word_penalty=" << unknown_word_penalty;
-    }
-    if (!hotwords.empty()) os << ", hotwords=" << hotwords.size() << ", hotword_boost=" << hotword_boost;
-  }
-  os << ")";
-  return os.str();
-}
-
-BeamSearchOptions MakeBeamSearchOptions(const DecodingConfig& d, const TokenWords& words) {
-  if (d.beam_size < 1) Fail(ErrorCode::kInvalidConfig, "beam_size must be >= 1, not ", d.beam_size);
-  if (!(d.beam_prune_log_prob < 0.0f) || !std::isfinite(d.beam_prune_log_prob)) {
-    Fail(ErrorCode::kInvalidConfig, "beam_prune_log_prob must be negative, not ", d.beam_prune_log_prob);
-  }
-  if (!(d.lm_weight >= 0.0f) || !std::isfinite(d.lm_weight) || !std::isfinite(d.word_bonus) ||
-      !std::isfinite(d.token_min_log_prob)) {
-    Fail(ErrorCode::kInvalidConfig, "lm_weight must be finite and >= 0 and word_bonus, token_min_log_prob finite");
-  }
-  if (!(d.hotword_boost > 0.0f) || !std::isfinite(d.hotword_boost)) {
-    Fail(ErrorCode::kInvalidConfig, "hotword_boost must be a finite number > 0, not ", d.hotword_boost);
-  }
-  BeamSearchOptions options;
-  options.beam_size = d.beam_size;
-  options.token_min_log_prob = d.token_min_log_prob;
-  options.beam_prune_log_prob = d.beam_prune_log_prob;
-  if (!d.lm_path.empty()) options.lm = std::make_shared<const ArpaLm>(d.lm_path);
-  options.lm_weight = d.lm_weight;
-  options.word_bonus = d.word_bonus;
-  options.unknown_word_penalty = d.unknown_word_penalty;
-  if (!d.hotwords.empty()) options.hotwords = std::make_shared<const HotwordGraph>(d.hotwords, d.hotword_boost, words);
-  return options;
-}
-
 Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& config) : config_(config) {
   if (config.max_batch_size < 1) Fail(ErrorCode::kInvalidConfig, "max_batch_size must be >= 1");
   config.endpoint.Validate();
@@ -142,14 +102,12 @@ Recognizer::Recognizer(const std::string& model_path, const RecognizerConfig& co
                                                               : TokenTiming::kTdt;
   word_builder_ = std::make_unique<WordBuilder>(*vocabulary_, timing);
   token_words_ = std::make_unique<TokenWords>(*vocabulary_, s.blank_id);
-  const DecodingConfig& d = config.decoding;
-  if (d.method != "greedy" && d.method != "beam") {
-    Fail(ErrorCode::kInvalidConfig, "decoding must be 'greedy' or 'beam', not '", d.method, "'");
-  }
-  if (d.method == "greedy" && (!d.lm_path.empty() || !d.hotwords.empty())) {
+  config_.decoding = ResolveDecoding(config.decoding, dir);
+  const DecodingConfig& d = config_.decoding;
+  if (d.method == DecodingMethod::kGreedy && (!d.lm_path->empty() || !d.hotwords.empty())) {
     Fail(ErrorCode::kInvalidConfig, "a language model and hotwords apply to beam search: set decoding='beam'");
   }
-  if (d.method == "beam") beam_options_ = MakeBeamSearchOptions(d, *token_words_);
+  if (d.method == DecodingMethod::kBeam) beam_options_ = MakeBeamSearchOptions(d, *token_words_);
   if (!s.streaming) {
     max_window_samples_ = MaxWindowSamples(s, config.long_audio, onnx_path);
     if (!config.long_audio.vad_model.empty()) {
@@ -180,10 +138,11 @@ std::vector<int64_t> Recognizer::WindowStarts(const SampleView& samples) const {
 
 std::unique_ptr<StreamDecoder> Recognizer::CreateDecoder(const BeamSearchOptions& options) const {
   const ModelSpec& s = spec();
-  if (config_.decoding.method == "beam" && transducer_) {
+  if (config_.decoding.method == DecodingMethod::kBeam && transducer_) {
     return std::make_unique<TransducerBeamDecoder>(*transducer_, *token_words_, s.vocab_size, options);
   }
-  if (config_.decoding.method == "beam") return std::make_unique<CtcBeamDecoder>(*token_words_, s.vocab_size, options);
+  if (config_.decoding.method == DecodingMethod::kBeam)
+    return std::make_unique<CtcBeamDecoder>(*token_words_, s.vocab_size, options);
   if (transducer_) return std::make_unique<TransducerGreedyDecoder>(*transducer_, s.vocab_size, s.blank_id);
   return std::make_unique<CtcGreedyDecoder>(s.blank_id, s.vocab_size);
 }
@@ -202,13 +161,13 @@ std::unique_ptr<RecognizerStream> Recognizer::CreateStream(const EndpointConfig&
 std::unique_ptr<RecognizerStream> Recognizer::CreateStream(const EndpointConfig& endpoint,
                                                            const std::vector<Hotword>& hotwords) const {
   endpoint.Validate();
-  if (config_.decoding.method != "beam") {
+  if (config_.decoding.method != DecodingMethod::kBeam) {
     Fail(ErrorCode::kInvalidConfig, "hotwords apply to beam search: create the Recognizer with decoding='beam'");
   }
   BeamSearchOptions options = beam_options_;
   options.hotwords =
       hotwords.empty() ? nullptr
-                       : std::make_shared<const HotwordGraph>(hotwords, config_.decoding.hotword_boost, *token_words_);
+                       : std::make_shared<const HotwordGraph>(hotwords, *config_.decoding.hotword_boost, *token_words_);
   return std::make_unique<RecognizerStream>(*this, endpoint, &options);
 }
 
@@ -477,7 +436,7 @@ void RecognizerStream::FinishDecodingChunk(const ChunkPlan& plan, const float* h
   if (!recognizer_.transducer() && recognizer_.config().keep_log_probs) {
     log_probs_.insert(log_probs_.end(), head_output, head_output + static_cast<int64_t>(keep) * s.vocab_size);
   }
-  if (recognizer_.config().decoding.method == "beam") {
+  if (recognizer_.config().decoding.method == DecodingMethod::kBeam) {
     text_.Reset();  // the best hypothesis may have changed its earlier tokens
     text_.Append(tokens().data(), tokens().size());
   } else {

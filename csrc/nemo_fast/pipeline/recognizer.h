@@ -27,30 +27,10 @@
 #include "nemo_fast/model/stream_caches.h"
 #include "nemo_fast/model/transducer.h"
 #include "nemo_fast/pipeline/chunk_schedule.h"
+#include "nemo_fast/pipeline/decoding_config.h"
 #include "nemo_fast/pipeline/offline_windows.h"
 
 namespace nemo_fast {
-
-// How tokens are found in the head's output. Greedy is NeMo's greedy decoding, exactly; beam adds an n-gram LM
-// and hotwords (decoding/beam_search.h).
-struct DecodingConfig {
-  std::string method = "greedy";  // "greedy" or "beam"
-  int beam_size = 8;
-  float token_min_log_prob = -5.0f;
-  float beam_prune_log_prob = -10.0f;
-  std::string lm_path;  // an ARPA file; empty: no language model
-  float lm_weight = 0.5f;
-  float word_bonus = 1.5f;
-  float unknown_word_penalty = -10.0f;
-  std::vector<Hotword> hotwords;
-  float hotword_boost = 8.0f;  // a phrase's boost when it gives none
-
-  std::string ToString() const;
-};
-
-// The beam search's options for a decoding config: the LM loaded, the hotwords compiled for these words. Throws
-// kInvalidConfig for values out of range, as the loaders do for bad files.
-BeamSearchOptions MakeBeamSearchOptions(const DecodingConfig& config, const TokenWords& words);
 
 struct RecognizerConfig {
   SessionConfig session;
