@@ -183,11 +183,6 @@ class FlatJsonReader {
   size_t at_ = 0;
 };
 
-const std::map<std::string, JsonScalar>* NoFile() {
-  static const std::map<std::string, JsonScalar> none;
-  return &none;
-}
-
 // The settings of DIR/decoding.json (none without the file), each checked for its type.
 class ModelDefaults {
  public:
