@@ -76,8 +76,8 @@ def _build_example(source: Path, prefix: Path, out: Path) -> Path:
 @pytest.mark.cpp
 def test_installed_package_builds_and_runs_the_example_program(installed, tmp_path):
     """`cmake --install` gives find_package(nemo_fast); examples/cpp builds against it and transcribes the
-    example as the Python package does: both decode as the model folder's decoding.json says (the shipped
-    model's beam search with its language model)."""
+    example as the Python package does, words and their times too: both decode as the model folder's
+    decoding.json says (the shipped model's beam search with its language model)."""
     import nemo_fast
     from nemo_fast._runtime import find_onnxruntime_library
 
@@ -91,7 +91,10 @@ def test_installed_package_builds_and_runs_the_example_program(installed, tmp_pa
     assert run.returncode == 0, run.stderr
     python = nemo_fast.Recognizer(model)
     assert python.decoding == "beam"
-    assert run.stdout.strip() == python.transcribe(wav).text
+    text, *word_lines = run.stdout.splitlines()
+    segments = python.transcribe_segments(wav)
+    assert text == python.transcribe(wav).text == " ".join(s.text for s in segments)
+    assert word_lines == [f"{w.start:.3f} {w.end:.3f} {w.text}" for s in segments for w in s.words]
 
 
 @pytest.mark.cpp

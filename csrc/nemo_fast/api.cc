@@ -5,8 +5,19 @@
 namespace nemo_fast {
 namespace {
 
-TranscriptionResult ToPublic(RecognitionResult&& r) {
-  return {std::move(r.text), std::move(r.token_ids), std::move(r.token_times_seconds)};
+TranscriptionResult ToPublic(RecognitionResult&& r, const std::vector<Segment>& segments) {
+  TranscriptionResult out{
+      std::move(r.text), std::move(r.token_ids), std::move(r.token_times_seconds), std::move(r.token_confidences), {}};
+  for (const Segment& s : segments) {
+    SegmentResult segment{s.text, s.start_seconds, s.end_seconds, s.final, {}};
+    for (const Word& w : s.words) segment.words.push_back({w.text, w.start_seconds, w.end_seconds, w.confidence});
+    out.segments.push_back(std::move(segment));
+  }
+  return out;
+}
+
+EndpointRule RuleOf(const EndpointRuleOptions& r) {
+  return {r.must_contain_speech, r.min_trailing_silence, r.min_segment_length};
 }
 
 }  // namespace
@@ -26,7 +37,7 @@ void Stream::InputFinished() {
   recognizer_.DecodeStreams({stream_.get()});
 }
 
-TranscriptionResult Stream::GetResult() const { return ToPublic(stream_->Result()); }
+TranscriptionResult Stream::GetResult() const { return ToPublic(stream_->Result(), stream_->Segments()); }
 
 void Stream::Reset() { stream_->Reset(); }
 
@@ -43,6 +54,10 @@ Model::Model(const std::string& model_dir, const ModelOptions& options) {
   config.decoding.lm_weight = options.lm_weight;
   config.decoding.word_bonus = options.word_bonus;
   if (!options.hotwords_file.empty()) config.decoding.hotwords = ReadHotwordsFile(options.hotwords_file);
+  config.endpoint.enabled = options.endpoint.enabled;
+  config.endpoint.rule1 = RuleOf(options.endpoint.rule1);
+  config.endpoint.rule2 = RuleOf(options.endpoint.rule2);
+  config.endpoint.rule3 = RuleOf(options.endpoint.rule3);
   recognizer_ = std::make_unique<Recognizer>(model_dir, config);
 }
 

@@ -1,5 +1,6 @@
 // transcribe LIBONNXRUNTIME MODEL_DIR FILE.wav: streams a 16-bit PCM mono WAV file through a model in 0.1 s
-// pieces, as audio from a microphone would arrive, and prints the transcript.
+// pieces, as audio from a microphone would arrive; prints the transcript, then each word as "START END WORD"
+// (seconds).
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -63,7 +64,13 @@ int main(int argc, char** argv) try {
     stream->AcceptWaveform(audio.data() + start, std::min(piece, audio.size() - start), rate);
   }
   stream->InputFinished();
-  std::printf("%s\n", stream->GetResult().text.c_str());
+  const nemo_fast::TranscriptionResult result = stream->GetResult();
+  std::printf("%s\n", result.text.c_str());
+  for (const auto& segment : result.segments) {
+    for (const auto& word : segment.words) {
+      std::printf("%.3f %.3f %s\n", word.start_seconds, word.end_seconds, word.text.c_str());
+    }
+  }
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

@@ -27,6 +27,21 @@ namespace nemo_fast {
 // its language model; greedy without the file), NeMo's greedy decoding, or beam search (docs/decoding.md).
 enum class Decoding { kModelDefault, kGreedy, kBeam };
 
+// Where a stream's transcript is cut into segments (utterances): a segment ends when any enabled rule holds,
+// judged on the decoder's output (trailing frames without speech), so the words are the same either way.
+struct EndpointRuleOptions {
+  bool must_contain_speech = false;   // the segment must hold a word
+  double min_trailing_silence = 0.0;  // seconds without speech at its end (0: not required)
+  double min_segment_length = 0.0;    // seconds since it started (0: not required)
+};
+
+struct EndpointOptions {
+  bool enabled = true;
+  EndpointRuleOptions rule1{false, 2.4, 0.0};   // nothing said and a long silence (the segment is dropped)
+  EndpointRuleOptions rule2{true, 1.2, 0.0};    // a pause after speech
+  EndpointRuleOptions rule3{false, 0.0, 20.0};  // the segment has grown too long
+};
+
 struct ModelOptions {
   std::string decoder;                   // "ctc", "rnnt" or "tdt"; empty or "default": the model's default
   int num_threads = 1;                   // ONNX Runtime intra-op threads of one encoder call
@@ -39,12 +54,30 @@ struct ModelOptions {
   std::optional<float> lm_weight;
   std::optional<float> word_bonus;
   std::string hotwords_file;  // one phrase per line, optionally "PHRASE :BOOST"; empty: none
+  EndpointOptions endpoint;
+};
+
+struct WordResult {
+  std::string text;
+  double start_seconds = 0.0;  // NeMo's word timestamps
+  double end_seconds = 0.0;
+  float confidence = 0.0f;  // NeMo's default word confidence, in [0, 1]
+};
+
+struct SegmentResult {
+  std::string text;
+  double start_seconds = 0.0;
+  double end_seconds = 0.0;
+  bool final = false;  // ended by an endpoint or the end of the input: it no longer changes
+  std::vector<WordResult> words;
 };
 
 struct TranscriptionResult {
   std::string text;  // valid UTF-8
   std::vector<int> token_ids;
   std::vector<double> token_times_seconds;  // start of the encoder frame that emitted each token
+  std::vector<float> token_confidences;     // NeMo's default token confidence
+  std::vector<SegmentResult> segments;      // the transcript cut at endpoints, with its words
 };
 
 class RecognizerStream;  // implementation

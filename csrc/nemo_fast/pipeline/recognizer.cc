@@ -480,6 +480,12 @@ std::vector<Segment> RecognizerStream::Segments() const {
   return segments;
 }
 
+// The pipeline steps of a stream, for DecodeStreams' helpers below (the steps are private to the stream).
+struct StreamSteps {
+  static const BusyFlag& busy(const RecognizerStream& stream) { return stream.busy(); }
+  static bool NextChunk(const RecognizerStream& stream, ChunkPlan* plan) { return stream.NextChunk(plan); }
+};
+
 namespace {
 
 // Holds the busy flags of every stream of one DecodeStreams call, or none: acquiring stops at the first
@@ -488,13 +494,13 @@ class StreamsInUse {
  public:
   explicit StreamsInUse(const std::vector<RecognizerStream*>& streams) {
     for (const RecognizerStream* stream : streams) {
-      if (!stream->busy().TryAcquire()) {
+      if (!StreamSteps::busy(*stream).TryAcquire()) {
         Release();
         Fail(ErrorCode::kStreamBusy,
              "a stream passed to decode_streams() is in use by another call (another "
              "thread) at this moment; a stream belongs to one thread at a time");
       }
-      held_.push_back(&stream->busy());
+      held_.push_back(&StreamSteps::busy(*stream));
     }
   }
   ~StreamsInUse() { Release(); }
@@ -537,7 +543,7 @@ ChunkGroups ReadyChunks(const std::vector<RecognizerStream*>& streams) {
   ChunkGroups groups;
   for (RecognizerStream* stream : streams) {
     ChunkPlan plan;
-    if (!stream->NextChunk(&plan)) continue;
+    if (!StreamSteps::NextChunk(*stream, &plan)) continue;
     auto& [members, plans] = groups[{plan.input_frames(), plan.drop}];
     members.push_back(stream);
     plans.push_back(plan);

@@ -166,6 +166,10 @@ class RecognizerStream {
   // samples are not scaled to [-1, 1] (e.g. int16 values in a float array).
   float peak_abs_sample() const { return peak_abs_sample_; }
 
+ private:
+  friend class Recognizer;    // DecodeStreams runs a stream through the steps below
+  friend struct StreamSteps;  // and its helpers in recognizer.cc
+
   // The steps of Recognizer::DecodeStreams, which holds busy() for the whole call.
   const BusyFlag& busy() const { return busy_; }
   // The next chunk NeMo's schedule would run now (offline models: the next window); false while none is ready.
@@ -182,7 +186,6 @@ class RecognizerStream {
   StreamDecoder& decoder() { return *decoder_; }
   void FinishDecodingChunk(const ChunkPlan& plan, const float* head_output, int keep);
 
- private:
   void ResetUnlocked();
   void AppendFrames(const std::vector<float>& frames);
   void AcceptSamples(const SampleView& samples);  // at the model's rate
