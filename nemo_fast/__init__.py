@@ -7,6 +7,7 @@ from nemo_fast._runtime import runtime_info
 from nemo_fast.config import FbankOptions, fbank_options_from_nemo
 from nemo_fast.features import FbankStream, ImprovedFbank
 from nemo_fast.model_spec import ModelSpec, StreamingGeometry, TransducerSpec
+from nemo_fast.options import DecodingOptions, RecognizerOptions, SessionOptions
 from nemo_fast.recognizer import (
     EndpointConfig,
     EndpointRule,
@@ -34,6 +35,9 @@ __all__ = [
     "ModelSpec",
     "StreamingGeometry",
     "TransducerSpec",
+    "DecodingOptions",
+    "RecognizerOptions",
+    "SessionOptions",
     "EndpointConfig",
     "EndpointRule",
     "LongAudioConfig",

@@ -361,10 +361,14 @@ class EndpointConfig:
     rule1: EndpointRule
     rule2: EndpointRule
     rule3: EndpointRule
+    def __getstate__(self) -> tuple[bool, tuple[bool, float, float], tuple[bool, float, float], tuple[bool, float, float]]:
+        ...
     def __init__(self, enabled: bool = True, rule1: EndpointRule = None, rule2: EndpointRule = None, rule3: EndpointRule = None) -> None:
         """
         The defaults are sherpa-onnx's rules; pass a rule to replace one.
         """
+    def __setstate__(self, arg0: tuple) -> None:
+        ...
     def validate(self) -> None:
         """
         Raises ConfigError for negative durations or a rule that would end every segment at once.

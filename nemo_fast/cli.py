@@ -10,6 +10,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from nemo_fast.arguments import add_recognizer_arguments, options_from_args
+from nemo_fast.arguments import positive as _positive
 from nemo_fast.errors import ConfigError, NemoFastError
 
 
@@ -19,54 +21,6 @@ def _att_context(text: str) -> tuple[int, int]:
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"expected LEFT,RIGHT (e.g. 70,13), got {text!r}") from e
     return left, right
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from e
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
-    """Beam search, language model and hotwords flags (Recognizer's decoding options)."""
-    parser.add_argument("--decoding", choices=["greedy", "beam"],
-                        help="greedy (NeMo's greedy decoding) or beam search (CTC: prefix beam search with the "
-                             "--lm; RNN-T/TDT: modified beam search; default: the model's, see its decoding.json, "
-                             "else greedy)")
-    parser.add_argument("--beam-size", type=_positive, help="hypotheses the beam search keeps (default 8)")
-    parser.add_argument("--lm", type=Path, help="an ARPA word n-gram language model for the beam search "
-                                                "(nemo-fast lm build makes one from text)")
-    parser.add_argument("--lm-weight", type=float, help="the language model's weight (pyctcdecode's alpha)")
-    parser.add_argument("--word-bonus", type=float, help="log-score added per word with --lm (pyctcdecode's beta)")
-    parser.add_argument("--hotwords", type=Path, help="phrases to favour, one per line, optionally 'PHRASE :BOOST'")
-    parser.add_argument("--hotword-boost", type=float, help="the boost of a phrase that gives none (default 8)")
-    parser.add_argument("--token-min-log-prob", type=float,
-                        help="CTC beam search expands a frame's tokens above this log-prob only (default -5)")
-    parser.add_argument("--beam-prune-log-prob", type=float,
-                        help="hypotheses further than this below the best are dropped (default -10)")
-
-
-def _decoding_options(args) -> dict:
-    """The Recognizer keyword arguments the decoding flags (and --max-window-seconds) set (the unset ones keep
-    the model's defaults)."""
-    names = {"decoding": "decoding", "beam_size": "beam_size", "lm": "lm", "lm_weight": "lm_weight",
-             "word_bonus": "word_bonus", "hotwords": "hotwords", "hotword_boost": "hotword_boost",
-             "token_min_log_prob": "token_min_log_prob", "beam_prune_log_prob": "beam_prune_log_prob"}
-    options = {key: getattr(args, flag) for flag, key in names.items() if getattr(args, flag, None) is not None}
-    for key in ("lm", "hotwords"):  # absolute: Ray actors and servers may run elsewhere than the current folder
-        if key in options:
-            options[key] = str(Path(options[key]).resolve())
-    if getattr(args, "max_window_seconds", None) is not None or getattr(args, "vad_cuts", False):
-        from nemo_fast.recognizer import LongAudioConfig
-        from nemo_fast.vad import default_model_path
-
-        options["long_audio"] = LongAudioConfig(max_window_seconds=args.max_window_seconds or 0.0,
-                                                vad_model=str(default_model_path()) if args.vad_cuts else "")
-    return options
 
 
 def cmd_transcribe(args) -> int:
@@ -103,8 +57,7 @@ def cmd_transcribe(args) -> int:
                 return 2
             written[name] = path
     model_dir = args.model or default_model_dir()
-    recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
-                            streaming_mode=args.streaming_mode, providers=args.provider, **_decoding_options(args))
+    recognizer = Recognizer(model_dir, options_from_args(args))
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
@@ -212,9 +165,7 @@ def _transcribe_manifest(args) -> int:
     with open(target, "a" if kept and not retried else "w", encoding="utf-8") as out, \
             _progress(args, total) as progress:  # fmt: skip
         if args.ray is None:
-            recognizer = Recognizer(model_dir, decoder=args.decoder, num_threads=args.threads,
-                                    streaming_mode=args.streaming_mode, providers=args.provider,
-                                    **_decoding_options(args))
+            recognizer = Recognizer(model_dir, options_from_args(args))
             results = recognizer.transcribe_many(todo, batch=args.jobs, on_audio=progress,
                                                  reader=lambda e: manifest.read_entry_audio(e, args.channel),
                                                  workers=args.workers)
@@ -224,10 +175,8 @@ def _transcribe_manifest(args) -> int:
             from nemo_fast import ray
 
             ray.connect(args.ray or None)
-            rows = ray.transcribe_entries(todo, args.manifest.parent, model_dir, actors=args.workers,
-                                          threads=args.threads, batch=args.jobs, decoder=args.decoder,
-                                          streaming_mode=args.streaming_mode, channel=args.channel, words=words,
-                                          decoding=_decoding_options(args))
+            rows = ray.transcribe_entries(todo, args.manifest.parent, model_dir, options=options_from_args(args),
+                                          actors=args.workers, batch=args.jobs, channel=args.channel, words=words)
         if retried:
             rows = _in_input_order(kept, retried, rows)
         for line, row, entry_failed in rows:
@@ -315,14 +264,12 @@ def cmd_serve(args) -> int:
     from nemo_fast.server import ServerConfig, logs, serve
 
     logs.configure(args.log_format)
-    serve(ServerConfig(model_dir=args.model or default_model_dir(), host=args.host, port=args.port,
-                       threads=args.threads, providers=args.provider, workers=args.workers, decoder=args.decoder,
+    serve(ServerConfig(model_dir=args.model or default_model_dir(), recognizer=options_from_args(args),
+                       host=args.host, port=args.port, workers=args.workers,
                        token=args.token or os.environ.get("NEMO_FAST_TOKEN"), max_connections=args.max_connections,
-                       max_batch_size=args.max_batch_size,
                        idle_timeout=args.idle_timeout, max_message_bytes=args.max_message_bytes,
                        max_upload_bytes=args.max_upload_mb * 2**20,
-                       max_buffered_seconds=args.max_buffered_seconds, shutdown_timeout=args.shutdown_timeout,
-                       decoding=_decoding_options(args)))
+                       max_buffered_seconds=args.max_buffered_seconds, shutdown_timeout=args.shutdown_timeout))
     return 0
 
 
@@ -425,24 +372,6 @@ def _version() -> str:
     return __version__
 
 
-def _providers(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in ("cpu", "cuda", "tensorrt")]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(f"providers are cpu, cuda and tensorrt, comma-separated; got {text!r}")
-    return names
-
-
-def _add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
-    """Where the recognizer runs: the options every recognizing command shares."""
-    parser.add_argument("--threads", type=_positive, default=1,
-                        help="ONNX Runtime intra-op threads of one encoder call; on a GPU, of the transducer's "
-                             "joint on the CPU (default 1)")
-    parser.add_argument("--provider", type=_providers, metavar="LIST",
-                        help="ONNX Runtime execution providers in order, e.g. cuda,cpu (cuda and tensorrt need the "
-                             "onnxruntime-gpu wheel; cpu last: fall back to the CPU)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nemo-fast", description="NeMo FastConformer speech recognition on ONNX Runtime")
     parser.add_argument("--version", action="version", version=f"nemo-fast {_version()}")
@@ -462,14 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="transcribe --manifest with Ray Data: --workers actors, each with one recognizer, on the Ray "
                         "cluster at ADDRESS ('auto': the one started on this machine by `ray start`), or on a "
                         "local one when no ADDRESS is given (extra: ray)")
-    t.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
-    t.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"],
-                   help="the decoder to use (default: the model's default, the transducer of a hybrid)")
-    _add_runtime_arguments(t)
-    t.add_argument("--streaming-mode", choices=["default", "pad_and_drop_preencoded"],
-                   help="NeMo's streaming mode (default: the model's own; imported NeMo exports stream only in "
-                        "pad_and_drop_preencoded)")
-    _add_decoding_arguments(t)
+    add_recognizer_arguments(t, max_batch_size=32, long_audio=True)
     t.add_argument("--format", default="txt", choices=["txt", "json", "tsv", "srt", "vtt"],
                    help="txt: one line per segment; json: segments with words and times (one object per file); "
                         "tsv: start and end in ms, text; srt, vtt: subtitles")
@@ -485,12 +407,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar (shown only on a terminal)")
     t.add_argument("--channel", type=int, help="the channel of multi-channel files to recognize, 0-based "
                                                 "(default: the average of the channels, as NeMo)")
-    t.add_argument("--max-window-seconds", type=float,
-                   help="offline models: cut longer audio into windows of at most this, at pauses (default 30, or "
-                        "the model's position limit if shorter)")
-    t.add_argument("--vad-cuts", action="store_true",
-                   help="offline models: cut long audio where Silero VAD finds the least speech, not the least "
-                        "energy (the silero-vad package's model: pip install --no-deps silero-vad)")
     t.set_defaults(func=cmd_transcribe)
 
     s = sub.add_parser("stream", help="transcribe live audio: raw PCM from standard input ('-') or a microphone")
@@ -503,10 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", default="text", choices=["text", "json"],
                    help="text: finished segments as lines with times, the growing one redrawn on a terminal; "
                         "json: one event per line, 'partial' as the text grows and 'final' with words and times")
-    s.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
-    s.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
-    _add_runtime_arguments(s)
-    _add_decoding_arguments(s)
+    add_recognizer_arguments(s)
     s.set_defaults(func=cmd_stream)
 
     e = sub.add_parser("export", help="export a .nemo checkpoint (needs torch and nemo_toolkit)")
@@ -530,19 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("serve", help="a server: streaming recognition over WebSocket (sherpa-onnx's protocol on /, "
                             "nemo_fast's on /v1/stream), a browser page on /, OpenAI's transcription endpoint "
                             "(extra: server)")
-    v.add_argument("--model", type=Path, help="exported model directory (default: the shipped model)")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     v.add_argument("--port", type=int, default=6006, help="port (default 6006; 0: any free port, printed at start)")
-    _add_runtime_arguments(v)
     v.add_argument("--workers", type=int, default=2, help="requests recognized at once")
-    v.add_argument("--decoder", choices=["ctc", "rnnt", "tdt"], help="the decoder to use (default: the model's)")
-    _add_decoding_arguments(v)
+    add_recognizer_arguments(v, max_batch_size=32)
     v.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (or set NEMO_FAST_TOKEN; WebSocket "
                                    "clients may pass ?token=TOKEN)")
     v.add_argument("--max-connections", type=_positive, default=64,
                    help="WebSocket streams at once; more are refused with close code 1013 (default 64)")
-    v.add_argument("--max-batch-size", type=_positive, default=32,
-                   help="streams decoded in one encoder call (default 32; on a GPU, as many as --max-connections)")
     v.add_argument("--idle-timeout", type=float, default=30.0,
                    help="seconds a WebSocket client may stay silent before it is closed (default 30)")
     v.add_argument("--max-message-bytes", type=_positive, default=2**20,

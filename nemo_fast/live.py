@@ -132,10 +132,9 @@ def stream_command(args, out: TextIO | None = None) -> int:
         raise ConfigError(f"nemo-fast stream reads standard input ('-') or a microphone (--mic), not {args.input!r}; "
                           "use nemo-fast transcribe for files")
     out = out or sys.stdout  # looked up now: tests and callers may have replaced it since import
-    from nemo_fast.cli import _decoding_options
+    from nemo_fast.arguments import options_from_args
 
-    recognizer = Recognizer(args.model or default_model_dir(), decoder=args.decoder, num_threads=args.threads,
-                            providers=args.provider, **_decoding_options(args))
+    recognizer = Recognizer(args.model or default_model_dir(), options_from_args(args))
     if args.mic:
         blocks = microphone_blocks(args.sample_rate, args.device)
     else:

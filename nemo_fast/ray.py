@@ -19,15 +19,16 @@ import numpy as np
 from nemo_fast import manifest
 from nemo_fast.errors import ConfigError
 from nemo_fast.manifest import ManifestEntry
+from nemo_fast.options import RecognizerOptions, absolute_paths
 
 
 class _Transcriber:
     """One actor's Recognizer; called with a batch of manifest lines (line number, JSON text, folder)."""
 
-    def __init__(self, model_dir: str, options: dict, batch: int, channel: int | None, words: bool):
+    def __init__(self, model_dir: str, options: RecognizerOptions, batch: int, channel: int | None, words: bool):
         from nemo_fast.recognizer import Recognizer
 
-        self.recognizer = Recognizer(model_dir, **options)
+        self.recognizer = Recognizer(model_dir, options)
         self.batch, self.channel, self.words = batch, channel, words
 
     def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -86,10 +87,11 @@ def _check_cpus(actors: int, threads: int, reading: int) -> None:
                           f"cluster has {have:g}: use fewer actors or threads, or add nodes")
 
 
-def _transcribe(ds, model_dir: str | os.PathLike, *, actors: int, threads: int, batch: int, decoder: str | None,
-                streaming_mode: str, channel: int | None, words: bool, reading_cpus: int, decoding: dict | None = None):
+def _transcribe(ds, model_dir: str | os.PathLike, *, options: RecognizerOptions | None, actors: int, batch: int,
+                channel: int | None, words: bool, reading_cpus: int):
+    options = absolute_paths(options or RecognizerOptions())
+    threads = options.session.num_threads
     _check_cpus(actors, threads, reading_cpus)
-    options = {"decoder": decoder, "num_threads": threads, "streaming_mode": streaming_mode, **(decoding or {})}
     # Ray Data restarts a dead actor and retries its batch by default (max_restarts, max_task_retries -1).
     from ray.data import ActorPoolStrategy
 
@@ -99,19 +101,19 @@ def _transcribe(ds, model_dir: str | os.PathLike, *, actors: int, threads: int, 
 
 
 def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.PathLike,
-                       model_dir: str | os.PathLike, *, actors: int = 2, threads: int = 1, batch: int = 4,
-                       decoder: str | None = None,
-                       streaming_mode: str | None = None, channel: int | None = None, words: bool = False,
-                       decoding: dict | None = None) -> Iterator[tuple[int, dict, bool]]:
+                       model_dir: str | os.PathLike, *, options: RecognizerOptions | None = None, actors: int = 2,
+                       batch: int = 4, channel: int | None = None,
+                       words: bool = False) -> Iterator[tuple[int, dict, bool]]:
     """(line, output entry, failed) for each entry of the manifest in `manifest_folder` (relative audio paths
-    are relative to it), in the order given, computed by `actors` Ray actors (connect() first)."""
+    are relative to it), in the order given, computed by `actors` Ray actors (connect() first), each with a
+    Recognizer of these options (pickled as they are; each actor holds options.session.num_threads CPUs)."""
     from ray.data import DataContext
 
     DataContext.get_current().execution_options.preserve_order = True
     unusable = {e.line: e for e in entries if e.error is not None}
     lines = _lines_dataset(entries, Path(manifest_folder).resolve())
-    ds = _transcribe(lines, model_dir, actors=actors, threads=threads, batch=batch, decoder=decoder, decoding=decoding,
-                     streaming_mode=streaming_mode, channel=channel, words=words, reading_cpus=0)
+    ds = _transcribe(lines, model_dir, options=options, actors=actors, batch=batch, channel=channel, words=words,
+                     reading_cpus=0)
     for row in ds.iter_rows():
         line = int(row["line"])
         if line in unusable:  # shipped empty (it may not be JSON): its error is the one read_manifest gave here
@@ -121,14 +123,14 @@ def transcribe_entries(entries: list[ManifestEntry], manifest_folder: str | os.P
             yield line, json.loads(row["output"]), bool(row["failed"])
 
 
-def transcribe_dataset(ds, model_dir: str | os.PathLike | None = None, *, base_dir: str | os.PathLike = ".",
-                       actors: int = 2, threads: int = 1, batch: int = 4, decoder: str | None = None,
-                       streaming_mode: str | None = None, channel: int | None = None, words: bool = False):
+def transcribe_dataset(ds, model_dir: str | os.PathLike | None = None, *, options: RecognizerOptions | None = None,
+                       base_dir: str | os.PathLike = ".", actors: int = 2, batch: int = 4, channel: int | None = None,
+                       words: bool = False):
     """A Ray Dataset of manifest entries (columns audio_filepath and optionally offset, duration, text, ...;
     relative paths are relative to `base_dir`) mapped to one of the output entries: each row's columns plus
     `pred_text`, `error` (None when it was transcribed) and, with `words`, `segments` (JSON text). Lazy, as
-    Ray Datasets are: write it with e.g. `write_json` or `write_parquet`. The actors hold `actors * threads`
-    CPUs for the whole run and the tasks that read `ds` need one more: a cluster with fewer is refused with a
+    Ray Datasets are: write it with e.g. `write_json` or `write_parquet`. The actors (each a Recognizer of
+    these options) hold `actors * options.session.num_threads` CPUs for the whole run and the tasks that read `ds` need one more: a cluster with fewer is refused with a
     ConfigError (Ray would wait for ever)."""
     from nemo_fast.models import default_model_dir
 
@@ -148,9 +150,8 @@ def transcribe_dataset(ds, model_dir: str | os.PathLike | None = None, *, base_d
         return out
 
     lines = ds.map(to_line)
-    return _transcribe(lines, model_dir or default_model_dir(), actors=actors, threads=threads, batch=batch,
-                       decoder=decoder, streaming_mode=streaming_mode, channel=channel, words=words,
-                       reading_cpus=1).map(from_output)
+    return _transcribe(lines, model_dir or default_model_dir(), options=options, actors=actors, batch=batch,
+                       channel=channel, words=words, reading_cpus=1).map(from_output)
 
 
 def _plain(value):

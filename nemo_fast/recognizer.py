@@ -16,6 +16,7 @@ from nemo_fast.audio import iter_audio, read_audio
 from nemo_fast.errors import ArgumentError, AudioError, ConfigError, NemoFastError
 from nemo_fast.model_spec import ModelSpec
 from nemo_fast.models import default_model_dir
+from nemo_fast.options import RecognizerOptions, hotword_list
 
 StreamingMode = _core.StreamingMode
 EndpointConfig = _core.EndpointConfig
@@ -184,51 +185,17 @@ class Stream:
         self._core.input_finished()
 
 
-_DECODING_METHODS = {None: _core.DecodingMethod.model_default, "greedy": _core.DecodingMethod.greedy,
-                     "beam": _core.DecodingMethod.beam}
-
-
-def _decoding_config(decoding: str | None, lm, hotwords, **settings) -> _core.DecodingConfig:
-    """The decoding options as given; the core fills what is None from the model's decoding.json (when the method
-    is beam) and then from its defaults."""
-    if decoding not in _DECODING_METHODS:
-        raise ConfigError(f"decoding must be 'greedy' or 'beam', not {decoding!r}")
-    config = _core.DecodingConfig()
-    config.method = _DECODING_METHODS[decoding]
-    config.lm_path = os.fspath(lm) if lm is not None else None
-    config.hotwords = _hotword_list(hotwords)
-    for name, value in settings.items():
-        setattr(config, name, value)
-    return config
-
-
-def _hotword_list(hotwords) -> list:
-    """Hotwords as the core takes them, from a file path or a list of phrases or (phrase, boost) pairs."""
-    if hotwords is None:
-        return []
-    if isinstance(hotwords, (str, os.PathLike)):
-        return _core.read_hotwords_file(os.fspath(hotwords))
-    listed = []
-    for item in hotwords:
-        if isinstance(item, str):
-            listed.append(_core.Hotword(item))
-        elif isinstance(item, tuple) and len(item) == 2:
-            try:
-                boost = float(item[1])
-            except (TypeError, ValueError):
-                raise ConfigError(f"hotword {item[0]!r}: its boost must be a number, not {item[1]!r}") from None
-            listed.append(_core.Hotword(str(item[0]), boost))
-        else:
-            raise ConfigError(f"a hotword is a phrase or a (phrase, boost) pair, not {item!r}")
-    return listed
-
-
 class Recognizer:
     """An exported NeMo model ready to recognize speech. Immutable; share one across threads.
+
+    ``Recognizer(model_dir, options)`` takes a RecognizerOptions (nemo_fast.options); keyword arguments, named
+    as below, replace its fields (``Recognizer(model_dir, decoding="greedy", num_threads=2)``). The options in
+    use are ``recognizer.options``.
 
     Args:
         model_dir: directory written by ``nemo-fast export`` or ``nemo-fast import`` (model.onnx + tokens.txt,
             and the transducer graphs of transducer and hybrid models); None: the shipped model.
+        options: a RecognizerOptions (default: the defaults); the keywords below replace its fields.
         decoder: the decoder to use: ``"ctc"``, ``"rnnt"`` or ``"tdt"`` (as the model has them);
             None takes the model's default (NeMo's: the transducer of a hybrid).
         num_threads: ONNX Runtime intra-op threads for one encoder call; with the encoder on a GPU, the CPU
@@ -273,28 +240,15 @@ class Recognizer:
         beam_prune_log_prob: hypotheses further than this below the best are dropped (default -10).
     """
 
-    def __init__(self, model_dir: str | Path | None = None, decoder: str | None = None, num_threads: int = 1,
-                 streaming_mode: str | None = None,
-                 keep_log_probs: bool = False, max_batch_size: int = 32, graph_optimization_level: int = 99,
-                 session_config_entries: dict[str, str] | None = None, endpoint: EndpointConfig | None = None,
-                 providers: list[str] | None = None, provider_options: dict[str, dict[str, str]] | None = None,
-                 profile: str | os.PathLike | None = None, decoding: str | None = None,
-                 beam_size: int | None = None, lm: str | os.PathLike | None = None,
-                 lm_weight: float | None = None, word_bonus: float | None = None,
-                 hotwords: str | os.PathLike | Sequence[str | tuple[str, float]] | None = None,
-                 hotword_boost: float | None = None, token_min_log_prob: float | None = None,
-                 beam_prune_log_prob: float | None = None, long_audio: LongAudioConfig | None = None):
+    def __init__(self, model_dir: str | Path | None = None, options: RecognizerOptions | None = None, **keywords):
         _runtime.ensure_loaded()
         if model_dir is None:
             model_dir = default_model_dir()
-        modes = {"default": StreamingMode.DEFAULT, "pad_and_drop_preencoded": StreamingMode.PAD_AND_DROP_PREENCODED}
-        modes[None] = StreamingMode.AUTO
-        if streaming_mode not in modes:
-            raise ConfigError(f"streaming_mode must be 'default', 'pad_and_drop_preencoded' or None, got "
-                              f"{streaming_mode!r}")
+        options = RecognizerOptions.from_keywords(options, **keywords)
+        providers = options.session.providers
         offered = _runtime.runtime_info()["providers"]
         gpu = [name for name, full in (("cuda", "CUDAExecutionProvider"), ("tensorrt", "TensorrtExecutionProvider"))
-               if name in (providers or []) and full in offered]  # fmt: skip
+               if name in providers and full in offered]  # fmt: skip
         other = _runtime.other_onnxruntime_module() if gpu else None
         if other:
             raise ConfigError(
@@ -303,27 +257,9 @@ class Recognizer:
                 f"make the {gpu[0]} provider call into the other one and crash. Use one build: install "
                 f"onnxruntime-gpu as the only onnxruntime and leave ONNXRUNTIME_ROOT unset, or do not import "
                 f"onnxruntime (NeMo does) in the process that runs the GPU")
-        config = _core.RecognizerConfig()
-        session = _core.SessionConfig()
-        session.intra_op_threads = num_threads
-        session.graph_optimization_level = graph_optimization_level
-        session.config_entries = dict(session_config_entries or {})
-        session.providers = list(providers or [])
-        session.provider_options = {name: {k: str(v) for k, v in opts.items()}
-                                    for name, opts in (provider_options or {}).items()}
-        session.profile_prefix = os.fspath(profile) if profile is not None else ""
-        config.session = session
-        config.decoder = decoder or ""
-        config.streaming_mode = modes[streaming_mode]
-        config.keep_log_probs = keep_log_probs
-        config.max_batch_size = max_batch_size
-        config.endpoint = endpoint if endpoint is not None else EndpointConfig()
-        config.long_audio = long_audio if long_audio is not None else LongAudioConfig()
-        config.decoding = _decoding_config(decoding, lm, hotwords, beam_size=beam_size, lm_weight=lm_weight,
-                                           word_bonus=word_bonus, hotword_boost=hotword_boost,
-                                           token_min_log_prob=token_min_log_prob,
-                                           beam_prune_log_prob=beam_prune_log_prob)
-        self.keep_log_probs = keep_log_probs
+        config = options.to_core()
+        self.options = options
+        self.keep_log_probs = options.keep_log_probs
         self.model_dir = Path(model_dir)
         self._core = _core.Recognizer(str(model_dir), config)
         self._spec = ModelSpec._from_core(self._core.spec)
@@ -403,7 +339,7 @@ class Recognizer:
                       hotwords: str | os.PathLike | Sequence[str | tuple[str, float]] | None = None) -> Stream:
         """A new stream; `endpoint` replaces the recognizer's endpoint rules and `hotwords` its hotwords (beam
         decoding; same forms as the Recognizer's) for this stream only."""
-        return Stream(self, self._core.create_stream(endpoint, None if hotwords is None else _hotword_list(hotwords)))
+        return Stream(self, self._core.create_stream(endpoint, None if hotwords is None else hotword_list(hotwords)))
 
     @property
     def decoding(self) -> str:

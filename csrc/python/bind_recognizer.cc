@@ -114,7 +114,26 @@ void BindRecognizer(py::module_& m) {
       .def_readwrite("rule2", &EndpointConfig::rule2)
       .def_readwrite("rule3", &EndpointConfig::rule3)
       .def("validate", &EndpointConfig::Validate,
-           "Raises ConfigError for negative durations or a rule that would end every segment at once.");
+           "Raises ConfigError for negative durations or a rule that would end every segment at once.")
+      .def(py::pickle(  // RecognizerOptions pickle (Ray actors, server workers)
+          [](const EndpointConfig& c) {
+            auto rule = [](const EndpointRule& r) {
+              return py::make_tuple(r.must_contain_speech, r.min_trailing_silence, r.min_segment_length);
+            };
+            return py::make_tuple(c.enabled, rule(c.rule1), rule(c.rule2), rule(c.rule3));
+          },
+          [](const py::tuple& t) {
+            auto rule = [](const py::handle& h) {
+              const auto r = h.cast<py::tuple>();
+              return EndpointRule{r[0].cast<bool>(), r[1].cast<double>(), r[2].cast<double>()};
+            };
+            EndpointConfig c;
+            c.enabled = t[0].cast<bool>();
+            c.rule1 = rule(t[1]);
+            c.rule2 = rule(t[2]);
+            c.rule3 = rule(t[3]);
+            return c;
+          }));
 
   py::class_<LongAudioConfig>(m, "LongAudioConfig",
                               "How offline models cut a long input into windows at pauses (see docs/usage.md).")

@@ -17,12 +17,13 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from nemo_fast import subtitles
 from nemo_fast.audio import read_audio
 from nemo_fast.errors import ConfigError, NemoFastError
+from nemo_fast.options import RecognizerOptions
 from nemo_fast.recognizer import Recognizer
 from nemo_fast.server.logs import LOGGER, event
 from nemo_fast.server.metrics import ServerMetrics
@@ -45,14 +46,12 @@ RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 @dataclass(frozen=True)
 class ServerConfig:
     model_dir: Path
+    # The recognizer's options (decoder, threads, providers, max_batch_size: on a GPU, as many as max_connections;
+    # decoding, beam, LM, hotwords)
+    recognizer: RecognizerOptions = RecognizerOptions()
     host: str = "127.0.0.1"
     port: int = 6006
-    threads: int = 1              # ONNX Runtime intra-op threads of one encoder call
-    providers: list[str] | None = None  # ONNX Runtime execution providers in order (Recognizer's providers)
-    max_batch_size: int = 32      # streams decoded in one encoder call; on a GPU, as many as max_connections
     workers: int = 2              # requests recognized at once
-    decoder: str | None = None
-    decoding: dict = field(default_factory=dict)  # Recognizer's beam/LM/hotword options
     token: str | None = None      # when set, requests need "Authorization: Bearer TOKEN" (WebSocket: or ?token=)
     max_connections: int = 64     # WebSocket streams at once; more are refused with 1013
     max_message_bytes: int = 2**20  # one WebSocket message; larger ones close the connection with 1009
@@ -66,9 +65,7 @@ def create_app(config: ServerConfig, recognizer: Recognizer | None = None):
     from aiohttp import WSCloseCode, web
     from aiohttp.http_exceptions import HttpProcessingError
 
-    recognizer = recognizer or Recognizer(config.model_dir, decoder=config.decoder, num_threads=config.threads,
-                                          providers=config.providers, max_batch_size=config.max_batch_size,
-                                          **config.decoding)
+    recognizer = recognizer or Recognizer(config.model_dir, config.recognizer)
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="nemo_fast-decode")
     _keep_large_buffers_out_of_the_heap()
     model_name = Path(config.model_dir).name
