@@ -19,6 +19,24 @@ from nemo_fast.errors import AudioError
 
 AudioSource = Union[str, Path, BinaryIO]  # a path, or a binary file object such as io.BytesIO
 
+# Raw PCM as live sources send it (nemo-fast stream, the server's WebSocket protocols): little-endian mono.
+PCM_ENCODINGS = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+
+
+def raw_pcm(data: bytes, encoding: str) -> np.ndarray:
+    """The samples of raw PCM bytes (a view, no copy). AudioError for an unknown encoding, bytes that are not
+    whole samples, and float samples that are NaN or infinite."""
+    dtype = PCM_ENCODINGS.get(encoding) if isinstance(encoding, str) else None
+    if dtype is None:
+        raise AudioError(f"encoding must be one of {', '.join(PCM_ENCODINGS)}, got {encoding!r}")
+    if len(data) % dtype.itemsize:
+        raise AudioError(f"{len(data)} bytes are not whole {encoding} samples (a multiple of {dtype.itemsize})")
+    samples = np.frombuffer(data, dtype=dtype)
+    if dtype.kind == "f" and not np.isfinite(samples).all():
+        where = int(np.flatnonzero(~np.isfinite(samples))[0])
+        raise AudioError(f"audio contains a non-finite sample ({samples[where]}) at index {where}")
+    return samples
+
 
 def read_audio(source: AudioSource, channel: int | None = None) -> tuple[np.ndarray, int]:
     """Mono samples (float32 in [-1, 1], or int16 PCM) and sample rate of an audio file or file object.

@@ -15,18 +15,18 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from nemo_fast import subtitles
+from nemo_fast.audio import PCM_ENCODINGS, raw_pcm
 from nemo_fast.errors import ConfigError, MissingDependencyError
 
-ENCODINGS = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
 BLOCK_SECONDS = 0.1  # audio read per step: small, so that decoding starts as soon as a chunk is complete
 
 
 def pcm_blocks(source: BinaryIO, encoding: str, sample_rate: int) -> Iterator[np.ndarray]:
     """Mono samples from a raw PCM byte stream, as they arrive (a read returns what the pipe holds, up to one
     block). Bytes of an unfinished sample wait for the rest; a trailing incomplete sample at the end is an error."""
-    if encoding not in ENCODINGS:
-        raise ConfigError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
-    dtype = ENCODINGS[encoding]
+    if encoding not in PCM_ENCODINGS:
+        raise ConfigError(f"encoding must be one of {', '.join(PCM_ENCODINGS)}, got {encoding!r}")
+    dtype = PCM_ENCODINGS[encoding]
     block_bytes = max(dtype.itemsize, int(sample_rate * BLOCK_SECONDS) * dtype.itemsize)
     fd = source.fileno()
     pending = b""
@@ -37,7 +37,7 @@ def pcm_blocks(source: BinaryIO, encoding: str, sample_rate: int) -> Iterator[np
         pending += data
         whole = len(pending) // dtype.itemsize * dtype.itemsize
         if whole:
-            yield np.frombuffer(pending[:whole], dtype=dtype)
+            yield raw_pcm(pending[:whole], encoding)
             pending = pending[whole:]
     if pending:
         raise ConfigError(f"the input ended inside a sample: {len(pending)} stray byte(s) after the last whole "

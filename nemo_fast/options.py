@@ -150,23 +150,24 @@ def _hotwords(hotwords):
 
 
 def hotword_list(hotwords) -> list:
-    """Hotwords as the core takes them, from a file path or phrases or (phrase, boost) pairs."""
+    """Hotwords as the core takes them, from a file path, or phrases, (phrase, boost) pairs and Hotwords: the
+    one check of hotwords, for the Python API, the command line and the server's settings."""
     if hotwords is None:
         return []
     if isinstance(hotwords, (str, os.PathLike)):
         return _core.read_hotwords_file(os.fspath(hotwords))
     listed = []
     for item in hotwords:
-        if isinstance(item, str):
+        if isinstance(item, _core.Hotword):
+            listed.append(item)
+        elif isinstance(item, str):
             listed.append(_core.Hotword(item))
-        elif isinstance(item, tuple) and len(item) == 2:
-            try:
-                boost = float(item[1])
-            except (TypeError, ValueError):
-                raise ConfigError(f"hotword {item[0]!r}: its boost must be a number, not {item[1]!r}") from None
-            listed.append(_core.Hotword(str(item[0]), boost))
+        elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str):
+            if not _is_number(item[1]):
+                raise ConfigError(f"hotword {item[0]!r}: its boost must be a number (finite), not {item[1]!r}")
+            listed.append(_core.Hotword(item[0], float(item[1])))
         else:
-            raise ConfigError(f"a hotword is a phrase or a (phrase, boost) pair, not {item!r}")
+            raise ConfigError(f"a hotword is a phrase or a (phrase, boost) pair, not {item!r}"[:200])
     return listed
 
 

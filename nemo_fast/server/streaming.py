@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nemo_fast import subtitles
-from nemo_fast.errors import NemoFastError
+from nemo_fast.audio import PCM_ENCODINGS, raw_pcm
+from nemo_fast.errors import AudioError, ConfigError, NemoFastError
+from nemo_fast.options import hotword_list
 
 PROTOCOL = "nemo_fast.v1"
-ENCODINGS = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
 
 
 class ProtocolError(Exception):
@@ -69,14 +70,10 @@ class Session:
 
 
 def parse_audio(data: bytes, encoding: str) -> np.ndarray:
-    dtype = ENCODINGS[encoding]
-    if len(data) % dtype.itemsize:
-        raise ProtocolError(1007, f"a {encoding} message must hold whole samples: {len(data)} bytes is not a "
-                                  f"multiple of {dtype.itemsize}")
-    samples = np.frombuffer(data, dtype=dtype)
-    if dtype.kind == "f" and not np.isfinite(samples).all():
-        raise ProtocolError(1007, "the audio holds NaN or infinite samples")
-    return samples
+    try:
+        return raw_pcm(data, encoding)
+    except AudioError as e:
+        raise ProtocolError(1007, f"an audio message: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -114,8 +111,8 @@ def parse_start(text: str, model_rate: int, decoder: str, endpoint, decoding: st
     encoding = start.get("encoding", "s16le")
     if not isinstance(rate, int) or isinstance(rate, bool) or not 1000 <= rate <= 768000:
         raise ProtocolError(1007, f"sample_rate must be an integer from 1000 to 768000, got {rate!r}")
-    if not isinstance(encoding, str) or encoding not in ENCODINGS:
-        raise ProtocolError(1007, f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}"[:200])
+    if not isinstance(encoding, str) or encoding not in PCM_ENCODINGS:
+        raise ProtocolError(1007, f"encoding must be one of {', '.join(PCM_ENCODINGS)}, got {encoding!r}"[:200])
     if start.get("decoder", decoder) != decoder:
         raise ProtocolError(1007, f"this server decodes with {decoder!r}, not {start['decoder']!r}"[:200] +
                                   " (choose the head with nemo-fast serve --decoder)")
@@ -130,22 +127,16 @@ def parse_start(text: str, model_rate: int, decoder: str, endpoint, decoding: st
 
 
 def _hotwords(value, decoding: str) -> list:
-    """The `hotwords` setting: phrases, or [phrase, boost] pairs."""
+    """The `hotwords` setting: phrases, or [phrase, boost] pairs (checked as the Python API checks them)."""
     if decoding != "beam":
         raise ProtocolError(1007, "hotwords need beam search: this server decodes greedily (nemo-fast serve "
                                   "--decoding beam)")
     if not isinstance(value, list):
         raise ProtocolError(1007, "hotwords must be a list of phrases or [phrase, boost] pairs")
-    out = []
-    for item in value:
-        if isinstance(item, str):
-            out.append(item)
-        elif (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-              and isinstance(item[1], (int, float)) and not isinstance(item[1], bool)):
-            out.append((item[0], float(item[1])))
-        else:
-            raise ProtocolError(1007, f"a hotword is a phrase or a [phrase, boost] pair, not {item!r}")
-    return out
+    try:
+        return hotword_list(value)
+    except ConfigError as e:
+        raise ProtocolError(1007, str(e)) from None
 
 
 def _endpoint(settings, base):
