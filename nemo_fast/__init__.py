@@ -16,6 +16,7 @@ from nemo_fast.recognizer import (
     Result,
     Segment,
     Stream,
+    StreamUpdate,
     Word,
 )
 from nemo_fast.vad import SpeechSpan, Vad
@@ -45,6 +46,7 @@ __all__ = [
     "Segment",
     "Result",
     "Stream",
+    "StreamUpdate",
     "Word",
     "Vad",
     "SpeechSpan",

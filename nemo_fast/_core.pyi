@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'DecodingMethod', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'SileroVadModel', 'StreamingMode', 'VadOptions', 'VadStream', 'Word', 'load_onnxruntime', 'model_spec_from_metadata', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info', 'speech_spans']
+__all__: list[str] = ['ArpaLm', 'CtcBeamSearch', 'DecodingConfig', 'DecodingMethod', 'EndpointConfig', 'EndpointRule', 'FbankOptions', 'FbankStream', 'Hotword', 'ImprovedFbank', 'LongAudioConfig', 'RecognitionResult', 'Recognizer', 'RecognizerConfig', 'RecognizerStream', 'Segment', 'SessionConfig', 'SileroVadModel', 'StreamUpdate', 'StreamingMode', 'VadOptions', 'VadStream', 'Word', 'load_onnxruntime', 'model_spec_from_metadata', 'onnxruntime_loaded', 'read_hotwords_file', 'runtime_info', 'speech_spans']
 class FbankOptions:
     """
     Options of ImprovedFbank (NeMo's AudioToMelSpectrogramPreprocessor in inference mode).
@@ -495,12 +495,30 @@ class RecognitionResult:
     @property
     def token_times_seconds(self) -> list[float]:
         ...
+class StreamUpdate:
+    """
+    What changed in a stream's transcript since the last pop_update.
+    """
+    @property
+    def finals(self) -> list[Segment]:
+        ...
+    @property
+    def first_segment(self) -> int:
+        ...
+    @property
+    def partial(self) -> str:
+        ...
+    @property
+    def partial_changed(self) -> bool:
+        ...
 class RecognizerStream:
     def accept_waveform(self, samples: typing.Any, sample_rate: typing.Any) -> None:
         ...
     def input_finished(self) -> None:
         ...
     def pop_segments(self) -> list[Segment]:
+        ...
+    def pop_update(self) -> StreamUpdate:
         ...
     def reset(self) -> None:
         ...

@@ -72,12 +72,8 @@ class LivePrinter:
     def __init__(self, out: TextIO, fmt: str, terminal: bool):
         self.out, self.fmt, self.terminal = out, fmt, terminal
         self.finished = 0
-        self._partial = ""
 
     def partial(self, text: str) -> None:
-        if text == self._partial:
-            return
-        self._partial = text
         if self.fmt == "json":
             self._line(json.dumps({"type": "partial", "segment": self.finished, "text": text}, ensure_ascii=False))
         elif self.terminal:
@@ -86,7 +82,6 @@ class LivePrinter:
             self.out.flush()
 
     def final(self, segment) -> None:
-        self._partial = ""
         if self.fmt == "json":
             event = {"type": "final", "segment": self.finished, **subtitles.segment_json(segment)}
             self._line(json.dumps(event, ensure_ascii=False))
@@ -116,10 +111,11 @@ def run(recognizer, blocks: Iterator[np.ndarray], sample_rate: int, printer: Liv
 
 
 def _show(stream, printer: LivePrinter) -> None:
-    for segment in stream.pop_segments():
+    update = stream.pop_update()
+    for segment in update.finals:
         printer.final(segment)
-    growing = stream.segments()
-    printer.partial(growing[-1].text if growing else "")
+    if update.partial is not None:
+        printer.partial(update.partial)
 
 
 def stream_command(args, out: TextIO | None = None) -> int:

@@ -61,6 +61,20 @@ class Segment:
                    list(s.token_times_seconds), list(s.token_confidences), s.final)
 
 
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What changed in a stream's transcript since the last Stream.pop_update()."""
+
+    first_segment: int     # the index of finals[0] among the stream's segments; the growing one's comes after them
+    finals: list[Segment]  # the segments that ended, in order
+    partial: str | None    # the growing segment's text when it changed ("" once nothing grows); None: unchanged
+
+    @property
+    def partial_segment(self) -> int:
+        """The index of the growing segment."""
+        return self.first_segment + len(self.finals)
+
+
 class Result:
     """What a stream has recognized so far.
 
@@ -164,6 +178,13 @@ class Stream:
         """Takes the finished segments (and, after input_finished(), the last one) out of the stream: their
         tokens leave its result, so a stream that runs for hours holds only what was not taken yet."""
         return [Segment._from_core(s) for s in self._core.pop_segments()]
+
+    def pop_update(self) -> StreamUpdate:
+        """What changed since the last call: the segments that ended (taken out, as pop_segments) and the growing
+        segment's text if it changed. What a live front-end sends on (nemo-fast stream, the server)."""
+        update = self._core.pop_update()
+        return StreamUpdate(update.first_segment, [Segment._from_core(s) for s in update.finals],
+                            update.partial if update.partial_changed else None)
 
     def reset(self) -> None:
         """Start a new utterance with this stream (same as a fresh stream)."""

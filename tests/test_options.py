@@ -90,3 +90,4 @@ def test_the_live_module_does_not_import_the_command_line():
                          capture_output=True, text=True, cwd=ROOT / "tests")
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "False"
+

@@ -218,6 +218,12 @@ void BindRecognizer(py::module_& m) {
       py::arg("metadata"), py::arg("source"),
       "What a model's metadata says, as the core reads it when it loads the model (no graph is loaded).");
 
+  py::class_<StreamUpdate>(m, "StreamUpdate", "What changed in a stream's transcript since the last pop_update.")
+      .def_readonly("first_segment", &StreamUpdate::first_segment)
+      .def_readonly("finals", &StreamUpdate::finals)
+      .def_readonly("partial_changed", &StreamUpdate::partial_changed)
+      .def_readonly("partial", &StreamUpdate::partial);
+
   // Registered before the methods that take or return it, so that their signatures name the Python class.
   py::class_<RecognizerStream, std::shared_ptr<RecognizerStream>> stream(m, "RecognizerStream");
 
@@ -292,6 +298,7 @@ void BindRecognizer(py::module_& m) {
       .def("result", &RecognizerStream::Result)
       .def("segments", &RecognizerStream::Segments)
       .def("pop_segments", &RecognizerStream::PopSegments)
+      .def("pop_update", &RecognizerStream::PopUpdate)
       .def("reset", &RecognizerStream::Reset);
 }
 

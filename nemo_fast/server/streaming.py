@@ -56,8 +56,7 @@ class Session:
     buffered_samples: int = 0  # sent to the decode loop, not yet fed to the stream
     drained: asyncio.Event = field(default_factory=asyncio.Event)
     stream: object = None
-    segment: int = 0
-    partial: str = ""
+    segment: int = 0  # segments finished so far
 
     def consumed(self, samples: int) -> None:
         """The decode loop has fed these samples (runs on the event loop)."""
@@ -267,29 +266,26 @@ class DecodeLoop:
             self.metrics.decoded(len(sessions), time.perf_counter() - start)
 
     def _publish(self, session: Session, ended: bool) -> None:
-        for segment in session.stream.pop_segments():
+        update = session.stream.pop_update()
+        for index, segment in enumerate(update.finals, start=update.first_segment):
             if session.sherpa:
-                session.post({"text": segment.text, "segment": session.segment})
+                session.post({"text": segment.text, "segment": index})
             else:
-                session.post({"type": "final", "segment": session.segment, **subtitles.segment_json(segment)})
-            session.segment += 1
+                session.post({"type": "final", "segment": index, **subtitles.segment_json(segment)})
             if self.metrics is not None:
                 self.metrics.segments.inc()
-            session.partial = ""
+        session.segment = update.partial_segment
         if ended:
             if not session.sherpa:
-                session.post({"type": "end", "segments": session.segment})
+                session.post({"type": "end", "segments": update.partial_segment})
             session.post(None)
             self._sessions.discard(session)
             return
-        growing = session.stream.segments()
-        text = growing[-1].text if growing else ""
-        if text != session.partial:
-            session.partial = text
+        if update.partial is not None:
             if session.sherpa:
-                session.post({"text": text, "segment": session.segment})
+                session.post({"text": update.partial, "segment": update.partial_segment})
             else:
-                session.post({"type": "partial", "segment": session.segment, "text": text})
+                session.post({"type": "partial", "segment": update.partial_segment, "text": update.partial})
 
 
 def max_buffered_samples(sample_rate: int, seconds: float) -> int:

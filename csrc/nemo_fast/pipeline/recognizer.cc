@@ -221,6 +221,8 @@ void RecognizerStream::ResetUnlocked() {
   segment_first_token_ = 0;
   segment_start_frame_ = 0;
   has_token_before_ = false;
+  popped_segments_ = 0;
+  last_partial_.clear();
 }
 
 DecodedTokens RecognizerStream::decoded_tokens() const {
@@ -298,6 +300,26 @@ void RecognizerStream::CutSegments() {
 
 std::vector<Segment> RecognizerStream::PopSegments() {
   BusyScope busy(busy_);
+  return PopSegmentsUnlocked();
+}
+
+StreamUpdate RecognizerStream::PopUpdate() {
+  BusyScope busy(busy_);
+  StreamUpdate update;
+  update.first_segment = popped_segments_;
+  update.finals = PopSegmentsUnlocked();
+  popped_segments_ += static_cast<int64_t>(update.finals.size());
+  if (!update.finals.empty()) last_partial_.clear();  // a new segment grows from nothing
+  const std::vector<Segment> growing = SegmentsUnlocked();
+  const std::string& text = growing.empty() ? std::string() : growing.back().text;
+  if (text != last_partial_) {
+    update.partial_changed = true;
+    update.partial = last_partial_ = text;
+  }
+  return update;
+}
+
+std::vector<Segment> RecognizerStream::PopSegmentsUnlocked() {
   if (Done() && tokens().size() > segment_first_token_) {
     finished_segments_.push_back(MakeSegment(segment_first_token_, tokens().size(), /*final=*/true));
     segment_first_token_ = tokens().size();
@@ -473,6 +495,10 @@ RecognitionResult RecognizerStream::Result() const {
 
 std::vector<Segment> RecognizerStream::Segments() const {
   BusyScope busy(busy_);
+  return SegmentsUnlocked();
+}
+
+std::vector<Segment> RecognizerStream::SegmentsUnlocked() const {
   std::vector<Segment> segments = finished_segments_;
   if (tokens().size() > segment_first_token_) {
     segments.push_back(MakeSegment(segment_first_token_, tokens().size(), /*final=*/Done()));

@@ -67,6 +67,15 @@ struct RecognitionResult {
   int vocab_size = 0;
 };
 
+// What changed in a stream's transcript since the last PopUpdate: the segments that ended (taken out of the
+// stream, as PopSegments) and the growing segment's text when it changed. What live front-ends send.
+struct StreamUpdate {
+  int64_t first_segment = 0;  // the index of finals[0] among the stream's segments since it began (or Reset)
+  std::vector<Segment> finals;
+  bool partial_changed = false;
+  std::string partial;  // the growing segment's text (index first_segment + finals.size()) when partial_changed
+};
+
 class RecognizerStream;
 
 class Recognizer {
@@ -156,6 +165,8 @@ class RecognizerStream {
   // Takes the finished segments (and, once the input is finished and decoded, the last one) out of the stream:
   // their tokens leave the stream's result, so a stream running for hours holds only what was not taken.
   std::vector<Segment> PopSegments();
+  // The finals popped (PopSegments) and the growing segment's text if it changed since the last call.
+  StreamUpdate PopUpdate();
   void Reset();
 
   bool input_finished() const { return finished_; }
@@ -187,6 +198,8 @@ class RecognizerStream {
   void FinishDecodingChunk(const ChunkPlan& plan, const float* head_output, int keep);
 
   void ResetUnlocked();
+  std::vector<Segment> PopSegmentsUnlocked();
+  std::vector<Segment> SegmentsUnlocked() const;
   void AppendFrames(const std::vector<float>& frames);
   void AcceptSamples(const SampleView& samples);  // at the model's rate
   const std::vector<int>& tokens() const { return decoder_->tokens(); }
@@ -228,6 +241,8 @@ class RecognizerStream {
   // The token before tokens()[0], taken away with a popped segment: its frame and NeMo span (CTC and TDT spans
   // depend on the token before).
   bool has_token_before_ = false;
+  int64_t popped_segments_ = 0;  // segments PopUpdate has handed out
+  std::string last_partial_;     // the growing segment's text PopUpdate last handed out
   int64_t frame_before_ = 0;
   TokenSpan span_before_;
 };
