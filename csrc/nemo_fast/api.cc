@@ -45,6 +45,9 @@ Model::Model(const std::string& model_dir, const ModelOptions& options) {
   RecognizerConfig config;
   config.decoder = options.decoder;
   config.session.intra_op_threads = options.num_threads;
+  config.session.providers = options.providers;
+  config.max_batch_size = options.max_batch_size;
+  config.long_audio.max_window_seconds = options.max_window_seconds;
   config.streaming_mode = options.pad_and_drop_preencoded ? StreamingMode::kPadAndDropPreencoded : StreamingMode::kAuto;
   config.decoding.method = options.decoding == Decoding::kBeam     ? DecodingMethod::kBeam
                            : options.decoding == Decoding::kGreedy ? DecodingMethod::kGreedy
@@ -53,6 +56,9 @@ Model::Model(const std::string& model_dir, const ModelOptions& options) {
   config.decoding.lm_path = options.lm_path;
   config.decoding.lm_weight = options.lm_weight;
   config.decoding.word_bonus = options.word_bonus;
+  config.decoding.hotword_boost = options.hotword_boost;
+  config.decoding.token_min_log_prob = options.token_min_log_prob;
+  config.decoding.beam_prune_log_prob = options.beam_prune_log_prob;
   if (!options.hotwords_file.empty()) config.decoding.hotwords = ReadHotwordsFile(options.hotwords_file);
   config.endpoint.enabled = options.endpoint.enabled;
   config.endpoint.rule1 = RuleOf(options.endpoint.rule1);

@@ -42,10 +42,14 @@ struct EndpointOptions {
   EndpointRuleOptions rule3{false, 0.0, 20.0};  // the segment has grown too long
 };
 
+// The twin of Python's RecognizerOptions: the same options under the same names and defaults.
 struct ModelOptions {
   std::string decoder;                   // "ctc", "rnnt" or "tdt"; empty or "default": the model's default
   int num_threads = 1;                   // ONNX Runtime intra-op threads of one encoder call
+  std::vector<std::string> providers;    // "cuda", "tensorrt", "cpu" in order of preference; empty: the CPU
   bool pad_and_drop_preencoded = false;  // NeMo's other streaming mode (false: the model's own mode)
+  int max_batch_size = 32;               // most streams decoded in one batched encoder call
+  double max_window_seconds = 0.0;  // offline models: longest window of a long input (0: 30 s or the model's limit)
   Decoding decoding = Decoding::kModelDefault;
   // Beam search settings; unset: the model's decoding.json (when the decoding is beam), else the defaults of
   // docs/decoding.md.
@@ -53,6 +57,9 @@ struct ModelOptions {
   std::optional<std::string> lm_path;  // an ARPA word n-gram model for shallow fusion; "": none
   std::optional<float> lm_weight;
   std::optional<float> word_bonus;
+  std::optional<float> hotword_boost;
+  std::optional<float> token_min_log_prob;
+  std::optional<float> beam_prune_log_prob;
   std::string hotwords_file;  // one phrase per line, optionally "PHRASE :BOOST"; empty: none
   EndpointOptions endpoint;
 };
