@@ -46,6 +46,10 @@ Model::Model(const std::string& model_dir, const ModelOptions& options) {
   config.decoder = options.decoder;
   config.session.intra_op_threads = options.num_threads;
   config.session.providers = options.providers;
+  config.session.provider_options = options.provider_options;
+  config.session.graph_optimization_level = options.graph_optimization_level;
+  config.session.config_entries = options.session_config_entries;
+  config.long_audio.vad_model = options.vad_model;
   config.max_batch_size = options.max_batch_size;
   config.long_audio.max_window_seconds = options.max_window_seconds;
   config.streaming_mode = options.pad_and_drop_preencoded ? StreamingMode::kPadAndDropPreencoded : StreamingMode::kAuto;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,14 +43,20 @@ struct EndpointOptions {
   EndpointRuleOptions rule3{false, 0.0, 20.0};  // the segment has grown too long
 };
 
-// The twin of Python's RecognizerOptions: the same options under the same names and defaults.
+// The twin of Python's RecognizerOptions: the same options and defaults (here lm_path is its lm, hotwords_file its
+// hotwords, pad_and_drop_preencoded its streaming_mode; keep_log_probs and profile are Python's only).
 struct ModelOptions {
-  std::string decoder;                   // "ctc", "rnnt" or "tdt"; empty or "default": the model's default
-  int num_threads = 1;                   // ONNX Runtime intra-op threads of one encoder call
-  std::vector<std::string> providers;    // "cuda", "tensorrt", "cpu" in order of preference; empty: the CPU
+  std::string decoder;                 // "ctc", "rnnt" or "tdt"; empty or "default": the model's default
+  int num_threads = 1;                 // ONNX Runtime intra-op threads of one encoder call
+  std::vector<std::string> providers;  // "cuda", "tensorrt", "cpu" in order of preference; empty: the CPU
+  // ONNX Runtime's options per provider, e.g. {"cuda": {{"device_id", "1"}}}.
+  std::map<std::string, std::map<std::string, std::string>> provider_options;
+  int graph_optimization_level = 99;                          // ONNX Runtime's 0, 1, 2 or 99 (all)
+  std::map<std::string, std::string> session_config_entries;  // extra ONNX Runtime session keys
   bool pad_and_drop_preencoded = false;  // NeMo's other streaming mode (false: the model's own mode)
   int max_batch_size = 32;               // most streams decoded in one batched encoder call
   double max_window_seconds = 0.0;  // offline models: longest window of a long input (0: 30 s or the model's limit)
+  std::string vad_model;            // offline models: a Silero VAD model to cut long inputs at (empty: energy)
   Decoding decoding = Decoding::kModelDefault;
   // Beam search settings; unset: the model's decoding.json (when the decoding is beam), else the defaults of
   // docs/decoding.md.
