@@ -81,8 +81,9 @@ def test_the_page_transcribes_the_microphone(tmp_path):
 
     server = start_server(tmp_path, "--token", TOKEN)
     scratch = tempfile.TemporaryDirectory(prefix="nemo_fast-chromium-")
-    browser = _chromium(Path(scratch.name), microphone)
+    browser = None
     try:
+        browser = _chromium(Path(scratch.name), microphone)
         browser.get(f"http://{server.address}/?token={TOKEN}")
         browser.execute_script(RECORD_SENT)
         browser.find_element(By.ID, "start").click()
@@ -92,8 +93,9 @@ def test_the_page_transcribes_the_microphone(tmp_path):
         browser.save_screenshot(str(tmp_path / "page.png"))
         context_rate = browser.execute_script("return context.sampleRate")
         sent = np.array(browser.execute_script("return window.sentAudio"), np.float32)
-    finally:
-        browser.quit()
+    finally:  # also when Chromium does not start: the server is not left running
+        if browser is not None:
+            browser.quit()
         server.stop(signal.SIGKILL)
         scratch.cleanup()
 
