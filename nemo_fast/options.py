@@ -72,6 +72,9 @@ class RecognizerOptions:
     def from_keywords(cls, base: RecognizerOptions | None = None, **keywords) -> RecognizerOptions:
         """`base` (default: the defaults) with these fields replaced, named flat as Recognizer's keyword
         arguments (beam_size, num_threads, ...) or by their groups (decoding=, session=)."""
+        if base is not None and not isinstance(base, RecognizerOptions):
+            raise TypeError(f"options must be a RecognizerOptions, not {type(base).__name__} (the other settings are "
+                            "keyword arguments: Recognizer(model_dir, decoder='ctc'))")
         return (base or cls()).replace(**keywords)
 
     def replace(self, **keywords) -> RecognizerOptions:

@@ -43,6 +43,8 @@ def test_every_bad_field_is_named_in_one_error():
         assert field in message, message
     with pytest.raises(TypeError, match="unknown recognizer option 'beam_width'"):
         RecognizerOptions.from_keywords(beam_width=4)
+    with pytest.raises(TypeError, match="options must be a RecognizerOptions, not str"):
+        nemo_fast.Recognizer(SHIPPED, "ctc")  # the decoder is a keyword
 
 
 def test_a_recognizer_runs_with_the_options_given_either_way():
